@@ -1,0 +1,41 @@
+"""Shared fixtures: where the reference pages live, and a clean skip without them."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# ../shared beside the checkout; IMDB_SHARED overrides it (e.g. in CI clones elsewhere).
+SHARED = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared"))
+REAL_PAGES = SHARED / "pages" / "real"
+SEED_DIR = SHARED / "seed"
+
+
+def shared_available() -> bool:
+    return (REAL_PAGES / "SOURCES.tsv").is_file()
+
+
+def real_pages(layout: str | None = None) -> list[Path]:
+    """Real pages from ../shared/pages/real, optionally of one layout."""
+    if not shared_available():
+        return []
+    with open(REAL_PAGES / "SOURCES.tsv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return [REAL_PAGES / r["file"] for r in rows if layout is None or r["layout"] == layout]
+
+
+needs_shared = pytest.mark.skipif(
+    not shared_available(),
+    reason=f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)",
+)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not shared_available():
+        pytest.skip(f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)")
+    return SHARED
