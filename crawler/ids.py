@@ -1,0 +1,58 @@
+"""IMDb identifiers and title URLs: parsing seeds, canonicalising links."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+TCONST_RE = re.compile(r"^tt\d{7,10}$")
+_TITLE_PATH_RE = re.compile(r"/title/(tt\d{7,10})(?:/|$)")
+
+DEFAULT_BASE_URL = "https://www.imdb.com"
+
+
+def is_tconst(value: str) -> bool:
+    return bool(TCONST_RE.match(value))
+
+
+def tconst_from_url(url: str) -> str | None:
+    """The tconst of a title URL or path (``/title/tt0050634/?ref_=x`` -> ``tt0050634``)."""
+    m = _TITLE_PATH_RE.search(urlsplit(url).path if "://" in url else url.split("?")[0])
+    return m.group(1) if m else None
+
+
+def parse_seed(value: str) -> str:
+    """One seed (a tconst or an IMDb title URL) -> its tconst; ValueError otherwise."""
+    value = value.strip()
+    if is_tconst(value):
+        return value
+    if "://" in value:
+        host = urlsplit(value).hostname or ""
+        tconst = tconst_from_url(value)
+        if tconst and (host == "imdb.com" or host.endswith(".imdb.com")):
+            return tconst
+    raise ValueError(
+        f"invalid seed {value!r}: expected a tconst like tt0050634 "
+        "or an IMDb title URL like https://www.imdb.com/title/tt0050634/"
+    )
+
+
+def parse_seeds(value: str) -> list[str]:
+    """Comma-separated seeds -> tconsts in order, without repeats."""
+    seeds: list[str] = []
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        tconst = parse_seed(part)
+        if tconst not in seeds:
+            seeds.append(tconst)
+    if not seeds:
+        raise ValueError("no seed given: expected one or more tconsts, comma-separated")
+    return seeds
+
+
+def title_url(base_url: str, tconst: str) -> str:
+    """The canonical title URL (``{base}/title/ttN/``), no query, no ``ref_``."""
+    if not is_tconst(tconst):
+        raise ValueError(f"not a tconst: {tconst!r}")
+    return f"{base_url.rstrip('/')}/title/{tconst}/"
