@@ -35,7 +35,7 @@ class TitleItem(TableItem):
 
 
 class RatingItem(TableItem):
-    """One row of ``ratings`` (raw ``average_rating`` "8.3/10" or 8.3; ``num_votes`` "16K" or 16123)."""
+    """One row of ``ratings``: raw ``average_rating`` ("8.3/10" or 8.3), ``num_votes`` ("16K")."""
 
     table = "ratings"
     tconst = scrapy.Field()
