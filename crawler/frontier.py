@@ -1,0 +1,146 @@
+"""Breadth-first frontier over the "More like this" graph, level by level.
+
+Pure bookkeeping, no Scrapy: which titles to fetch at which depth, in which
+order, within ``max_depth`` and ``max_titles``.  The spider fetches one level
+at a time and only starts level d+1 once every title of level d has an
+outcome.  Links are turned into the next level at that barrier, in the order
+of the current level (not in the order responses happened to arrive), so the
+crawl is strictly breadth-first whatever the concurrency and the cut made by
+``max_titles`` is the same in every run.  That determinism is what lets a
+resumed run rebuild its frontier from the rows already committed (``replay``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Frontier:
+    seeds: Sequence[str]
+    max_depth: int
+    max_titles: int
+    depth: int = 0  # the level being fetched
+    level: list[str] = field(default_factory=list)  # titles of the current level, in order
+    scheduled: dict[str, int] = field(default_factory=dict)  # tconst -> depth, in BFS order
+    done: dict[str, str] = field(default_factory=dict)  # tconst -> "title" | "failure" | "alias"
+    links: dict[str, list[str]] = field(default_factory=dict)  # current level's links
+    aliases: dict[str, str] = field(default_factory=dict)  # merged tconst -> canonical
+    joined: set[str] = field(default_factory=set)  # merge targets that joined this level
+    dropped_by_limit: int = 0  # titles linked but not scheduled because of max_titles
+
+    def __post_init__(self) -> None:
+        if not self.level and not self.scheduled:
+            for tconst in self.seeds:
+                self._schedule(tconst, 0)
+
+    def _schedule(self, tconst: str, depth: int) -> bool:
+        if tconst in self.scheduled:
+            return False
+        if len(self.scheduled) >= self.max_titles:
+            self.dropped_by_limit += 1
+            return False
+        self.scheduled[tconst] = depth
+        self.level.append(tconst)
+        return True
+
+    def record_links(self, tconst: str, similar: Iterable[str]) -> None:
+        """The "More like this" tconsts of a fetched title of the current level."""
+        self.links[tconst] = list(similar)
+
+    def record_alias(self, tconst: str, canonical: str) -> bool:
+        """``tconst`` redirected to ``canonical``; True when ``canonical`` should be fetched.
+
+        The canonical title joins the current level (it stands for the merged one)
+        unless it is already known; it does not count against ``max_titles``
+        twice because the merged tconst already took its place.
+        """
+        self.aliases[tconst] = canonical
+        self.done[tconst] = "alias"
+        if canonical in self.scheduled:
+            return False
+        self.scheduled[canonical] = self.depth
+        self.level.append(canonical)
+        self.joined.add(canonical)
+        return True
+
+    def resolve(self, tconst: str, outcome: str) -> None:
+        self.done[tconst] = outcome
+
+    @property
+    def pending(self) -> list[str]:
+        """Titles of the current level without an outcome yet."""
+        return [t for t in self.level if t not in self.done]
+
+    def _level_order(self) -> list[str]:
+        """The current level, each merge target right after the tconst it replaced."""
+        out: list[str] = []
+        for tconst in self.level:
+            if tconst in self.joined:
+                continue
+            out.append(tconst)
+            canonical = self.aliases.get(tconst)
+            if canonical in self.joined and canonical not in out:
+                out.append(canonical)
+        return out
+
+    def advance(self) -> list[str]:
+        """Close the current level; returns the next one (empty when the crawl is over)."""
+        order = self._level_order()
+        depth = self.depth
+        self.depth += 1
+        self.level = []
+        if depth + 1 <= self.max_depth:
+            for tconst in order:
+                for similar in self.links.get(tconst, ()):
+                    self._schedule(similar, depth + 1)
+        self.links = {}
+        self.joined = set()
+        return list(self.level)
+
+    def per_depth(self) -> dict[int, tuple[int, int]]:
+        """depth -> (titles with an outcome, titles scheduled)."""
+        out: dict[int, list[int]] = {}
+        for tconst, depth in self.scheduled.items():
+            counts = out.setdefault(depth, [0, 0])
+            counts[1] += 1
+            if tconst in self.done:
+                counts[0] += 1
+        return {d: (c[0], c[1]) for d, c in sorted(out.items())}
+
+    @classmethod
+    def replay(
+        cls,
+        seeds: Sequence[str],
+        max_depth: int,
+        max_titles: int,
+        outcomes: Mapping[str, str],
+        edges: Mapping[str, Sequence[str]],
+        aliases: Mapping[str, str] | None = None,
+    ) -> Frontier:
+        """Rebuild the frontier of a run from what it committed.
+
+        ``outcomes`` maps each committed tconst to its outcome, ``edges`` maps a
+        fetched title to its "More like this" tconsts in page order, ``aliases``
+        maps merged tconsts to the one they redirected to.  Levels are committed
+        whole, so replay walks full levels until it meets one with titles
+        lacking an outcome (or an empty one), and stops there.
+        """
+        aliases = aliases or {}
+        f = cls(seeds, max_depth, max_titles)
+        while f.level:
+            i = 0
+            while i < len(f.level):  # the level grows as merge targets join it
+                tconst = f.level[i]
+                if tconst in aliases:
+                    f.record_alias(tconst, aliases[tconst])
+                elif tconst in outcomes:
+                    f.resolve(tconst, outcomes[tconst])
+                    if tconst in edges:
+                        f.record_links(tconst, edges[tconst])
+                i += 1
+            if f.pending:
+                return f
+            f.advance()
+        return f

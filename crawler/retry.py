@@ -1,0 +1,166 @@
+"""Retries with exponential backoff that honour Retry-After, and block handling.
+
+Replaces Scrapy's RetryMiddleware (which retries at once, ignoring
+Retry-After).  A response with HTTP 202 is IMDb's AWS WAF challenge: a block,
+never a page.  It is retried later with growing delays, then handed to the
+spider, which records the title as blocked.  When challenges dominate the
+recent responses, the crawl stops itself rather than keep knocking.
+
+The wait happens here, per request, so other titles go on downloading
+meanwhile; the waiting request still counts as in progress, so the spider's
+level barrier (see ``crawler.frontier``) waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from twisted.internet import error as twisted_error
+from twisted.web import _newclient
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+BLOCK_STATUS = 202
+
+TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    twisted_error.TimeoutError,
+    twisted_error.TCPTimedOutError,
+    twisted_error.ConnectionRefusedError,
+    twisted_error.ConnectionDone,
+    twisted_error.ConnectionLost,
+    twisted_error.ConnectError,
+    twisted_error.DNSLookupError,
+    _newclient.ResponseFailed,
+    _newclient.ResponseNeverReceived,
+    IOError,
+)
+
+
+def retry_after_seconds(value: bytes | str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(text) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def looks_truncated(response: Response) -> bool:
+    """An HTML 200 whose document never closes: the connection was cut short."""
+    if response.status != 200:
+        return False
+    ctype = response.headers.get(b"Content-Type", b"") or b""
+    if b"html" not in ctype.lower():
+        return False
+    return b"</html>" not in response.body[-4096:].lower()
+
+
+class BackoffRetryMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.max_retries = s.getint("CRAWL_RETRY_TIMES")
+        self.retry_codes = {int(c) for c in s.getlist("CRAWL_RETRY_HTTP_CODES")}
+        self.backoff_base = s.getfloat("CRAWL_BACKOFF_BASE")
+        self.backoff_max = s.getfloat("CRAWL_BACKOFF_MAX")
+        self.retry_after_max = s.getfloat("CRAWL_RETRY_AFTER_MAX")
+        self.block_retries = s.getint("CRAWL_BLOCK_RETRY_TIMES")
+        self.block_backoff_base = s.getfloat("CRAWL_BLOCK_BACKOFF_BASE")
+        self.block_stop_ratio = s.getfloat("CRAWL_BLOCK_STOP_RATIO")
+        self.recent: deque[bool] = deque(maxlen=s.getint("CRAWL_BLOCK_WINDOW"))
+        self.stopping = False
+        self._closing: asyncio.Future[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def _retry(self, request: Request, reason: str, delay: float) -> Request:
+        attempts = request.meta.get("attempts", 1)
+        self.stats.inc_value(f"retry/reason/{reason}")
+        self.stats.inc_value("retry/count")
+        logger.debug("retrying %s in %.1fs (%s, attempt %d)", request.url, delay, reason, attempts)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        meta = {**request.meta, "attempts": attempts + 1, "last_failure": reason}
+        return request.replace(meta=meta, dont_filter=True)
+
+    def _note_block(self, blocked: bool) -> None:
+        self.recent.append(blocked)
+        window = self.recent.maxlen or 0
+        if self.stopping or len(self.recent) < window:
+            return
+        share = sum(self.recent) / len(self.recent)
+        if share >= self.block_stop_ratio:
+            self.stopping = True
+            logger.error(
+                "stopping: %d of the last %d responses were AWS WAF challenges (HTTP 202); "
+                "the site is refusing this client. Try again later, more slowly "
+                "(DOWNLOAD_DELAY), or from JOBDIR to resume.",
+                sum(self.recent), len(self.recent),
+            )
+            self.stats.set_value("blocks/stopped", True)
+            engine = self.crawler.engine
+            if engine is not None:
+                self._closing = asyncio.ensure_future(engine.close_spider_async(reason="blocked"))
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if request.meta.get("dont_retry"):
+            return response
+        attempts = request.meta.get("attempts", 1)
+        blocked = response.status == BLOCK_STATUS
+        self._note_block(blocked)
+        if blocked:
+            self.stats.inc_value("blocks/challenges")
+            if attempts <= self.block_retries and not self.stopping:
+                delay = min(self.block_backoff_base * 2 ** (attempts - 1),
+                            self.block_backoff_base * 8)
+                return await self._retry(request, "blocked", delay)
+            return response
+        if response.status in self.retry_codes:
+            reason = f"http_{response.status}"
+            if attempts > self.max_retries or self.stopping:
+                return response
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wait is not None and wait > self.retry_after_max:
+                logger.warning("%s asks to wait %.0fs, longer than CRAWL_RETRY_AFTER_MAX; "
+                               "giving the title up", request.url, wait)
+                return response
+            delay = wait if wait is not None else self._backoff(attempts)
+            return await self._retry(request, reason, delay)
+        if looks_truncated(response) and attempts <= self.max_retries and not self.stopping:
+            return await self._retry(request, "truncated", self._backoff(attempts))
+        return response
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:
+        if request.meta.get("dont_retry") or not isinstance(exception, TRANSIENT_EXCEPTIONS):
+            return None
+        attempts = request.meta.get("attempts", 1)
+        if attempts > self.max_retries or self.stopping:
+            return None  # the spider's errback records the failure
+        reason = type(exception).__name__
+        return await self._retry(request, reason, self._backoff(attempts))

@@ -1,0 +1,96 @@
+"""Settings of the crawler.  Each project setting is documented where it is defined.
+
+Defaults are polite to the real site (one request at a time, AutoThrottle,
+robots.txt obeyed); tests and the demo point ``IMDB_BASE_URL`` at the local
+mirror and turn the delays down.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "imdb_more_like_this"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with argument checks up front
+
+# --- Where to crawl -------------------------------------------------------------------
+# Scheme and host of the site; a mirror (e.g. http://127.0.0.1:8000) takes the same crawl.
+# Only this host is ever fetched: links and redirects elsewhere are dropped and counted.
+IMDB_BASE_URL = "https://www.imdb.com"
+
+# --- Politeness ------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = "imdb-more-like-this/0.1 (+https://github.com/; research crawler)"
+# The page language follows Accept-Language: a fixed one keeps titles and genres stable.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-US,en;q=0.9",
+}
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+COOKIES_ENABLED = False
+
+# --- Retries and blocks (crawler.retry) ------------------------------------------------
+RETRY_ENABLED = False  # Scrapy's own retry is replaced by crawler.retry.BackoffRetryMiddleware
+# Transient failures (429, 5xx, timeouts, dropped connections, truncated bodies):
+CRAWL_RETRY_TIMES = 4  # retries after the first attempt
+CRAWL_RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
+CRAWL_BACKOFF_BASE = 2.0  # seconds; the n-th retry waits base * 2**(n-1), capped ...
+CRAWL_BACKOFF_MAX = 120.0  # ... at this many seconds
+CRAWL_RETRY_AFTER_MAX = 600.0  # longest Retry-After honoured; longer ones give up the title
+# Blocks (HTTP 202 + AWS WAF challenge): retried later with growing delays, then recorded
+# as failures with reason "blocked".  We never try to solve or evade a challenge.
+CRAWL_BLOCK_RETRY_TIMES = 3
+CRAWL_BLOCK_BACKOFF_BASE = 60.0
+# When at least this share of the last CRAWL_BLOCK_WINDOW responses were challenges,
+# the site is refusing us: the crawl stops itself (finish reason "blocked").
+CRAWL_BLOCK_STOP_RATIO = 0.5
+CRAWL_BLOCK_WINDOW = 20
+
+# --- Rendering through a browser (scrapy-playwright) -----------------------------------
+# "never": plain HTTP only; "auto": a title page whose HTTP response lacks what the page
+# fills in with JavaScript is fetched again through headless Chromium; "always".
+RENDER = "never"
+# Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
+BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
+
+# --- Output (pipelines.parquet) -----------------------------------------------------------
+OUTPUT_DIR = "output"
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizeTitlePipeline": 100,
+    "pipelines.normalize.NormalizeRatingPipeline": 110,
+    "pipelines.normalize.NormalizeCreditPipeline": 120,
+    "pipelines.normalize.NormalizeMoreLikeThisPipeline": 130,
+    "pipelines.parquet.ParquetExporter": 900,
+}
+
+# --- Middlewares and extensions ---------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.retry.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+}
+EXTENSIONS = {
+    # Both consoles accept code from the network: never on.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.logstats.LogStats": None,  # replaced by crawler.progress
+    "crawler.progress.Progress": 500,
+}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+# Seconds between progress lines (titles done/queued per depth, rate, failures).
+PROGRESS_INTERVAL = 10.0
+
+# The spider keeps its own breadth-first frontier, and JOBDIR holds its resume state;
+# Scrapy's on-disk request queue would replay requests the frontier already re-creates.
+SCHEDULER = "crawler.scheduler.MemoryOnlyScheduler"
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
