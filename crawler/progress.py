@@ -1,0 +1,80 @@
+"""Progress lines during a crawl and a short summary at its end.
+
+Replaces Scrapy's LogStats ("Crawled N pages") with what a user of this crawl
+wants to know: titles done and queued per depth, the rate, failures, and at
+the end what was written where.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger("crawler.progress")
+
+
+class Progress:
+    def __init__(self, crawler: Crawler, interval: float) -> None:
+        self.crawler = crawler
+        self.interval = interval
+        self.started = time.monotonic()
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
+        if interval <= 0:
+            raise NotConfigured
+        ext = cls(crawler, interval)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.started = time.monotonic()
+        self.loop = task.LoopingCall(self.log_progress, spider)
+        self.loop.start(self.interval, now=False)
+
+    def line(self, spider: Spider) -> str:
+        stats = self.crawler.stats
+        frontier = getattr(spider, "frontier", None)
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        done = stats.get_value("titles/done", 0)
+        failed = sum(v for k, v in stats.get_stats().items()
+                     if k.startswith("failures/") and isinstance(v, int))
+        parts = [f"{done} titles, {failed} failures", f"{done / elapsed * 60:.0f} titles/min"]
+        if frontier is not None:
+            depths = ", ".join(f"d{d} {fin}/{tot}" for d, (fin, tot) in frontier.per_depth().items())
+            parts.insert(1, f"depth {frontier.depth}/{frontier.max_depth} [{depths}]")
+            parts.insert(2, f"{len(frontier.pending)} queued")
+        blocks = stats.get_value("blocks/challenges", 0)
+        if blocks:
+            parts.append(f"{blocks} challenges")
+        return "progress: " + " | ".join(parts)
+
+    def log_progress(self, spider: Spider) -> None:
+        logger.info(self.line(spider))
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        stats: dict[str, Any] = self.crawler.stats.get_stats()
+        logger.info(self.line(spider))
+        written = {k.removeprefix("parquet/rows/"): v for k, v in stats.items()
+                   if k.startswith("parquet/rows/")}
+        output = self.crawler.settings.get("OUTPUT_DIR")
+        tables = ", ".join(f"{t} {n}" for t, n in sorted(written.items())) or "nothing"
+        logger.info("finished (%s) in %.1fs: run %s wrote %s rows to %s", reason,
+                    time.monotonic() - self.started, getattr(spider, "run_id", "?"), tables,
+                    output)

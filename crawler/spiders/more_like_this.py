@@ -1,0 +1,397 @@
+"""The ``more_like_this`` spider: breadth-first along IMDb's "More like this" links.
+
+It only decides what to fetch next.  Reading a page is ``crawler.extraction``;
+turning values into typed columns is ``pipelines.normalize``; writing is
+``pipelines.parquet``.  Every title it schedules ends as a row of ``titles``,
+``failures`` or ``aliases``.
+
+    scrapy crawl more_like_this -a seed=tt0050634 -a depth=2 -a max_titles=1000
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+
+from crawler import signals as our_signals
+from crawler.arguments import check_base_url, check_render, parse_arguments
+from crawler.extraction import extract_page
+from crawler.frontier import Frontier
+from crawler.ids import tconst_from_url, title_url
+from crawler.items import (
+    TITLE_FIELDS,
+    AliasItem,
+    CreditItem,
+    FailureItem,
+    MoreLikeThisItem,
+    RatingItem,
+    TitleItem,
+)
+from crawler.records import PageKind, TitleRecord
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+REDIRECT_CODES = {301, 302, 303, 307, 308}
+# Kinds of page worth asking for again (a cut connection, a glitch), unlike a 404.
+RETRY_KINDS = {PageKind.TRUNCATED, PageKind.EMPTY}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class MoreLikeThisSpider(scrapy.Spider):
+    name = "more_like_this"
+
+    def __init__(
+        self,
+        seed: str = "tt0050634",
+        depth: str | int = 2,
+        max_titles: str | int = 1000,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        args = parse_arguments(seed, depth, max_titles)
+        if run_id is not None and not RUN_ID_RE.match(run_id):
+            raise ValueError(f"run_id={run_id!r}: expected letters, digits, '-' or '_'")
+        self.seeds = args.seeds
+        self.max_depth = args.depth
+        self.max_titles = args.max_titles
+        self.crawl_arguments = {
+            "seed": ",".join(args.seeds), "depth": str(args.depth),
+            "max_titles": str(args.max_titles),
+        }
+        self.started_at = datetime.now(UTC)
+        self.run_id = run_id or (
+            self.started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        )
+        self.frontier = Frontier(self.seeds, self.max_depth, self.max_titles)
+        self.resumed = False
+        self.base_url = "https://www.imdb.com"
+        self.render_mode = "never"
+        self.jobdir: Path | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MoreLikeThisSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.base_url = check_base_url(settings.get("IMDB_BASE_URL"))
+        spider.render_mode = check_render(settings.get("RENDER", "never"))
+        spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
+        jobdir = settings.get("JOBDIR")
+        if jobdir:
+            spider.jobdir = Path(jobdir)
+            spider._load_job()
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    # --- job state (JOBDIR) ------------------------------------------------------------
+
+    def _load_job(self) -> None:
+        """Same run id and arguments as the killed run, so the dataset comes out as one run."""
+        assert self.jobdir is not None
+        path = self.jobdir / "more_like_this.json"
+        if path.exists():
+            state = json.loads(path.read_text(encoding="utf-8"))
+            if state["arguments"] != self.crawl_arguments:
+                raise ValueError(
+                    f"JOBDIR {self.jobdir} holds a job with other arguments "
+                    f"({state['arguments']}); use another JOBDIR or the same arguments"
+                )
+            self.run_id = state["run_id"]
+            self.started_at = datetime.fromisoformat(state["started_at"])
+            self.resumed = True
+        else:
+            self.jobdir.mkdir(parents=True, exist_ok=True)
+            state = {
+                "run_id": self.run_id, "arguments": self.crawl_arguments,
+                "started_at": self.started_at.isoformat(),
+            }
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state), encoding="utf-8")
+            tmp.replace(path)
+
+    def _replay_committed(self) -> None:
+        from pipelines.parquet import read_committed
+
+        output_dir = self.settings.get("OUTPUT_DIR")
+
+        def rows(table: str, columns: list[str]) -> list[dict[str, Any]]:
+            return read_committed(output_dir, self.run_id, table, columns).to_pylist()
+
+        outcomes: dict[str, str] = {}
+        for r in rows("titles", ["tconst"]):
+            outcomes[r["tconst"]] = "title"
+        for r in rows("failures", ["tconst"]):
+            outcomes.setdefault(r["tconst"], "failure")
+        aliases = {r["tconst"]: r["canonical_tconst"]
+                   for r in rows("aliases", ["tconst", "canonical_tconst"])}
+        ranked: dict[str, list[tuple[int, str]]] = {}
+        for r in rows("more_like_this", ["tconst", "similar_tconst", "rank"]):
+            ranked.setdefault(r["tconst"], []).append((r["rank"], r["similar_tconst"]))
+        edges = {t: [s for _, s in sorted(v)] for t, v in ranked.items()}
+        self.frontier = Frontier.replay(
+            self.seeds, self.max_depth, self.max_titles, outcomes, edges, aliases
+        )
+        self.crawler.stats.set_value("resume/titles_done", len(outcomes))
+        logger.info(
+            "resuming run %s at depth %d: %d titles already done, %d to fetch at this depth",
+            self.run_id, self.frontier.depth, len(outcomes), len(self.frontier.pending),
+        )
+
+    # --- requests --------------------------------------------------------------------
+
+    def title_request(self, tconst: str, depth: int, **meta: Any) -> scrapy.Request:
+        meta = {
+            "tconst": tconst,
+            "title_depth": depth,
+            "attempts": 1,
+            # Redirects are decided here: a merged title becomes an alias, another host
+            # is refused; so are error statuses, which become failures, not silence.
+            "dont_redirect": True,
+            "handle_httpstatus_all": True,
+            **meta,
+        }
+        if self.render_mode == "always":
+            from crawler.rendering import browser_meta
+
+            meta.update(browser_meta(self.base_url))
+        return scrapy.Request(
+            title_url(self.base_url, tconst),
+            callback=self.parse_title,
+            errback=self.on_error,
+            meta=meta,
+            dont_filter=True,
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.resumed:
+            self._replay_committed()
+        depth = self.frontier.depth
+        for tconst in self.frontier.pending:
+            yield self.title_request(tconst, depth)
+
+    def _on_idle(self) -> None:
+        """A level is complete: commit it, then start the next one (or let the crawl end)."""
+        for tconst in self.frontier.pending:  # nothing should be left; never lose one silently
+            self.frontier.resolve(tconst, "failure")
+            self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
+            logger.error("title %s had no outcome at the end of its level; fetching again",
+                         tconst)
+            raise DontCloseSpider
+        self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
+        finished_depth = self.frontier.depth
+        next_level = self.frontier.advance()
+        if not next_level:
+            return
+        logger.info("depth %d complete; fetching %d titles at depth %d",
+                    finished_depth, len(next_level), self.frontier.depth)
+        for tconst in next_level:
+            self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
+        raise DontCloseSpider
+
+    # --- responses -------------------------------------------------------------------
+
+    def parse_title(self, response: Response) -> Iterator[Any]:
+        meta = response.meta
+        tconst: str = meta["tconst"]
+        depth: int = meta["title_depth"]
+        crawled_at = _now()
+        status = response.status
+        self.crawler.stats.inc_value(f"titles/status/{status}")
+
+        if status in REDIRECT_CODES:
+            yield from self._on_redirect(response, tconst, depth, crawled_at)
+            return
+        if status in (404, 410):
+            yield self._failure(response.url, tconst, depth, "not_found", status, meta,
+                                crawled_at)
+            return
+        if status >= 400 and status != 202:
+            yield self._failure(response.url, tconst, depth, f"http_{status}", status, meta,
+                                crawled_at)
+            return
+
+        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        result = extract_page(response.body, response.url, status, ctype)
+        kind = result["kind"]
+        self.crawler.stats.inc_value(f"pages/{kind}")
+        if kind is PageKind.TITLE and result["title"] is not None:
+            record = result["title"]
+            if self._wants_browser(record, meta):
+                from crawler.rendering import browser_meta
+
+                self.crawler.stats.inc_value("render/auto_refetch")
+                yield response.request.replace(
+                    meta={**meta, **browser_meta(self.base_url), "rendered": True},
+                    dont_filter=True,
+                )
+                return
+            yield from self._title_items(record, tconst, depth, crawled_at)
+            self.frontier.record_links(
+                tconst, [s["tconst"] for s in record.get("more_like_this") or []]
+            )
+            self.frontier.resolve(tconst, "title")
+            return
+        if kind in RETRY_KINDS and meta.get("attempts", 1) <= self.settings.getint(
+            "CRAWL_RETRY_TIMES"
+        ):
+            self.crawler.stats.inc_value(f"retry/reason/{kind}")
+            yield response.request.replace(
+                meta={**meta, "attempts": meta.get("attempts", 1) + 1}, dont_filter=True
+            )
+            return
+        reason = "blocked" if kind is PageKind.CHALLENGE else str(kind)
+        detail = result.get("reason")
+        if kind is PageKind.WRONG_TITLE and result.get("found_tconst"):
+            detail = f"page is about {result['found_tconst']}"
+        yield self._failure(response.url, tconst, depth, reason, status, meta, crawled_at,
+                            detail)
+
+    def _wants_browser(self, record: TitleRecord, meta: dict[str, Any]) -> bool:
+        """In RENDER=auto, a page whose JavaScript-filled parts are missing is rendered."""
+        if self.render_mode != "auto" or meta.get("rendered") or meta.get("playwright"):
+            return False
+        return not record.get("more_like_this")
+
+    def _on_redirect(
+        self, response: Response, tconst: str, depth: int, crawled_at: str
+    ) -> Iterator[Any]:
+        location = response.headers.get(b"Location", b"").decode("latin-1")
+        target_url = urljoin(response.url, location)
+        target_host = urlsplit(target_url).hostname
+        canonical = tconst_from_url(target_url)
+        if target_host not in self.allowed_domains:
+            self.crawler.stats.inc_value("offsite/redirects_dropped")
+            yield self._failure(response.url, tconst, depth, "offsite_redirect",
+                                response.status, response.meta, crawled_at,
+                                f"redirect to {target_host}")
+            return
+        if canonical is None or canonical == tconst:
+            yield self._failure(response.url, tconst, depth, "redirect_not_a_title",
+                                response.status, response.meta, crawled_at, target_url)
+            return
+        self.crawler.stats.inc_value("titles/aliases")
+        yield AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run_id,
+                        crawled_at=crawled_at)
+        if self.frontier.record_alias(tconst, canonical):
+            yield self.title_request(canonical, depth)
+
+    def _title_items(
+        self, record: TitleRecord, tconst: str, depth: int, crawled_at: str
+    ) -> Iterator[Any]:
+        stamp = {"run_id": self.run_id, "crawled_at": crawled_at}
+        yield TitleItem(
+            **{k: record.get(k) for k in TITLE_FIELDS}, depth=depth, **stamp
+        )
+        if record.get("average_rating") is not None or record.get("num_votes") is not None:
+            yield RatingItem(tconst=tconst, average_rating=record.get("average_rating"),
+                             num_votes=record.get("num_votes"), **stamp)
+        for credit in record.get("credits") or []:
+            yield CreditItem(
+                tconst=tconst,
+                category=credit.get("category"),
+                ordering=credit.get("ordering"),
+                nconst=credit.get("nconst"),
+                name=credit.get("name"),
+                characters=credit.get("characters") or [],
+                notes=credit.get("notes") or [],
+                **stamp,
+            )
+        for card in record.get("more_like_this") or []:
+            yield MoreLikeThisItem(
+                tconst=tconst,
+                similar_tconst=card["tconst"],
+                rank=card.get("rank"),
+                similar_primary_title=card.get("primary_title"),
+                similar_original_title=card.get("original_title"),
+                similar_title_type=card.get("title_type"),
+                similar_start_year=card.get("start_year"),
+                similar_average_rating=card.get("average_rating"),
+                similar_num_votes=card.get("num_votes"),
+                **stamp,
+            )
+        self.crawler.stats.inc_value("titles/done")
+
+    def _failure(
+        self,
+        url: str,
+        tconst: str,
+        depth: int,
+        reason: str,
+        status: int | None,
+        meta: dict[str, Any],
+        crawled_at: str,
+        detail: str | None = None,
+    ) -> FailureItem:
+        self.frontier.resolve(tconst, "failure")
+        self.crawler.stats.inc_value(f"failures/{reason}")
+        logger.warning("title %s failed: %s%s (HTTP %s, %d attempts)", tconst, reason,
+                       f" ({detail})" if detail else "", status, meta.get("attempts", 1))
+        return FailureItem(
+            tconst=tconst, url=url, depth=depth, reason=reason, http_status=status,
+            attempts=meta.get("attempts", 1), run_id=self.run_id, crawled_at=crawled_at,
+        )
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        meta = request.meta
+        exc = failure.value
+        if isinstance(exc, IgnoreRequest):
+            reason = "robots_disallowed" if "robots" in str(exc).lower() else "ignored"
+        else:
+            reason = {
+                "TimeoutError": "timeout",
+                "TCPTimedOutError": "timeout",
+                "ResponseFailed": "connection_lost",
+                "ResponseNeverReceived": "connection_lost",
+                "ConnectionRefusedError": "connection_refused",
+                "DNSLookupError": "dns_error",
+            }.get(type(exc).__name__, f"error_{type(exc).__name__}")
+        yield self._failure(request.url, meta["tconst"], meta["title_depth"], reason, None,
+                            meta, _now(), str(exc)[:200])
+
+    # --- end of the crawl -----------------------------------------------------------
+
+    def unfinished_failures(self) -> list[FailureItem]:
+        """Titles scheduled but without an outcome when the crawl stops early.
+
+        Without JOBDIR they are recorded as failures ("not_fetched"), so the dataset
+        accounts for every scheduled title; with JOBDIR a rerun fetches them instead.
+        """
+        if self.jobdir is not None:
+            return []
+        stamp = _now()
+        items = []
+        for tconst in self.frontier.pending:
+            items.append(FailureItem(
+                tconst=tconst, url=title_url(self.base_url, tconst),
+                depth=self.frontier.depth, reason="not_fetched", http_status=None,
+                attempts=0, run_id=self.run_id, crawled_at=stamp,
+            ))
+        return items
+
+    def closed(self, reason: str) -> None:
+        if self.jobdir is not None and reason == "finished":
+            path = self.jobdir / "more_like_this.json"
+            state = json.loads(path.read_text(encoding="utf-8"))
+            state["finished_at"] = _now()
+            path.write_text(json.dumps(state), encoding="utf-8")
