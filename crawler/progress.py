@@ -55,7 +55,8 @@ class Progress:
                      if k.startswith("failures/") and isinstance(v, int))
         parts = [f"{done} titles, {failed} failures", f"{done / elapsed * 60:.0f} titles/min"]
         if frontier is not None:
-            depths = ", ".join(f"d{d} {fin}/{tot}" for d, (fin, tot) in frontier.per_depth().items())
+            per_depth = frontier.per_depth().items()
+            depths = ", ".join(f"d{d} {fin}/{tot}" for d, (fin, tot) in per_depth)
             parts.insert(1, f"depth {frontier.depth}/{frontier.max_depth} [{depths}]")
             parts.insert(2, f"{len(frontier.pending)} queued")
         blocks = stats.get_value("blocks/challenges", 0)
