@@ -43,6 +43,7 @@ from crawler.records import PageKind, TitleRecord
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,15 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.base_url = "https://www.imdb.com"
         self.render_mode = "never"
         self.jobdir: Path | None = None
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # The browser download handler is installed only when a browser may be used.
+        if str(settings.get("RENDER", "never")).strip().lower() in ("auto", "always"):
+            from crawler.rendering import configure
+
+            configure(settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MoreLikeThisSpider:
