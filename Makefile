@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   installs, then crawls the bundled offline catalogue and shows the dataset
+#   make test   installs (the browser too, where apt can), then runs every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install browser demo test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# Debian's chromium-headless-shell for RENDER=auto/always (skipped, with a message,
+# where apt is not usable; the rendering tests then skip naming the package).
+browser:
+	bash scripts/install-browser.sh
+
+demo: install
+	$(BIN)/python scripts/demo.py
+
+test: install browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/crawl.py
+
+clean:
+	rm -rf $(VENV) output/*/ .pytest_cache .hypothesis
