@@ -1,0 +1,101 @@
+"""The breadth-first frontier: order, limits, merges and replay after a kill."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.frontier import Frontier
+
+
+def crawl(graph: dict[str, list[str]], seeds: list[str], depth: int, max_titles: int,
+          aliases: dict[str, str] | None = None, stop_after: int | None = None,
+          frontier: Frontier | None = None) -> tuple[list[tuple[int, str]], Frontier]:
+    """Drive a frontier like the spider does, level by level, optionally stopping early."""
+    aliases = aliases or {}
+    f = frontier or Frontier(seeds, depth, max_titles)
+    order: list[tuple[int, str]] = []
+    while f.level:
+        i = 0
+        while i < len(f.level):
+            t = f.level[i]
+            i += 1
+            if t in f.done:
+                continue
+            if stop_after is not None and len(order) >= stop_after:
+                return order, f
+            order.append((f.depth, t))
+            if t in aliases:
+                f.record_alias(t, aliases[t])
+                continue
+            f.resolve(t, "title")
+            f.record_links(t, graph.get(t, []))
+        f.advance()
+    return order, f
+
+
+GRAPH = {
+    "tt0000001": ["tt0000002", "tt0000003"],
+    "tt0000002": ["tt0000003", "tt0000004", "tt0000001"],
+    "tt0000003": ["tt0000005"],
+    "tt0000004": ["tt0000006"],
+    "tt0000005": ["tt0000001"],
+}
+
+
+def test_breadth_first_order_and_depth_limit() -> None:
+    order, f = crawl(GRAPH, ["tt0000001"], depth=2, max_titles=100)
+    assert order == [
+        (0, "tt0000001"),
+        (1, "tt0000002"), (1, "tt0000003"),
+        (2, "tt0000004"), (2, "tt0000005"),
+    ]
+    # tt0000006 is linked from depth 2: beyond the limit, never scheduled.
+    assert "tt0000006" not in f.scheduled
+
+
+def test_max_titles_cuts_in_breadth_first_order() -> None:
+    order, f = crawl(GRAPH, ["tt0000001"], depth=5, max_titles=3)
+    assert [t for _, t in order] == ["tt0000001", "tt0000002", "tt0000003"]
+    assert f.dropped_by_limit > 0
+
+
+def test_depth_zero_fetches_only_the_seeds() -> None:
+    order, _ = crawl(GRAPH, ["tt0000002", "tt0000001"], depth=0, max_titles=100)
+    assert order == [(0, "tt0000002"), (0, "tt0000001")]
+
+
+def test_merged_title_is_followed_once_in_its_level() -> None:
+    graph = {"tt0000001": ["tt0000002", "tt0000003"], "tt0000009": ["tt0000004"]}
+    order, f = crawl(graph, ["tt0000001"], depth=2, max_titles=100,
+                     aliases={"tt0000002": "tt0000009", "tt0000003": "tt0000009"})
+    assert order == [(0, "tt0000001"), (1, "tt0000002"), (1, "tt0000003"), (1, "tt0000009"),
+                     (2, "tt0000004")]
+    assert f.aliases == {"tt0000002": "tt0000009", "tt0000003": "tt0000009"}
+
+
+graphs = st.dictionaries(
+    st.sampled_from([f"tt{i:07d}" for i in range(1, 30)]),
+    st.lists(st.sampled_from([f"tt{i:07d}" for i in range(1, 40)]), max_size=6),
+    min_size=1,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(graph=graphs, depth=st.integers(0, 4), max_titles=st.integers(1, 40),
+       data=st.data())
+def test_replay_after_any_stop_continues_exactly(graph: dict[str, list[str]], depth: int,
+                                                 max_titles: int, data: st.DataObject) -> None:
+    seeds = [next(iter(graph))]
+    full, _ = crawl(graph, seeds, depth, max_titles)
+    assert len({t for _, t in full}) == len(full)  # nothing fetched twice
+    stop = data.draw(st.integers(0, len(full)))
+    partial, f = crawl(graph, seeds, depth, max_titles, stop_after=stop)
+    # What a killed run committed: whole levels only (the spider commits at level ends).
+    committed_depth = f.depth
+    outcomes = {t: "title" for d, t in partial if d < committed_depth}
+    edges = {t: graph.get(t, []) for t in outcomes}
+    resumed = Frontier.replay(seeds, depth, max_titles, outcomes, edges)
+    rest, _ = crawl(graph, seeds, depth, max_titles, frontier=resumed)
+    done_before = [(d, t) for d, t in partial if d < committed_depth]
+    assert done_before + rest == full
