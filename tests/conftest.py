@@ -28,14 +28,12 @@ def real_pages(layout: str | None = None) -> list[Path]:
     return [REAL_PAGES / r["file"] for r in rows if layout is None or r["layout"] == layout]
 
 
-needs_shared = pytest.mark.skipif(
-    not shared_available(),
-    reason=f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)",
-)
+SKIP_REASON = f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)"
+needs_shared = pytest.mark.skipif(not shared_available(), reason=SKIP_REASON)
 
 
 @pytest.fixture
 def shared_dir() -> Path:
     if not shared_available():
-        pytest.skip(f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)")
+        pytest.skip(SKIP_REASON)
     return SHARED
