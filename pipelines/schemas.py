@@ -1,0 +1,282 @@
+"""One explicit Arrow schema per output table; the single source of column types.
+
+Column names follow IMDb's datasets (tconst, nconst, primary_title,
+average_rating, num_votes, ordering, category, characters, primary_name, ...).
+Every field carries its description in the field metadata (``b"description"``),
+and ``python -m pipelines.schemas`` renders them as the data dictionary
+(``docs/data-dictionary.md``).
+
+Rule: schemas only ever gain columns.  A removed column or a changed type breaks
+readers of older files; ``tests/test_schemas.py`` pins the current ones.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+DESCRIPTION = b"description"
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+STRINGS = pa.list_(pa.string())
+
+
+def _f(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={DESCRIPTION: description})
+
+
+def _stamp() -> list[pa.Field]:
+    return [
+        _f("run_id", pa.string(), "Id of the crawl run that wrote the row.", nullable=False),
+        _f(
+            "crawled_at",
+            TIMESTAMP,
+            "When the page the row comes from was fetched (UTC).",
+            nullable=False,
+        ),
+    ]
+
+
+def _money(name: str, what: str) -> list[pa.Field]:
+    return [
+        _f(f"{name}_amount", pa.int64(), f"{what}, whole units of `{name}_currency`."),
+        _f(f"{name}_currency", pa.string(), f"ISO 4217 code of `{name}_amount` (USD, EUR, ...)."),
+    ]
+
+
+TCONST = "IMDb title id, e.g. tt0050634."
+
+TITLES = pa.schema(
+    [
+        _f("tconst", pa.string(), TCONST, nullable=False),
+        _f("title_type", pa.string(), "IMDb titleType: movie, tvSeries, tvEpisode, ..."),
+        _f("primary_title", pa.string(), "The title the page shows."),
+        _f("original_title", pa.string(), "Title in the original language, when shown."),
+        _f("is_adult", pa.bool_(), "Adult title, when the page tells."),
+        _f("start_year", pa.int32(), "Release year, or first year of a series."),
+        _f("end_year", pa.int32(), "Last year of a series; null otherwise."),
+        _f("runtime_minutes", pa.int32(), "Runtime in minutes."),
+        _f("genres", STRINGS, "Genres as English ids (Drama, Romance, ...), page order."),
+        _f("certificate", pa.string(), "Certificate shown: Not Rated, R, 16, ..."),
+        _f(
+            "release_date",
+            pa.date32(),
+            "Release date shown; first day of the month or year when only those are known "
+            "(see release_date_precision).",
+        ),
+        _f(
+            "release_date_precision",
+            pa.string(),
+            "day, month or year: how much of release_date the page gave.",
+        ),
+        _f("release_country", pa.string(), "Country of that release date, as shown."),
+        _f("release_country_code", pa.string(), "IMDb country code of release_country (SUHH)."),
+        _f("countries_of_origin", STRINGS, "Countries of origin, names as shown."),
+        _f("countries_of_origin_codes", STRINGS, "IMDb codes of countries_of_origin."),
+        _f("spoken_languages", STRINGS, "Spoken languages, names as shown."),
+        _f("spoken_language_codes", STRINGS, "Codes of spoken_languages (ru, en, ...)."),
+        _f("also_known_as", STRINGS, "The alternative title(s) the page shows."),
+        _f("plot", pa.string(), "Short plot outline under the title."),
+        _f("storyline", pa.string(), "Longer summary from the Storyline section."),
+        _f("storyline_author", pa.string(), "Author credited for the storyline."),
+        _f("taglines", STRINGS, "Taglines shown."),
+        _f("keywords", STRINGS, "Plot keywords the page lists (not all IMDb has)."),
+        _f("keywords_total", pa.int32(), "How many keywords IMDb has for the title."),
+        _f("filming_locations", STRINGS, "Filming locations shown."),
+        _f("production_companies", STRINGS, "Production companies, names as shown."),
+        _f("production_company_ids", STRINGS, "IMDb company ids (co0002663)."),
+        *_money("budget", "Estimated production budget"),
+        *_money("opening_weekend_us_canada", "Opening weekend gross in US & Canada"),
+        *_money("gross_us_canada", "Gross in US & Canada"),
+        *_money("gross_worldwide", "Gross worldwide"),
+        _f("color", STRINGS, "Color info: Black and White, Color, ..."),
+        _f("sound_mix", STRINGS, "Sound mix: Mono, Dolby Digital, ..."),
+        _f("aspect_ratio", STRINGS, "Aspect ratios as shown: 1.37 : 1."),
+        _f("awards_wins", pa.int32(), "Award wins in total (6 of '6 wins & 4 nominations')."),
+        _f("awards_nominations", pa.int32(), "Award nominations in total, wins excluded."),
+        _f("prestigious_award", pa.string(), "The award the page highlights: Oscar, Emmy, ..."),
+        _f("prestigious_award_wins", pa.int32(), "Wins of prestigious_award."),
+        _f("prestigious_award_nominations", pa.int32(), "Nominations of prestigious_award."),
+        _f("user_review_count", pa.int64(), "Number of user reviews (rounded if shown as 1.2K)."),
+        _f("critic_review_count", pa.int64(), "Number of critic reviews."),
+        _f("metascore", pa.int32(), "Metacritic score, 0-100."),
+        _f("poster_url", pa.string(), "URL of the poster image."),
+        _f("url", pa.string(), "Canonical URL of the title page that was read."),
+        _f(
+            "layout",
+            pa.string(),
+            "Which page layer(s) the row was read from, e.g. next:above+main.",
+        ),
+        _f("depth", pa.int32(), "Breadth-first depth from the seeds (0 = a seed)."),
+        *_stamp(),
+    ]
+)
+
+RATINGS = pa.schema(
+    [
+        _f("tconst", pa.string(), TCONST, nullable=False),
+        _f("average_rating", pa.float64(), "IMDb user rating, 1-10, as shown (one decimal)."),
+        _f("num_votes", pa.int64(), "Number of votes; rounded when num_votes_abbreviated."),
+        _f(
+            "num_votes_abbreviated",
+            pa.bool_(),
+            "True when the page showed a rounded count (16K): num_votes is then approximate.",
+        ),
+        *_stamp(),
+    ]
+)
+
+CREDITS = pa.schema(
+    [
+        _f("tconst", pa.string(), TCONST, nullable=False),
+        _f(
+            "ordering",
+            pa.int32(),
+            "1-based billing order within its category on the page (IMDb's "
+            "title.principals numbers across categories instead).",
+        ),
+        _f("nconst", pa.string(), "IMDb person id (nm0759967); null when the page links none."),
+        _f(
+            "category",
+            pa.string(),
+            "title.principals category: director, writer, actor, actress, self, ...; "
+            "'cast' = a cast member the page does not mark actor or actress; "
+            "'creator' = series creator.",
+        ),
+        _f("primary_name", pa.string(), "The person's name as shown, trimmed."),
+        _f("characters", STRINGS, "Characters played (cast only)."),
+        _f("credited_as", pa.string(), "Name in the credits when different: 'as S. Kharitonova'."),
+        _f(
+            "attributes",
+            STRINGS,
+            "Other notes of the credit: 'play \"Vecno zivye\"', screenplay, voice, ...",
+        ),
+        _f("uncredited", pa.bool_(), "True when the credit is marked uncredited."),
+        *_stamp(),
+    ]
+)
+
+MORE_LIKE_THIS = pa.schema(
+    [
+        _f("tconst", pa.string(), "The title whose page shows the link.", nullable=False),
+        _f(
+            "similar_tconst",
+            pa.string(),
+            "The title linked under 'More like this'.",
+            nullable=False,
+        ),
+        _f("rank", pa.int32(), "1-based position of the card on the page."),
+        _f("similar_primary_title", pa.string(), "Title shown on the card."),
+        _f("similar_original_title", pa.string(), "Original title of the linked title."),
+        _f("similar_title_type", pa.string(), "titleType of the linked title."),
+        _f("similar_start_year", pa.int32(), "Year shown on the card."),
+        _f("similar_average_rating", pa.float64(), "Rating shown on the card."),
+        _f("similar_num_votes", pa.int64(), "Votes of the linked title, when known."),
+        _f(
+            "similar_num_votes_abbreviated",
+            pa.bool_(),
+            "True when similar_num_votes was shown rounded (16K).",
+        ),
+        *_stamp(),
+    ]
+)
+
+FAILURES = pa.schema(
+    [
+        _f("tconst", pa.string(), "Title that was scheduled but is not in titles."),
+        _f("url", pa.string(), "URL that was requested."),
+        _f("depth", pa.int32(), "Breadth-first depth from the seeds."),
+        _f(
+            "reason",
+            pa.string(),
+            "Why: blocked, not_found, http_503, timeout, wrong_title, ...",
+        ),
+        _f("http_status", pa.int32(), "HTTP status of the last attempt, if any."),
+        _f("attempts", pa.int32(), "How many times it was tried."),
+        *_stamp(),
+    ]
+)
+
+ALIASES = pa.schema(
+    [
+        _f("tconst", pa.string(), "Title id that was requested.", nullable=False),
+        _f(
+            "canonical_tconst",
+            pa.string(),
+            "Title id it redirected to (merged titles).",
+            nullable=False,
+        ),
+        *_stamp(),
+    ]
+)
+
+# crawl_runs: one row per session of a run (a resumed run adds one per session).
+TABLE_COUNTS = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
+CRAWL_RUNS = pa.schema(
+    [
+        _f("run_id", pa.string(), "Id of the crawl run.", nullable=False),
+        _f("started_at", TIMESTAMP, "When the run started (UTC)."),
+        _f("finished_at", TIMESTAMP, "When this session of the run closed (UTC)."),
+        _f("arguments", pa.string(), "Crawl arguments (-a name=value) as a JSON object."),
+        _f("seeds", STRINGS, "Seed tconsts."),
+        _f("depth", pa.int32(), "Maximum breadth-first depth asked for."),
+        _f("max_titles", pa.int64(), "Maximum number of titles asked for."),
+        _f("pages", pa.int64(), "Responses received in this session."),
+        _f("items", pa.int64(), "Items scraped in this session."),
+        _f("errors", pa.int64(), "Errors logged in this session."),
+        _f(
+            "finish_reason",
+            pa.string(),
+            "Why the session closed: finished, shutdown (Ctrl-C), closespider_*, ...",
+        ),
+        *[
+            _f(f"{t}_rows", pa.int64(), f"Rows committed to {t} in this session.")
+            for t in TABLE_COUNTS
+        ],
+        _f("crawled_at", TIMESTAMP, "When this row was written (UTC).", nullable=False),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "titles": TITLES,
+    "ratings": RATINGS,
+    "credits": CREDITS,
+    "more_like_this": MORE_LIKE_THIS,
+    "failures": FAILURES,
+    "aliases": ALIASES,
+    "crawl_runs": CRAWL_RUNS,
+}
+
+PARTITION_NOTE = (
+    "Files are laid out as `<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk>.parquet`; "
+    "`crawl_date` (UTC date a chunk was started) is a hive partition column, read from the "
+    "path, not stored in the files."
+)
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        return f"list<{_type_name(t.value_type)}>"
+    return str(t)
+
+
+def render_markdown() -> str:
+    """The data dictionary: one table of columns per schema."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated by `python -m pipelines.schemas` from `pipelines/schemas.py`; do not edit.",
+        "",
+        PARTITION_NOTE,
+        "",
+    ]
+    for name, schema in SCHEMAS.items():
+        lines += [f"## {name}", "", "| column | type | null | description |", "|---|---|---|---|"]
+        for field in schema:
+            desc = (field.metadata or {}).get(DESCRIPTION, b"").decode().replace("|", "\\|")
+            null = "yes" if field.nullable else "no"
+            lines.append(f"| `{field.name}` | `{_type_name(field.type)}` | {null} | {desc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -1,0 +1,208 @@
+"""The Arrow schemas: pinned columns, descriptions, and the committed data dictionary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyarrow as pa
+
+from crawler.items import ITEM_CLASSES, TITLE_FIELDS
+from pipelines.schemas import DESCRIPTION, SCHEMAS, _type_name, render_markdown
+from tests.conftest import ROOT
+
+# Columns as released. Schemas only ever gain columns: never delete or retype a line
+# here; add new columns at the end of a table's list.
+PINNED: dict[str, list[tuple[str, str]]] = {
+    "titles": [
+        ("tconst", "string"),
+        ("title_type", "string"),
+        ("primary_title", "string"),
+        ("original_title", "string"),
+        ("is_adult", "bool"),
+        ("start_year", "int32"),
+        ("end_year", "int32"),
+        ("runtime_minutes", "int32"),
+        ("genres", "list<string>"),
+        ("certificate", "string"),
+        ("release_date", "date32[day]"),
+        ("release_date_precision", "string"),
+        ("release_country", "string"),
+        ("release_country_code", "string"),
+        ("countries_of_origin", "list<string>"),
+        ("countries_of_origin_codes", "list<string>"),
+        ("spoken_languages", "list<string>"),
+        ("spoken_language_codes", "list<string>"),
+        ("also_known_as", "list<string>"),
+        ("plot", "string"),
+        ("storyline", "string"),
+        ("storyline_author", "string"),
+        ("taglines", "list<string>"),
+        ("keywords", "list<string>"),
+        ("keywords_total", "int32"),
+        ("filming_locations", "list<string>"),
+        ("production_companies", "list<string>"),
+        ("production_company_ids", "list<string>"),
+        ("budget_amount", "int64"),
+        ("budget_currency", "string"),
+        ("opening_weekend_us_canada_amount", "int64"),
+        ("opening_weekend_us_canada_currency", "string"),
+        ("gross_us_canada_amount", "int64"),
+        ("gross_us_canada_currency", "string"),
+        ("gross_worldwide_amount", "int64"),
+        ("gross_worldwide_currency", "string"),
+        ("color", "list<string>"),
+        ("sound_mix", "list<string>"),
+        ("aspect_ratio", "list<string>"),
+        ("awards_wins", "int32"),
+        ("awards_nominations", "int32"),
+        ("prestigious_award", "string"),
+        ("prestigious_award_wins", "int32"),
+        ("prestigious_award_nominations", "int32"),
+        ("user_review_count", "int64"),
+        ("critic_review_count", "int64"),
+        ("metascore", "int32"),
+        ("poster_url", "string"),
+        ("url", "string"),
+        ("layout", "string"),
+        ("depth", "int32"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "ratings": [
+        ("tconst", "string"),
+        ("average_rating", "double"),
+        ("num_votes", "int64"),
+        ("num_votes_abbreviated", "bool"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "credits": [
+        ("tconst", "string"),
+        ("ordering", "int32"),
+        ("nconst", "string"),
+        ("category", "string"),
+        ("primary_name", "string"),
+        ("characters", "list<string>"),
+        ("credited_as", "string"),
+        ("attributes", "list<string>"),
+        ("uncredited", "bool"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "more_like_this": [
+        ("tconst", "string"),
+        ("similar_tconst", "string"),
+        ("rank", "int32"),
+        ("similar_primary_title", "string"),
+        ("similar_original_title", "string"),
+        ("similar_title_type", "string"),
+        ("similar_start_year", "int32"),
+        ("similar_average_rating", "double"),
+        ("similar_num_votes", "int64"),
+        ("similar_num_votes_abbreviated", "bool"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "failures": [
+        ("tconst", "string"),
+        ("url", "string"),
+        ("depth", "int32"),
+        ("reason", "string"),
+        ("http_status", "int32"),
+        ("attempts", "int32"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "aliases": [
+        ("tconst", "string"),
+        ("canonical_tconst", "string"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+    "crawl_runs": [
+        ("run_id", "string"),
+        ("started_at", "timestamp[us, tz=UTC]"),
+        ("finished_at", "timestamp[us, tz=UTC]"),
+        ("arguments", "string"),
+        ("seeds", "list<string>"),
+        ("depth", "int32"),
+        ("max_titles", "int64"),
+        ("pages", "int64"),
+        ("items", "int64"),
+        ("errors", "int64"),
+        ("finish_reason", "string"),
+        ("titles_rows", "int64"),
+        ("ratings_rows", "int64"),
+        ("credits_rows", "int64"),
+        ("more_like_this_rows", "int64"),
+        ("failures_rows", "int64"),
+        ("aliases_rows", "int64"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
+}
+
+# Item fields (as found on the page) that the normalisers turn into other columns.
+RENAMED = {
+    "titles": {
+        "budget": "budget_amount",
+        "opening_weekend_us_canada": "opening_weekend_us_canada_amount",
+        "gross_us_canada": "gross_us_canada_amount",
+        "gross_worldwide": "gross_worldwide_amount",
+    },
+    "credits": {"name": "primary_name", "notes": "attributes"},
+}
+
+
+def test_pinned_columns_keep_name_and_type() -> None:
+    assert set(SCHEMAS) == set(PINNED)
+    for table, columns in PINNED.items():
+        current = {f.name: _type_name(f.type) for f in SCHEMAS[table]}
+        for name, type_name in columns:
+            assert name in current, f"{table}.{name} was removed"
+            assert current[name] == type_name, f"{table}.{name} changed type"
+
+
+def test_new_columns_are_pinned_too() -> None:
+    for table, schema in SCHEMAS.items():
+        assert [f.name for f in schema] == [n for n, _ in PINNED[table]], (
+            f"{table}: pin the new columns in PINNED"
+        )
+
+
+def test_every_field_is_described_and_typed() -> None:
+    for table, schema in SCHEMAS.items():
+        assert len(set(schema.names)) == len(schema.names), table
+        for field in schema:
+            assert (field.metadata or {}).get(DESCRIPTION, b"").strip(), f"{table}.{field.name}"
+            assert not pa.types.is_null(field.type), f"{table}.{field.name}"
+            if pa.types.is_list(field.type):
+                assert field.type.value_type == pa.string(), f"{table}.{field.name}"
+        if table != "crawl_runs":
+            assert schema.field("run_id").type == pa.string()
+        assert schema.field("crawled_at").type == pa.timestamp("us", tz="UTC"), table
+
+
+def test_every_item_field_has_a_column() -> None:
+    for item_class in ITEM_CLASSES:
+        schema = SCHEMAS[item_class.table]
+        renamed = RENAMED.get(item_class.table, {})
+        for name in item_class.fields:
+            assert renamed.get(name, name) in schema.names, f"{item_class.table}.{name}"
+    assert set(TITLE_FIELDS) - set(SCHEMAS["titles"].names) <= set(RENAMED["titles"])
+
+
+def test_committed_data_dictionary_is_current() -> None:
+    doc = ROOT / "docs" / "data-dictionary.md"
+    rendered = subprocess.run(
+        [sys.executable, "-m", "pipelines.schemas"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert rendered == render_markdown()
+    assert doc.read_text(encoding="utf-8") == rendered, (
+        "docs/data-dictionary.md is stale: python -m pipelines.schemas > docs/data-dictionary.md"
+    )
+    assert "| `num_votes_abbreviated` | `bool` |" in rendered
