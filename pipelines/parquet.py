@@ -70,6 +70,18 @@ COMPRESSION = "zstd"
 GROUP_STARTS = frozenset({"titles", "failures", "aliases"})
 
 
+# Per table: column names, timestamp columns, date columns, non-nullable columns.
+_COLUMNS = {
+    table: (
+        schema.names,
+        [f.name for f in schema if pa.types.is_timestamp(f.type)],
+        [f.name for f in schema if pa.types.is_date(f.type)],
+        [f.name for f in schema if not f.nullable],
+    )
+    for table, schema in SCHEMAS.items()
+}
+
+
 class OutputDirError(RuntimeError):
     """OUTPUT_DIR cannot be used (not writable, or not a directory)."""
 
@@ -177,6 +189,7 @@ class ParquetExporter:
         self._writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
         self._chunk_rows: dict[str, int] = {}
         self.committed_rows: dict[str, int] = dict.fromkeys(SCHEMAS, 0)
+        self._opened = False  # open_spider succeeded: there is a run to write for
         self._closed = False
         self._run_row_written = False
 
@@ -202,6 +215,7 @@ class ParquetExporter:
         self.run_id = run_id
         self._check_writable()
         self.chunk = self._recover()
+        self._opened = True
 
     def process_item(self, item: Any) -> Any:
         table = getattr(item, "table", None)
@@ -226,6 +240,8 @@ class ParquetExporter:
     def close_spider(self, reason: str | None = None) -> None:
         """Commits the open chunk; writes the crawl_runs row once the finish reason is
         known (now if ``reason`` is given or stats have it, else on ``spider_closed``)."""
+        if not self._opened:
+            return
         if not self._closed:
             self.commit()
             self._closed = True
@@ -244,21 +260,22 @@ class ParquetExporter:
     # --- rows ---------------------------------------------------------------------------
 
     def _to_row(self, table: str, adapter: ItemAdapter) -> dict[str, Any] | None:
-        schema = SCHEMAS[table]
-        row: dict[str, Any] = {}
-        for field in schema:
-            value = adapter.get(field.name)
-            if value is not None and pa.types.is_timestamp(field.type):
-                value = parse_timestamp(value)
-            elif isinstance(value, str) and pa.types.is_date(field.type):
+        names, timestamps, dates, required = _COLUMNS[table]
+        values = dict(adapter.items())
+        row = {name: values.get(name) for name in names}
+        for name in timestamps:
+            if row[name] is not None:
+                row[name] = parse_timestamp(row[name])
+        for name in dates:
+            if isinstance(row[name], str):
                 try:
-                    value = date.fromisoformat(value)
+                    row[name] = date.fromisoformat(row[name])
                 except ValueError:
-                    value = None
-            if value is None and not field.nullable:
-                self._reject(table, f"{field.name} is missing", adapter)
+                    row[name] = None
+        for name in required:
+            if row[name] is None:
+                self._reject(table, f"{name} is missing", values)
                 return None
-            row[field.name] = value
         return row
 
     def _reject(self, table: str, why: str, row: Any) -> None:
@@ -380,7 +397,7 @@ class ParquetExporter:
 
     def write_crawl_run(self, reason: str | None) -> None:
         """One crawl_runs row for this session, committed as a chunk of its own."""
-        if self._run_row_written:
+        if self._run_row_written or not self._opened:
             return
         self._run_row_written = True
         spider = self.crawler.spider

@@ -123,3 +123,5 @@ def test_unwritable_output_dir_stops_the_crawl_with_a_clear_message(tmp_path: Pa
     blocker.write_text("not a directory")
     result = crawl(blocker, run_id="r3")
     assert "OutputDirError" in result.stderr and "is not a writable directory" in result.stderr
+    assert "Error while sending spider_close" not in result.stderr
+    assert blocker.read_text() == "not a directory"
