@@ -28,8 +28,11 @@ fi
 
 echo "install-browser: installing $PACKAGE with apt-get"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "$PACKAGE" >/dev/null
+if ! apt-get update -qq || \
+   ! apt-get install -y -qq --no-install-recommends "$PACKAGE" >/dev/null; then
+    echo "install-browser: apt-get could not install $PACKAGE; the browser tests will skip" >&2
+    exit 0
+fi
 
 if [ -x "$EXECUTABLE" ]; then
     echo "install-browser: installed $EXECUTABLE"
