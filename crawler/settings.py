@@ -61,6 +61,14 @@ BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
 
 # --- Output (pipelines.parquet) -----------------------------------------------------------
 OUTPUT_DIR = "output"
+# Chunks are committed (renamed to their final names) at the end of every breadth-first
+# level and when the crawl ends: then every item of every fetched title has gone through
+# the pipelines, so a committed chunk never holds part of a title, which is what lets a
+# killed job resume exactly.  Row groups are still flushed every PARQUET_ROW_GROUP_SIZE
+# rows, so memory stays flat within a long level.  Set these (> 0) to commit mid-level too.
+PARQUET_COMMIT_ROWS = 0
+PARQUET_COMMIT_SECONDS = 0
+PARQUET_ROW_GROUP_SIZE = 1000
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizeTitlePipeline": 100,
     "pipelines.normalize.NormalizeRatingPipeline": 110,

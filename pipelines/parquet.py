@@ -28,7 +28,9 @@ Settings (read in ``ParquetExporter.__init__``):
 - ``PARQUET_COMMIT_ROWS`` (default 5000): commit the chunk once it holds this many
   ``titles`` rows.
 - ``PARQUET_COMMIT_SECONDS`` (default 60): commit the chunk once its first row is
-  this old.
+  this old.  Zero or less turns either rule off.
+- The ``crawler.signals.checkpoint`` signal commits the open chunk at once; the
+  spider sends it at the end of each breadth-first level.
 
 Both are checked just before a ``titles``, ``failures`` or ``aliases`` row is
 added, and when the spider is idle: the spider yields a title's rating, credits
@@ -57,6 +59,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler import signals as our_signals
 from pipelines.schemas import SCHEMAS, TABLE_COUNTS
 from pipelines.values import parse_timestamp
 
@@ -179,7 +182,7 @@ class ParquetExporter:
         settings = crawler.settings
         self.output_dir = Path(settings.get("OUTPUT_DIR") or "output")
         self.row_group_size = max(1, settings.getint("PARQUET_ROW_GROUP_SIZE", 1000))
-        self.commit_rows = max(1, settings.getint("PARQUET_COMMIT_ROWS", 5000))
+        self.commit_rows = settings.getint("PARQUET_COMMIT_ROWS", 5000)  # <= 0: off
         self.commit_seconds = settings.getfloat("PARQUET_COMMIT_SECONDS", 60.0)
         self.run_id = ""
         self.chunk = 0
@@ -198,6 +201,7 @@ class ParquetExporter:
         exporter = cls(crawler)
         crawler.signals.connect(exporter.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(exporter.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(exporter.checkpoint, signal=our_signals.checkpoint)
         return exporter
 
     # --- clock (tests replace it) -------------------------------------------------------
@@ -243,6 +247,11 @@ class ParquetExporter:
         if not self._opened:
             return
         if not self._closed:
+            # Titles the spider scheduled but never reached (a stop without JOBDIR) are
+            # still accounted for, as failures, in the last chunk.
+            unfinished = getattr(self.crawler.spider, "unfinished_failures", None)
+            for item in unfinished() if callable(unfinished) else ():
+                self.process_item(item)
             self.commit()
             self._closed = True
         reason = reason or self.crawler.stats.get_value("finish_reason")
@@ -252,6 +261,11 @@ class ParquetExporter:
     def spider_closed(self, spider: Any = None, reason: str | None = None) -> None:
         if self._closed:  # pipelines are closed before this signal is sent
             self.write_crawl_run(reason)
+
+    def checkpoint(self) -> None:
+        """The spider finished a breadth-first level: commit it whole."""
+        if not self._closed and self._opened:
+            self.commit()
 
     def spider_idle(self) -> None:
         if not self._closed:
@@ -324,8 +338,10 @@ class ParquetExporter:
     def _maybe_commit(self) -> None:
         if self._chunk_started is None:
             return
-        too_old = time.monotonic() - self._chunk_started >= self.commit_seconds
-        if too_old or self._chunk_rows.get("titles", 0) >= self.commit_rows:
+        too_old = (self.commit_seconds > 0
+                   and time.monotonic() - self._chunk_started >= self.commit_seconds)
+        too_big = self.commit_rows > 0 and self._chunk_rows.get("titles", 0) >= self.commit_rows
+        if too_old or too_big:
             self.commit()
 
     def commit(self) -> None:
