@@ -1,0 +1,94 @@
+"""Decode a fetched body and decide what kind of page it is, before reading anything."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.ids import tconst_from_url
+from crawler.records import PageKind
+
+_CHARSET_RE = re.compile(rb"""charset=["']?([A-Za-z0-9_.:-]{1,40})""")
+_CANONICAL_RE = re.compile(
+    r"""<link[^>]{0,200}?rel=["']canonical["'][^>]{0,200}?href=["']([^"']+)["']"""
+    r"""|<link[^>]{0,200}?href=["']([^"']+)["'][^>]{0,200}?rel=["']canonical["']"""
+)
+_OG_URL_RE = re.compile(
+    r"""<meta[^>]{0,100}?property=["']og:url["'][^>]{0,100}?content=["']([^"']+)"""
+)
+_NEXT_TCONST_RE = re.compile(r'"pageProps":\{[^{}]{0,200}?"tconst":"(tt\d{7,10})"')
+_SUBPAGE_RE = re.compile(r"/title/tt\d{7,10}/([a-z]+)")
+# Markers of AWS WAF's challenge page (served with HTTP 202 to clients it wants to verify).
+_CHALLENGE_MARKERS = ("awsWafCookieDomainList", "AwsWafIntegration", "token.awswaf.com")
+_HTML_TYPES = ("text/html", "application/xhtml")
+
+
+def decode_body(body: bytes | str | None) -> str:
+    """Text of a body: UTF-8 when it is, else the declared charset, else cp1252; never raises."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    try:
+        return bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    m = _CHARSET_RE.search(body[:4096])
+    if m:
+        try:
+            return body.decode(m.group(1).decode("ascii"), errors="replace")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return body.decode("cp1252", errors="replace")
+
+
+def is_challenge(text: str, status: int) -> bool:
+    head = text[:20000]
+    return any(marker in head for marker in _CHALLENGE_MARKERS) or (
+        status == 202 and "challenge" in head
+    )
+
+
+def canonical_url(text: str) -> str | None:
+    head = text[:60000]
+    m = _CANONICAL_RE.search(head)
+    if m:
+        return m.group(1) or m.group(2)
+    m = _OG_URL_RE.search(head)
+    return m.group(1) if m else None
+
+
+def page_tconst(text: str, next_start: int = -1) -> tuple[str | None, str | None]:
+    """(tconst the page says it is about, sub-page name such as "fullcredits" or None)."""
+    found: str | None = None
+    subpage: str | None = None
+    canon = canonical_url(text)
+    if canon:
+        found = tconst_from_url(canon)
+        m = _SUBPAGE_RE.search(canon)
+        if m:
+            subpage = m.group(1)
+    if next_start >= 0:
+        m = _NEXT_TCONST_RE.search(text, next_start, next_start + 2000)
+        if m:
+            found = m.group(1)
+    return found, subpage
+
+
+def classify_envelope(
+    text: str, status: int, content_type: str | None
+) -> tuple[PageKind, str] | None:
+    """A verdict from what surrounds the page (status, type, markers), or None to read on."""
+    if content_type and not any(t in content_type.lower() for t in _HTML_TYPES):
+        return PageKind.OTHER, f"not HTML: {content_type}"
+    if not text.strip():
+        return PageKind.EMPTY, "empty body"
+    if is_challenge(text, status):
+        return PageKind.CHALLENGE, f"AWS WAF challenge (HTTP {status})"
+    if status >= 400:
+        return PageKind.OTHER, f"HTTP {status}"
+    if (
+        text.rfind("</html>", max(0, len(text) - 4096)) < 0
+        and text.rfind("</HTML>", max(0, len(text) - 4096)) < 0
+    ):
+        return PageKind.TRUNCATED, "no closing </html>"
+    return None

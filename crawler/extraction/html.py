@@ -1,0 +1,263 @@
+"""The ``data-testid`` HTML layer: slices of the page found by string search, read by regex.
+
+Nothing parses the whole page: ``section()`` cuts out one element by its ``data-testid``
+(matching its closing tag by counting nesting), and the readers work on that slice only.
+Values are the text the page shows ("8.3/10", "16K", "$17,923").
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from crawler.records import CreditRecord, SimilarTitleRecord
+
+_TAG_NAME_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)")
+_TAG_RE = re.compile(r"<[^>]*>")
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+_SVG_RE = re.compile(r"<svg\b.*?</svg>", re.S)
+_LIST_ITEM_RE = re.compile(
+    r'class="ipc-metadata-list-item__list-content-item[^"]*"[^>]*>(.*?)</(?:a|span)>', re.S
+)
+_NCONST_RE = re.compile(r'href="/name/(nm\d{7,10})')
+_MAX_SECTION = 400_000
+
+
+def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
+    """(outer HTML of the element with this data-testid, end offset), or None."""
+    at = text.find(f'data-testid="{testid}"', start)
+    if at < 0:
+        return None
+    open_at = text.rfind("<", max(0, at - 3000), at)
+    m = _TAG_NAME_RE.match(text, open_at) if open_at >= 0 else None
+    if not m:
+        return None
+    name = m.group(1)
+    opener = re.compile(rf"<{name}[\s>]|</{name}>")
+    depth = 0
+    limit = min(len(text), open_at + _MAX_SECTION)
+    for tag in opener.finditer(text, open_at, limit):
+        depth += -1 if tag.group().startswith("</") else 1
+        if depth == 0:
+            return text[open_at : tag.end()], tag.end()
+    return None
+
+
+def text_of(fragment: str) -> str:
+    """Visible text of a fragment, whitespace collapsed."""
+    fragment = _SVG_RE.sub("", _COMMENT_RE.sub("", fragment))
+    return " ".join(html.unescape(_TAG_RE.sub(" ", fragment)).split())
+
+
+def pieces(fragment: str) -> list[str]:
+    """Text nodes of a fragment, in order, without empty ones."""
+    fragment = _SVG_RE.sub("", _COMMENT_RE.sub("", fragment))
+    out = []
+    for chunk in _TAG_RE.split(fragment):
+        chunk = " ".join(html.unescape(chunk).split())
+        if chunk:
+            out.append(chunk)
+    return out
+
+
+def list_items(fragment: str) -> list[str]:
+    return [t for t in (text_of(x) for x in _LIST_ITEM_RE.findall(fragment)) if t]
+
+
+def _items_of(text: str, testid: str) -> list[str] | None:
+    found = section(text, testid)
+    return list_items(found[0]) if found else None
+
+
+# data-testid -> TitleRecord list field, read as the list items the page shows.
+LIST_SECTIONS: dict[str, str] = {
+    "storyline-genres": "genres",
+    "storyline-taglines": "taglines",
+    "storyline-plot-keywords": "keywords",
+    "title-details-origin": "countries_of_origin",
+    "title-details-languages": "spoken_languages",
+    "title-details-akas": "also_known_as",
+    "title-details-filminglocations": "filming_locations",
+    "title-details-companies": "production_companies",
+    "title-techspec_color": "color",
+    "title-techspec_soundmix": "sound_mix",
+    "title-techspec_aspectratio": "aspect_ratio",
+}
+# data-testid -> TitleRecord field holding the first item as shown ("$25,000,000 (estimated)").
+FIRST_ITEM_SECTIONS: dict[str, str] = {
+    "storyline-certificate": "certificate",
+    "title-boxoffice-budget": "budget",
+    "title-boxoffice-openingweekenddomestic": "opening_weekend_us_canada",
+    "title-boxoffice-grossdomestic": "gross_us_canada",
+    "title-boxoffice-cumulativeworldwidegross": "gross_worldwide",
+}
+
+
+def read_hero(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for testid in ("hero__pageTitle", "hero-title-block__title"):
+        found = section(text, testid)
+        if found:
+            title = text_of(found[0])
+            if title:
+                out["primary_title"] = title
+            break
+    found = section(text, "hero-rating-bar__aggregate-rating")
+    if found:
+        score = section(found[0], "hero-rating-bar__aggregate-rating__score")
+        if score:
+            parts = pieces(score[0])
+            if parts:
+                out["average_rating"] = "".join(parts)  # "8.7/10"
+            rest = pieces(found[0][found[0].find(score[0]) + len(score[0]) :])
+            if rest:
+                out["num_votes"] = rest[0]  # "2M"
+    found = section(text, "plot")
+    if found:
+        plot = section(found[0], "plot-xl") or section(found[0], "plot-l")
+        value = text_of(plot[0] if plot else found[0])
+        if value:
+            out["plot"] = value
+    return out
+
+
+def read_storyline(text: str) -> dict[str, Any]:
+    found = section(text, "storyline-plot-summary")
+    if not found:
+        return {}
+    frag = found[0]
+    author = None
+    dash = frag.find("—")
+    if dash >= 0:
+        author = text_of(frag[dash + 1 :]) or None
+        frag = frag[:dash]
+    return {"storyline": text_of(frag) or None, "storyline_author": author}
+
+
+def read_details(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for testid, field in LIST_SECTIONS.items():
+        items = _items_of(text, testid)
+        if items:
+            out[field] = items
+    for testid, field in FIRST_ITEM_SECTIONS.items():
+        items = _items_of(text, testid)
+        if items:
+            out[field] = items[0]
+    found = section(text, "title-techspec_runtime")
+    if found:
+        parts = pieces(found[0])
+        if len(parts) > 1:
+            out["runtime_minutes"] = " ".join(parts[1:])  # "1 hour 26 minutes"
+    return out
+
+
+_CHAR_RE = re.compile(r'data-testid="cast-item-characters-link"[^>]*>(.*?)</a>', re.S)
+_CAST_NOTE_RE = re.compile(r"\(([^()]+)\)")
+
+
+def read_cast(text: str) -> list[CreditRecord] | None:
+    credits: list[CreditRecord] = []
+    pos = 0
+    while True:
+        found = section(text, "title-cast-item", pos)
+        if not found:
+            break
+        frag, pos = found
+        actor = section(frag, "title-cast-item__actor")
+        if not actor:
+            continue
+        m = _NCONST_RE.search(actor[0])
+        characters = [c for c in (text_of(x) for x in _CHAR_RE.findall(frag)) if c]
+        chars_list = section(frag, "cast-item-characters-list")
+        notes: list[str] = []
+        if chars_list:
+            tail = text_of(chars_list[0])
+            for c in characters:
+                tail = tail.replace(c, " ", 1)
+            notes = [n.strip() for n in _CAST_NOTE_RE.findall(tail)]
+        credits.append(
+            CreditRecord(
+                category="cast",
+                ordering=len(credits) + 1,
+                nconst=m.group(1) if m else None,
+                name=text_of(actor[0]),
+                characters=characters,
+                notes=notes,
+            )
+        )
+    return credits or None
+
+
+_CARD_LINK_RE = re.compile(
+    r'href="/title/(tt\d{7,10})/?\?ref_=tt_sims_tt_t_\d+"[^>]*>(.*?)</a>', re.S
+)
+_CARD_RATING_RE = re.compile(
+    r'class="ipc-rating-star[^"]*"[^>]*>(?:<svg.*?</svg>)?([\d.,]+)<', re.S
+)
+
+
+def read_more_like_this(text: str) -> list[SimilarTitleRecord] | None:
+    found = section(text, "MoreLikeThis")
+    if not found:
+        return None
+    frag = found[0]
+    cards: list[SimilarTitleRecord] = []
+    prev = 0
+    for m in _CARD_LINK_RE.finditer(frag):
+        rating = None
+        for r in _CARD_RATING_RE.finditer(frag, prev, m.start()):
+            rating = r.group(1)
+        prev = m.end()
+        cards.append(
+            SimilarTitleRecord(
+                rank=len(cards) + 1,
+                tconst=m.group(1),
+                primary_title=text_of(m.group(2)) or None,
+                original_title=None,
+                title_type=None,
+                start_year=None,
+                end_year=None,
+                average_rating=rating,
+                num_votes=None,
+                genres=[],
+            )
+        )
+    return cards or None
+
+
+# Pre-2021 title pages: microdata and the <title>/og:title "Name (Year)".
+_OG_TITLE_RE = re.compile(
+    r"""<meta[^>]{0,60}property=['"]og:title['"][^>]{0,40}content="([^"]*)\""""
+)
+_TITLE_RE = re.compile(r"<title>([^<]*)</title>")
+_NAME_YEAR_RE = re.compile(r"^(.*?)\s+\((?:[^()]*?\s)?(\d{4})(?:[–-](\d{4})?\s*)?\)")
+_ITEMPROP_RE = {
+    "average_rating": re.compile(r'itemprop="ratingValue"[^>]*>([^<]+)<'),
+    "num_votes": re.compile(r'itemprop="ratingCount"[^>]*>([^<]+)<'),
+}
+_GENRE_RE = re.compile(r'itemprop="genre"[^>]*>\s*(?:<[^>]+>\s*)*([^<\s][^<]*)<')
+
+
+def read_legacy(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    m = _OG_TITLE_RE.search(text, 0, 60000) or _TITLE_RE.search(text, 0, 60000)
+    if m:
+        label = html.unescape(m.group(1)).removesuffix(" - IMDb")
+        ny = _NAME_YEAR_RE.match(label)
+        if ny:
+            out["primary_title"] = ny.group(1)
+            out["start_year"] = int(ny.group(2))
+            if ny.group(3):
+                out["end_year"] = int(ny.group(3))
+        elif label.strip():
+            out["primary_title"] = label.strip()
+    for field, rx in _ITEMPROP_RE.items():
+        m = rx.search(text)
+        if m:
+            out[field] = m.group(1).strip()
+    genres = [g.strip() for g in _GENRE_RE.findall(text)]
+    if genres:
+        out["genres"] = list(dict.fromkeys(genres))
+    return out

@@ -1,0 +1,125 @@
+"""The JSON-LD layer (``<script type="application/ld+json">``): schema.org Movie/TVSeries."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from crawler.ids import tconst_from_url
+from crawler.records import CreditRecord
+
+_LD_RE = re.compile(r"""<script[^>]{0,80}?type=["']application/ld\+json["'][^>]{0,80}>""")
+_NCONST_RE = re.compile(r"/name/(nm\d{7,10})")
+_TYPES = {
+    "Movie": "movie",
+    "TVSeries": "tvSeries",
+    "TVEpisode": "tvEpisode",
+    "VideoGame": "videoGame",
+    "CreativeWork": None,
+}
+
+
+def load(text: str) -> dict | None:
+    """The first JSON-LD object of the page, or None (absent, cut or broken)."""
+    m = _LD_RE.search(text)
+    if not m:
+        return None
+    end = text.find("</script>", m.end())
+    if end < 0:
+        return None
+    try:
+        data = json.loads(text[m.end() : end])
+    except ValueError:
+        return None
+    if isinstance(data, list):
+        data = next((d for d in data if isinstance(d, dict)), None)
+    return data if isinstance(data, dict) else None
+
+
+def found_tconst(data: dict) -> str | None:
+    url = data.get("url")
+    return tconst_from_url(url) if isinstance(url, str) else None
+
+
+def _str(value: Any) -> str | None:
+    return html.unescape(value).strip() or None if isinstance(value, str) else None
+
+
+def _people(value: Any) -> list[dict]:
+    items = value if isinstance(value, list) else [value]
+    return [
+        p for p in items if isinstance(p, dict) and p.get("@type") == "Person" and p.get("name")
+    ]
+
+
+def read_fields(data: dict) -> dict[str, Any]:
+    """TitleRecord fields the JSON-LD carries; values as found ("8.1" stays a string)."""
+    out: dict[str, Any] = {}
+    name = _str(data.get("name"))
+    if name:
+        out["primary_title"] = name
+    alt = _str(data.get("alternateName"))
+    if alt:
+        out["also_known_as"] = [alt]
+    kind = data.get("@type")
+    if isinstance(kind, str) and _TYPES.get(kind):
+        out["title_type"] = _TYPES[kind]
+    genre = data.get("genre")
+    if isinstance(genre, str):
+        genre = [genre]
+    if isinstance(genre, list):
+        out["genres"] = [html.unescape(g) for g in genre if isinstance(g, str)]
+    rating = data.get("aggregateRating")
+    if isinstance(rating, dict):
+        if rating.get("ratingValue") is not None:
+            out["average_rating"] = rating["ratingValue"]
+        if rating.get("ratingCount") is not None:
+            out["num_votes"] = rating["ratingCount"]
+    for key, field in (
+        ("contentRating", "certificate"),
+        ("description", "plot"),
+        ("image", "poster_url"),
+    ):
+        value = _str(data.get(key))
+        if value:
+            out[field] = value
+    published = data.get("datePublished")
+    if isinstance(published, str) and re.match(r"^\d{4}(-\d{2}){0,2}$", published):
+        out["release_date"] = published
+        out["start_year"] = int(published[:4])
+    keywords = data.get("keywords")
+    if isinstance(keywords, str) and keywords:
+        out["keywords"] = [html.unescape(k) for k in keywords.split(",") if k]
+    credits: list[CreditRecord] = []
+    # schema.org "creator" holds the writers of a film, the creators of a series.
+    creator = "creator" if kind == "TVSeries" else "writer"
+    for key, category in (("director", "director"), ("creator", creator), ("actor", "cast")):
+        seen: set[str] = set()
+        for person in _people(data.get(key)):
+            m = _NCONST_RE.search(person.get("url") or "")
+            nconst = m.group(1) if m else None
+            if nconst and nconst in seen:  # creator lists repeat people across credits
+                continue
+            if nconst:
+                seen.add(nconst)
+            credits.append(
+                CreditRecord(
+                    category=category,
+                    ordering=len(seen) if nconst else 0,
+                    nconst=nconst,
+                    name=html.unescape(person["name"]),
+                    characters=[],
+                    notes=[],
+                )
+            )
+    if credits:
+        for category in ("director", creator, "cast"):
+            n = 0
+            for c in credits:
+                if c["category"] == category:
+                    n += 1
+                    c["ordering"] = n
+        out["credits"] = credits
+    return out
