@@ -22,6 +22,37 @@ _LIST_ITEM_RE = re.compile(
 )
 _NCONST_RE = re.compile(r'href="/name/(nm\d{7,10})')
 _MAX_SECTION = 400_000
+_TESTID_RE = re.compile(r'data-testid="([^"]{1,80})"')
+
+
+class TestIds:
+    """Where each data-testid sits in the page, indexed in one pass on first use.
+
+    A failed ``str.find`` scans the whole ~1 MB page (~0.25 ms); a dozen of them cost more
+    than one regex pass, so lookups go through this index.  ``end`` bounds the scan (the
+    ``__NEXT_DATA__`` script, after the markup, need not be searched).
+    """
+
+    def __init__(self, text: str, end: int | None = None) -> None:
+        self.text = text
+        self.end = len(text) if end is None or end < 0 else end
+        self._index: dict[str, list[int]] | None = None
+
+    def positions(self, testid: str) -> list[int]:
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for m in _TESTID_RE.finditer(self.text, 0, self.end):
+                index.setdefault(m.group(1), []).append(m.start())
+            self._index = index
+        return self._index.get(testid, [])
+
+    def section(self, testid: str) -> tuple[str, int] | None:
+        at = self.positions(testid)
+        return _element_at(self.text, at[0]) if at else None
+
+    def sections(self, testid: str) -> list[str]:
+        found = (_element_at(self.text, at) for at in self.positions(testid))
+        return [f[0] for f in found if f]
 
 
 def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
@@ -29,6 +60,11 @@ def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
     at = text.find(f'data-testid="{testid}"', start)
     if at < 0:
         return None
+    return _element_at(text, at)
+
+
+def _element_at(text: str, at: int) -> tuple[str, int] | None:
+    """The element whose start tag contains offset ``at``, up to its matching end tag."""
     open_at = text.rfind("<", max(0, at - 3000), at)
     m = _TAG_NAME_RE.match(text, open_at) if open_at >= 0 else None
     if not m:
@@ -65,8 +101,8 @@ def list_items(fragment: str) -> list[str]:
     return [t for t in (text_of(x) for x in _LIST_ITEM_RE.findall(fragment)) if t]
 
 
-def _items_of(text: str, testid: str) -> list[str] | None:
-    found = section(text, testid)
+def _items_of(ids: TestIds, testid: str) -> list[str] | None:
+    found = ids.section(testid)
     return list_items(found[0]) if found else None
 
 
@@ -94,16 +130,16 @@ FIRST_ITEM_SECTIONS: dict[str, str] = {
 }
 
 
-def read_hero(text: str) -> dict[str, Any]:
+def read_hero(ids: TestIds) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for testid in ("hero__pageTitle", "hero-title-block__title"):
-        found = section(text, testid)
+        found = ids.section(testid)
         if found:
             title = text_of(found[0])
             if title:
                 out["primary_title"] = title
             break
-    found = section(text, "hero-rating-bar__aggregate-rating")
+    found = ids.section("hero-rating-bar__aggregate-rating")
     if found:
         score = section(found[0], "hero-rating-bar__aggregate-rating__score")
         if score:
@@ -113,7 +149,7 @@ def read_hero(text: str) -> dict[str, Any]:
             rest = pieces(found[0][found[0].find(score[0]) + len(score[0]) :])
             if rest:
                 out["num_votes"] = rest[0]  # "2M"
-    found = section(text, "plot")
+    found = ids.section("plot")
     if found:
         plot = section(found[0], "plot-xl") or section(found[0], "plot-l")
         value = text_of(plot[0] if plot else found[0])
@@ -122,8 +158,8 @@ def read_hero(text: str) -> dict[str, Any]:
     return out
 
 
-def read_storyline(text: str) -> dict[str, Any]:
-    found = section(text, "storyline-plot-summary")
+def read_storyline(ids: TestIds) -> dict[str, Any]:
+    found = ids.section("storyline-plot-summary")
     if not found:
         return {}
     frag = found[0]
@@ -135,17 +171,18 @@ def read_storyline(text: str) -> dict[str, Any]:
     return {"storyline": text_of(frag) or None, "storyline_author": author}
 
 
-def read_details(text: str) -> dict[str, Any]:
+def read_details(ids: TestIds, wanted: set[str]) -> dict[str, Any]:
+    """The wanted fields of the Storyline, Details, Box office and Tech specs sections."""
     out: dict[str, Any] = {}
     for testid, field in LIST_SECTIONS.items():
-        items = _items_of(text, testid)
+        items = _items_of(ids, testid) if field in wanted else None
         if items:
             out[field] = items
     for testid, field in FIRST_ITEM_SECTIONS.items():
-        items = _items_of(text, testid)
+        items = _items_of(ids, testid) if field in wanted else None
         if items:
             out[field] = items[0]
-    found = section(text, "title-techspec_runtime")
+    found = ids.section("title-techspec_runtime") if "runtime_minutes" in wanted else None
     if found:
         parts = pieces(found[0])
         if len(parts) > 1:
@@ -157,14 +194,9 @@ _CHAR_RE = re.compile(r'data-testid="cast-item-characters-link"[^>]*>(.*?)</a>',
 _CAST_NOTE_RE = re.compile(r"\(([^()]+)\)")
 
 
-def read_cast(text: str) -> list[CreditRecord] | None:
+def read_cast(ids: TestIds) -> list[CreditRecord] | None:
     credits: list[CreditRecord] = []
-    pos = 0
-    while True:
-        found = section(text, "title-cast-item", pos)
-        if not found:
-            break
-        frag, pos = found
+    for frag in ids.sections("title-cast-item"):
         actor = section(frag, "title-cast-item__actor")
         if not actor:
             continue
@@ -198,8 +230,8 @@ _CARD_RATING_RE = re.compile(
 )
 
 
-def read_more_like_this(text: str) -> list[SimilarTitleRecord] | None:
-    found = section(text, "MoreLikeThis")
+def read_more_like_this(ids: TestIds) -> list[SimilarTitleRecord] | None:
+    found = ids.section("MoreLikeThis")
     if not found:
         return None
     frag = found[0]
@@ -257,7 +289,8 @@ def read_legacy(text: str) -> dict[str, Any]:
         m = rx.search(text)
         if m:
             out[field] = m.group(1).strip()
-    genres = [g.strip() for g in _GENRE_RE.findall(text)]
+    # The "Genres:" heading of the genre block carries the itemprop too.
+    genres = [g.strip() for g in _GENRE_RE.findall(text) if not g.strip().endswith(":")]
     if genres:
         out["genres"] = list(dict.fromkeys(genres))
     return out

@@ -182,6 +182,8 @@ def read_fields(title: dict) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, path in SCALARS.items():
         value = dig(title, *path)
+        if isinstance(value, dict):  # Money: keep the contract's keys, drop __typename
+            value = {k: value.get(k) for k in ("amount", "currency")}
         if value is not None:
             out[field] = value
     for field, (outer, inner) in LISTS.items():

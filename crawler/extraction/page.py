@@ -35,14 +35,11 @@ _SCALAR_FIELDS = [
     for k in TitleRecord.__annotations__
     if k not in _LIST_FIELDS and k not in {"tconst", "url", "layout"}
 ]
-# HTML readers and the fields each can supply; a reader runs only if one of them is missing.
-_HTML_READERS = (
-    (html.read_hero, ("primary_title", "average_rating", "num_votes", "plot")),
-    (html.read_storyline, ("storyline",)),
-    (
-        html.read_details,
-        (*html.LIST_SECTIONS.values(), *html.FIRST_ITEM_SECTIONS.values(), "runtime_minutes"),
-    ),
+_HERO_FIELDS = ("primary_title", "average_rating", "num_votes", "plot")
+_DETAIL_FIELDS = (
+    *html.LIST_SECTIONS.values(),
+    *html.FIRST_ITEM_SECTIONS.values(),
+    "runtime_minutes",
 )
 
 
@@ -121,12 +118,20 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
     used_html = False
     if data is None:
         used_html |= _fill(fields, html.read_legacy(text))
-    for reader, supplies in _HTML_READERS:
-        if any(_missing(fields, name) for name in supplies):
-            used_html |= _fill(fields, reader(text))
+    # Only fields the JSON layers lack are looked for in the markup (before __NEXT_DATA__).
+    ids = html.TestIds(text, tag_at)
+    # The hero block is read only without JSON: with JSON, a null there means the page shows
+    # no such value (the hero then holds placeholders such as an "in development" note).
+    if data is None and any(_missing(fields, name) for name in _HERO_FIELDS):
+        used_html |= _fill(fields, html.read_hero(ids))
+    if _missing(fields, "storyline"):
+        used_html |= _fill(fields, html.read_storyline(ids))
+    wanted = {name for name in _DETAIL_FIELDS if _missing(fields, name)}
+    if wanted:
+        used_html |= _fill(fields, html.read_details(ids, wanted))
     credits = fields.get("credits") or []
     if not _has_cast(credits):
-        cast = html.read_cast(text)
+        cast = html.read_cast(ids)
         if cast:
             credits = [*credits, *cast]
             used_html = True
@@ -136,7 +141,7 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
             layers.append("json-ld")
     fields["credits"] = credits
     if _missing(fields, "more_like_this"):
-        cards = html.read_more_like_this(text)
+        cards = html.read_more_like_this(ids)
         if cards:
             fields["more_like_this"] = cards
             used_html = True
