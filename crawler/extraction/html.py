@@ -201,14 +201,21 @@ def read_cast(ids: TestIds) -> list[CreditRecord] | None:
         if not actor:
             continue
         m = _NCONST_RE.search(actor[0])
-        characters = [c for c in (text_of(x) for x in _CHAR_RE.findall(frag)) if c]
-        chars_list = section(frag, "cast-item-characters-list")
+        characters: list[str] = []
         notes: list[str] = []
+        for link in _CHAR_RE.findall(frag):
+            credited_as = section(link, "cast-item-characters-with-as")
+            if credited_as:  # "<span>Self</span><span ...with-as>as Self</span>"
+                notes.append(text_of(credited_as[0]))
+                link = link.replace(credited_as[0], "")
+            if text_of(link):
+                characters.append(text_of(link))
+        chars_list = section(frag, "cast-item-characters-list")
         if chars_list:
             tail = text_of(chars_list[0])
-            for c in characters:
+            for c in (*characters, *notes):
                 tail = tail.replace(c, " ", 1)
-            notes = [n.strip() for n in _CAST_NOTE_RE.findall(tail)]
+            notes += [n.strip() for n in _CAST_NOTE_RE.findall(tail)]
         credits.append(
             CreditRecord(
                 category="cast",
