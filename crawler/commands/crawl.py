@@ -1,9 +1,10 @@
 """``scrapy crawl`` that checks the arguments first and reports bad ones in one line.
 
 Scrapy would otherwise start the engine and print a traceback from deep
-inside it (exit code 0 or 1 depending on where it fails).  Here a bad seed,
-depth, max_titles, RENDER or OUTPUT_DIR ends the command before anything is
-fetched or written, with exit code 2.
+inside it.  Here a bad seed, depth, max_titles, RENDER, IMDB_BASE_URL or
+OUTPUT_DIR ends the command before anything is logged, fetched or written,
+with exit code 2.  The checks run in ``process_options``, which Scrapy calls
+before it sets up logging and the crawler process.
 """
 
 from __future__ import annotations
@@ -18,36 +19,39 @@ from crawler.arguments import check_base_url, check_output_dir, check_render, pa
 if TYPE_CHECKING:
     import argparse
 
-
+SPIDER = "more_like_this"
+# Finish reasons of a crawl that stopped itself for something the user must act on.
 FAILED_REASONS = ("blocked", "browser_failed", "output_failed")
 
 
 class Command(ScrapyCrawl):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        if args != [SPIDER]:
+            return
+        spargs = opts.spargs
+        assert self.settings is not None
+        try:
+            parse_arguments(
+                spargs.get("seed", "tt0050634"),
+                spargs.get("depth", 2),
+                spargs.get("max_titles", 1000),
+            )
+            check_render(self.settings.get("RENDER", "never"))
+            check_base_url(self.settings.get("IMDB_BASE_URL"))
+            check_output_dir(self.settings.get("OUTPUT_DIR"))
+        except ValueError as e:
+            print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
+            sys.exit(2)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if len(args) == 1 and args[0] == "more_like_this":
-            spargs = opts.spargs
-            try:
-                parse_arguments(
-                    spargs.get("seed", "tt0050634"),
-                    spargs.get("depth", 2),
-                    spargs.get("max_titles", 1000),
-                )
-                assert self.settings is not None
-                check_render(self.settings.get("RENDER", "never"))
-                check_base_url(self.settings.get("IMDB_BASE_URL"))
-                check_output_dir(self.settings.get("OUTPUT_DIR"))
-            except ValueError as e:
-                print(f"scrapy crawl more_like_this: error: {e}", file=sys.stderr)
-                self.exitcode = 2
-                return
-        if len(args) != 1:
+        if args != [SPIDER]:
             super().run(args, opts)
             return
         assert self.crawler_process
-        crawler = self._create_crawler(args[0])
+        crawler = self._create_crawler(SPIDER)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        # A crawl that stopped itself for a reason the user must act on is not a success.
         failed = crawler.stats.get_value("finish_reason") in FAILED_REASONS
         if self.crawler_process.bootstrap_failed or failed:
             self.exitcode = 1
