@@ -57,7 +57,8 @@ class Progress:
         if frontier is not None:
             per_depth = frontier.per_depth().items()
             depths = ", ".join(f"d{d} {fin}/{tot}" for d, (fin, tot) in per_depth)
-            parts.insert(1, f"depth {frontier.depth}/{frontier.max_depth} [{depths}]")
+            at = min(frontier.depth, frontier.max_depth)
+            parts.insert(1, f"depth {at}/{frontier.max_depth} [{depths}]")
             parts.insert(2, f"{len(frontier.pending)} queued")
         blocks = stats.get_value("blocks/challenges", 0)
         if blocks:
