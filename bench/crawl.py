@@ -75,8 +75,9 @@ def main() -> None:
     for n in args.titles:
         # A fresh child per size, so RUSAGE_CHILDREN's peak is this crawl's alone.
         code = (
-            "import json,sys; sys.path.insert(0, %r); from bench.crawl import measure; "
-            "print(json.dumps(measure(%d, %d, %d)))" % (str(ROOT), n, args.pad, args.concurrency)
+            f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from bench.crawl import measure; "
+            f"print(json.dumps(measure({n}, {args.pad}, {args.concurrency})))"
         )
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, check=False)
