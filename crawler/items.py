@@ -8,6 +8,7 @@ to its table (``Item.table``).  Every item carries ``run_id`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 import scrapy
@@ -109,3 +110,39 @@ ITEM_CLASSES: tuple[type[TableItem], ...] = (
     FailureItem,
     AliasItem,
 )
+
+
+def items_from_record(
+    record: TitleRecord, *, depth: int, run_id: str, crawled_at: str
+) -> Iterator[TableItem]:
+    """The rows of one title page: its title, rating, credits and "More like this" edges."""
+    tconst = record["tconst"]
+    stamp = {"run_id": run_id, "crawled_at": crawled_at}
+    yield TitleItem(**{k: record.get(k) for k in TITLE_FIELDS}, depth=depth, **stamp)
+    if record.get("average_rating") is not None or record.get("num_votes") is not None:
+        yield RatingItem(tconst=tconst, average_rating=record.get("average_rating"),
+                         num_votes=record.get("num_votes"), **stamp)
+    for credit in record.get("credits") or []:
+        yield CreditItem(
+            tconst=tconst,
+            category=credit.get("category"),
+            ordering=credit.get("ordering"),
+            nconst=credit.get("nconst"),
+            name=credit.get("name"),
+            characters=credit.get("characters") or [],
+            notes=credit.get("notes") or [],
+            **stamp,
+        )
+    for card in record.get("more_like_this") or []:
+        yield MoreLikeThisItem(
+            tconst=tconst,
+            similar_tconst=card["tconst"],
+            rank=card.get("rank"),
+            similar_primary_title=card.get("primary_title"),
+            similar_original_title=card.get("original_title"),
+            similar_title_type=card.get("title_type"),
+            similar_start_year=card.get("start_year"),
+            similar_average_rating=card.get("average_rating"),
+            similar_num_votes=card.get("num_votes"),
+            **stamp,
+        )

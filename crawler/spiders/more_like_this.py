@@ -29,15 +29,7 @@ from crawler.arguments import check_base_url, check_render, parse_arguments
 from crawler.extraction import extract_page
 from crawler.frontier import Frontier
 from crawler.ids import tconst_from_url, title_url
-from crawler.items import (
-    TITLE_FIELDS,
-    AliasItem,
-    CreditItem,
-    FailureItem,
-    MoreLikeThisItem,
-    RatingItem,
-    TitleItem,
-)
+from crawler.items import AliasItem, FailureItem, items_from_record
 from crawler.records import PageKind, TitleRecord
 
 if TYPE_CHECKING:
@@ -308,37 +300,8 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _title_items(
         self, record: TitleRecord, tconst: str, depth: int, crawled_at: str
     ) -> Iterator[Any]:
-        stamp = {"run_id": self.run_id, "crawled_at": crawled_at}
-        yield TitleItem(
-            **{k: record.get(k) for k in TITLE_FIELDS}, depth=depth, **stamp
-        )
-        if record.get("average_rating") is not None or record.get("num_votes") is not None:
-            yield RatingItem(tconst=tconst, average_rating=record.get("average_rating"),
-                             num_votes=record.get("num_votes"), **stamp)
-        for credit in record.get("credits") or []:
-            yield CreditItem(
-                tconst=tconst,
-                category=credit.get("category"),
-                ordering=credit.get("ordering"),
-                nconst=credit.get("nconst"),
-                name=credit.get("name"),
-                characters=credit.get("characters") or [],
-                notes=credit.get("notes") or [],
-                **stamp,
-            )
-        for card in record.get("more_like_this") or []:
-            yield MoreLikeThisItem(
-                tconst=tconst,
-                similar_tconst=card["tconst"],
-                rank=card.get("rank"),
-                similar_primary_title=card.get("primary_title"),
-                similar_original_title=card.get("original_title"),
-                similar_title_type=card.get("title_type"),
-                similar_start_year=card.get("start_year"),
-                similar_average_rating=card.get("average_rating"),
-                similar_num_votes=card.get("num_votes"),
-                **stamp,
-            )
+        yield from items_from_record(record, depth=depth, run_id=self.run_id,
+                                     crawled_at=crawled_at)
         self.crawler.stats.inc_value("titles/done")
 
     def _failure(
