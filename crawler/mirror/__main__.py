@@ -1,0 +1,95 @@
+"""``python -m crawler.mirror``: run the mirror until killed; the first stdout line is its
+base URL (``http://127.0.0.1:PORT``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from crawler.mirror.faults import Fault
+from crawler.mirror.loader import load_catalogue
+from crawler.mirror.server import MirrorServer
+from crawler.mirror.synthetic import synthetic_graph
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.mirror", description=__doc__)
+    parser.add_argument(
+        "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
+    )
+    parser.add_argument("--layout", default="next2021plus", help="preferred saved layout")
+    parser.add_argument(
+        "--catalogue",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="serve the catalogue (the package's, or DIR)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve a synthetic graph of N titles tt9000001..",
+    )
+    parser.add_argument("--out-degree", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic graph")
+    parser.add_argument(
+        "--pad",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="pad rendered pages to this size (real pages are ~900 KB)",
+    )
+    parser.add_argument(
+        "--js-only-mlt",
+        action="store_true",
+        help="'More like this' only appears after a browser runs the page",
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of title requests answered 503 or 429 (deterministic)",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port")
+    args = parser.parse_args(argv)
+
+    records: dict[str, Any] = {}
+    if args.synthetic:
+        records.update(synthetic_graph(args.synthetic, out_degree=args.out_degree, seed=args.seed))
+    if args.catalogue is not None:
+        records.update(load_catalogue(args.catalogue or None))
+    options: dict[str, Any] = {}
+    if args.pad:
+        options["pad_to_bytes"] = args.pad
+    if args.js_only_mlt:
+        options["js_only_more_like_this"] = True
+    mirror = MirrorServer(
+        pages_dir=args.pages,
+        records=records,
+        layout=args.layout,
+        render_options=options,
+        fault_rate=args.fault_rate,
+        rate_faults=[Fault.status(503), Fault.throttle(1)],
+        fault_seed=args.fault_seed,
+        host=args.host,
+        port=args.port,
+    )
+    print(mirror.base_url, flush=True)
+    print(f"{len(mirror.tconsts())} titles", file=sys.stderr, flush=True)
+    try:
+        mirror.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mirror._httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

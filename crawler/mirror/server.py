@@ -1,0 +1,429 @@
+"""A local IMDb mirror: a threaded HTTP/1.1 server on 127.0.0.1 serving saved real
+pages and rendered records, with fault injection (see :mod:`crawler.mirror.faults`).
+
+Routes::
+
+    /robots.txt                 allows /title/
+    /title/<tconst>             301 -> /title/<tconst>/
+    /title/<tconst>/?anything   the page (records first, then saved pages), else 404
+    /_mirror/mlt/<tconst>.json  the "More like this" cards a js-only page loads
+    /_mirror/stats              hits per path, as JSON
+
+Usage in a test::
+
+    with MirrorServer(records=graph, faults={"tt9000002": Fault.status(503, times=1)}) as m:
+        urlopen(m.url("tt9000001"))
+        assert m.hits["/title/tt9000001/"] == 1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.ids import is_tconst
+from crawler.mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
+from crawler.mirror.renderer import more_like_this_payload, render_title_page
+from crawler.records import TitleRecord
+
+ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
+_TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")
+_MLT_RE = re.compile(r"^/_mirror/mlt/(tt\d{7,10})\.json$")
+_NEXT_RE = re.compile(rb'<script id="__NEXT_DATA__" type="application/json">')
+_LAYOUT_FALLBACK = ("next2021plus", "legacy")
+HTML = "text/html; charset=utf-8"
+
+# Written after the shape of AWS WAF's challenge page (HTTP 202): a script setting
+# awsWafCookieDomainList and gokuProps, a challenge.js from token.awswaf.com, an empty
+# container and a noscript notice.  The values are made up; nothing here works.
+CHALLENGE_HTML = b"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title></title>
+<script type="text/javascript">
+window.awsWafCookieDomainList = ['127.0.0.1'];
+window.gokuProps = {"key": "bWlycm9yLWtleQ==", "iv": "bWlycm9yLWl2", "context": "bWlycm9y"};
+</script>
+<script src="https://mirror.invalid.token.awswaf.com/mirror/challenge.js"></script>
+</head>
+<body>
+<div id="challenge-container"></div>
+<script type="text/javascript">
+AwsWafIntegration.getToken().then(function () { window.location.reload(true); });
+</script>
+<noscript>
+<h1>Local mirror: challenge</h1>
+This response imitates a bot check. Scripts are needed to pass it, and the mirror never
+lets anyone pass.
+</noscript>
+</body>
+</html>
+"""
+
+
+def _page_index(pages_dir: Path) -> dict[str, dict[str, Path]]:
+    """tconst -> {layout: file} for files named ``<tconst>__<source>__<layout>.html``."""
+    index: dict[str, dict[str, Path]] = {}
+    for file in sorted(pages_dir.glob("*.html")):
+        parts = file.stem.split("__")
+        if len(parts) == 3 and is_tconst(parts[0]):
+            index.setdefault(parts[0], {}).setdefault(parts[2], file)
+    return index
+
+
+def _content_type(body: bytes) -> str:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "text/html"
+    return HTML
+
+
+def _pad(body: bytes, size: int) -> bytes:
+    """``body`` grown to ``size`` bytes by a comment before ``</body>`` (or at the end)."""
+    missing = size - len(body)
+    if missing < 8:
+        return body
+    filler = b"<!--" + b"z" * (missing - 7) + b"-->"
+    at = body.rfind(b"</body>")
+    return body + filler if at < 0 else body[:at] + filler + body[at:]
+
+
+def _break_next_data(body: bytes, *, truncate: float | None) -> bytes:
+    m = _NEXT_RE.search(body)
+    if not m:
+        return body[: len(body) // 2] if truncate is not None else body + b"{"
+    end = body.find(b"</script>", m.end())
+    data = body[m.end() : end]
+    if truncate is not None:
+        broken = data[: int(len(data) * truncate)]
+    else:  # a stray brace and a dangling comma in the middle: invalid JSON
+        mid = len(data) // 2
+        broken = data[:mid] + b"},,{" + data[mid:]
+    return body[: m.end()] + broken + body[end:]
+
+
+class MirrorServer:
+    """The mirror.  ``records`` maps tconst to a TitleRecord or ``(record, render options)``;
+    ``render_options`` apply to every rendered record (a record's own win).  ``faults``
+    maps a tconst or a path to a Fault or a sequence of Faults; ``fault_rate`` adds
+    random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``."""
+
+    def __init__(
+        self,
+        *,
+        pages_dir: str | Path | None = None,
+        records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] | None = None,
+        faults: Mapping[str, Fault | Sequence[Fault]] | None = None,
+        layout: str = "next2021plus",
+        render_options: Mapping[str, Any] | None = None,
+        fault_rate: float = 0.0,
+        rate_faults: Sequence[Fault] | None = None,
+        fault_seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_delay: float = 30.0,
+    ) -> None:
+        self.layout = layout
+        self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
+        self.records: dict[str, tuple[TitleRecord, dict[str, Any]]] = {}
+        for tconst, value in (records or {}).items():
+            record, options = value if isinstance(value, tuple) else (value, {})
+            self.records[tconst] = (record, {**(render_options or {}), **options})
+        self.faults: dict[str, list[Fault]] = {}
+        self.set_faults(faults or {})
+        self.fault_rate = fault_rate
+        self.rate_faults = (
+            list(rate_faults) if rate_faults is not None else [Fault.status(503), Fault.throttle(1)]
+        )
+        self.fault_seed = fault_seed
+        self.max_delay = max_delay
+        self.hits: Counter[str] = Counter()  # path (no query) -> requests
+        self.log: list[tuple[str, int]] = []  # (path with query, status), in order
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[bytes, int, str]] = {}
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._httpd.server_address[0]}:{self.port}"
+
+    def url(self, tconst: str) -> str:
+        return f"{self.base_url}/title/{tconst}/"
+
+    def start(self) -> MirrorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="mirror-server",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- configuration while running ---
+    def set_faults(self, faults: Mapping[str, Fault | Sequence[Fault]]) -> None:
+        table: dict[str, list[Fault]] = {}
+        for key, value in faults.items():
+            path = f"/title/{key}/" if is_tconst(key) else key
+            table[path] = [value] if isinstance(value, Fault) else list(value)
+        self.faults = table
+
+    def reset_hits(self) -> None:
+        with self._lock:
+            self.hits.clear()
+            self.log.clear()
+
+    # --- content ---
+    def tconsts(self) -> list[str]:
+        return sorted(set(self.records) | set(self.pages))
+
+    def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
+        """(body, status, content type) of a title, or None when the mirror lacks it.
+        Rendered and saved pages are kept in memory after the first request."""
+        with self._lock:
+            cached = self._cache.get(tconst)
+        if cached is not None:
+            return cached
+        if tconst in self.records:
+            record, options = self.records[tconst]
+            body = render_title_page(record, **options).encode("utf-8")
+            found = (body, 200, HTML)
+        else:
+            files = self.pages.get(tconst, {})
+            layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
+            if layout is None:
+                return None
+            body = files[layout].read_bytes()
+            # The saved WAF page is a block, as imdb.com sends it: 202.
+            found = (body, 202 if layout == "other" else 200, _content_type(body))
+        with self._lock:
+            self._cache[tconst] = found
+        return found
+
+    def mlt_json(self, tconst: str) -> bytes | None:
+        if tconst not in self.records:
+            return None
+        return json.dumps(
+            more_like_this_payload(self.records[tconst][0]), ensure_ascii=False
+        ).encode("utf-8")
+
+    def _count(self, path: str) -> int:
+        with self._lock:
+            attempt = self.hits[path]
+            self.hits[path] += 1
+            return attempt
+
+    def _fault_for(self, path: str, attempt: int) -> Fault | None:
+        listed = self.faults.get(path)
+        if listed:
+            return pick(listed, attempt)
+        return pick_by_rate(self.fault_rate, self.rate_faults, self.fault_seed, path, attempt)
+
+
+def _handler_for(mirror: MirrorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(_MirrorHandler):
+        pass
+
+    Handler.mirror = mirror
+    return Handler
+
+
+class _MirrorHandler(BaseHTTPRequestHandler):
+    mirror: MirrorServer
+    protocol_version = "HTTP/1.1"  # keep-alive; every response has a Content-Length
+    server_version = "imdb-mirror/0.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
+        pass
+
+    def do_HEAD(self) -> None:
+        self._route(head=True)
+
+    def do_GET(self) -> None:
+        self._route(head=False)
+
+    # --- responses ---
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = HTML,
+        headers: Mapping[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+        with self.mirror._lock:
+            self.mirror.log.append((self.path, status))
+
+    def _not_found(self, head: bool) -> None:
+        self._send(
+            404,
+            b"<!DOCTYPE html><html><head><title>404 Error - IMDb</title></head>"
+            b"<body><h1>404 Error</h1><p>Not in the mirror.</p></body></html>",
+            head=head,
+        )
+
+    def _route(self, head: bool) -> None:
+        path = urlsplit(self.path).path
+        mirror = self.mirror
+        if path == "/robots.txt":
+            mirror._count(path)
+            self._send(200, ROBOTS_TXT, "text/plain; charset=utf-8", head=head)
+            return
+        if path == "/_mirror/stats":
+            with mirror._lock:
+                body = json.dumps(dict(mirror.hits)).encode()
+            self._send(200, body, "application/json", head=head)
+            return
+        m = _MLT_RE.match(path)
+        if m:
+            mirror._count(path)
+            body = mirror.mlt_json(m.group(1))
+            if body is None:
+                self._not_found(head)
+            else:
+                self._send(200, body, "application/json; charset=utf-8", head=head)
+            return
+        m = _TITLE_RE.match(path)
+        if not m:
+            mirror._count(path)
+            self._not_found(head)
+            return
+        tconst = m.group(1)
+        attempt = mirror._count(path)
+        if not m.group(2):
+            self._send(301, b"", headers={"Location": f"/title/{tconst}/"}, head=head)
+            return
+        fault = mirror._fault_for(path, attempt)
+        if fault is not None and self._apply(fault, tconst, head):
+            return
+        found = mirror.page_bytes(tconst)
+        if found is None:
+            self._not_found(head)
+            return
+        body, status, content_type = found
+        self._send(status, body, content_type, head=head)
+
+    def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:
+        """Serve ``fault``; False when the normal page should follow (a slow response)."""
+        p = fault.params
+        mirror = self.mirror
+        kind = fault.kind
+        if kind == "slow":
+            time.sleep(min(float(p.get("delay", 1.0)), mirror.max_delay))
+            return False
+        if kind == "throttle":
+            self._send(
+                429,
+                b"Too many requests",
+                "text/plain",
+                {"Retry-After": _seconds(p.get("retry_after", 1))},
+                head,
+            )
+            return True
+        if kind == "status":
+            extra = (
+                {"Retry-After": _seconds(p["retry_after"])}
+                if p.get("retry_after") is not None
+                else {}
+            )
+            code = int(p["status"])
+            self._send(
+                code,
+                f"<html><body><h1>{code}</h1></body></html>".encode(),
+                headers=extra,
+                head=head,
+            )
+            return True
+        if kind == "challenge":
+            self._send(202, CHALLENGE_HTML, headers={"x-amzn-waf-action": "challenge"}, head=head)
+            return True
+        if kind == "redirect":
+            self._send(301, b"", headers={"Location": f"/title/{p['to']}/"}, head=head)
+            return True
+        if kind == "non_html":
+            body = json.dumps({"tconst": tconst, "message": "not a page"}).encode()
+            self._send(200, body, "application/json", head=head)
+            return True
+        if kind == "empty":
+            self._send(200, b"", head=head)
+            return True
+        source = p["tconst"] if kind == "wrong_title" else tconst
+        found = mirror.page_bytes(source)
+        if found is None:
+            self._not_found(head)
+            return True
+        body, _status, content_type = found
+        if kind == "drop":
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            with mirror._lock:
+                mirror.log.append((self.path, 200))
+            return True
+        if kind == "truncated_json":
+            body = _break_next_data(body, truncate=float(p.get("fraction", 0.5)))
+        elif kind == "malformed_json":
+            body = _break_next_data(body, truncate=None)
+        elif kind == "truncated_page":
+            body = body[: int(len(body) * float(p.get("fraction", 0.5)))]
+        elif kind == "huge":
+            body = _pad(body, int(p.get("bytes", HUGE_BYTES)))
+        self._send(200, body, content_type, head=head)
+        return True
+
+
+def _seconds(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else str(number)
