@@ -36,6 +36,7 @@ _SCALAR_FIELDS = [
     if k not in _LIST_FIELDS and k not in {"tconst", "url", "layout"}
 ]
 _HERO_FIELDS = ("primary_title", "average_rating", "num_votes", "plot")
+_HERO_RATING_FIELDS = ("average_rating", "num_votes")
 _DETAIL_FIELDS = (
     *html.LIST_SECTIONS.values(),
     *html.FIRST_ITEM_SECTIONS.values(),
@@ -124,6 +125,11 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
     # no such value (the hero then holds placeholders such as an "in development" note).
     if data is None and any(_missing(fields, name) for name in _HERO_FIELDS):
         used_html |= _fill(fields, html.read_hero(ids))
+    elif any(_missing(fields, name) for name in _HERO_RATING_FIELDS):
+        # The rating bar is never a placeholder: a figure it shows that the JSON lacks (a
+        # page whose vote count exists only as the rounded "16K") is the page's value.
+        hero = html.read_hero(ids)
+        used_html |= _fill(fields, {name: hero.get(name) for name in _HERO_RATING_FIELDS})
     if _missing(fields, "storyline"):
         used_html |= _fill(fields, html.read_storyline(ids))
     wanted = {name for name in _DETAIL_FIELDS if _missing(fields, name)}
