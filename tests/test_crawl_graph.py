@@ -1,0 +1,79 @@
+"""The real spider over a synthetic graph with known structure (mirror on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crawler.mirror.server import MirrorServer
+from crawler.mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests.crawling import read_table, run_crawl
+
+GRAPH = synthetic_graph(60, out_degree=5, seed=3)
+SEED = tconst_of(1)
+
+
+def title_requests(mirror: MirrorServer) -> list[str]:
+    return [path.split("/")[2] for path, _ in mirror.log if path.startswith("/title/")]
+
+
+@pytest.mark.parametrize(("depth", "max_titles"), [(0, 1000), (2, 1000), (3, 25), (10, 60)])
+def test_breadth_first_within_limits_each_title_once_every_edge_once(
+    tmp_path: Path, depth: int, max_titles: int
+) -> None:
+    expected = bfs_order(GRAPH, [SEED], depth, max_titles)
+    with MirrorServer(records=GRAPH) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=depth,
+                         max_titles=max_titles)
+        fetched = title_requests(mirror)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    # Each scheduled title fetched exactly once, and nothing else.
+    assert Counter(fetched) == Counter(expected.order)
+    # Breadth-first: the depth of the titles, in the order they were requested, never drops.
+    depths = [expected.depth[t] for t in fetched]
+    assert depths == sorted(depths)
+
+    titles = read_table(tmp_path / "out", "titles")
+    failures = read_table(tmp_path / "out", "failures")
+    assert sorted(r["tconst"] for r in titles) == sorted(set(expected.order) - set(expected.missing))
+    assert sorted(r["tconst"] for r in failures) == sorted(expected.missing)
+    assert {r["reason"] for r in failures} <= {"not_found"}
+    assert all(r["depth"] == expected.depth[r["tconst"]] for r in titles + failures)
+
+    edges = read_table(tmp_path / "out", "more_like_this")
+    got = Counter((r["tconst"], r["similar_tconst"], r["rank"]) for r in edges)
+    assert got == Counter(expected.ranked_edges)  # every edge, exactly once, with its rank
+
+    (run,) = read_table(tmp_path / "out", "crawl_runs")
+    assert run["finish_reason"] == "finished"
+    assert run["titles_rows"] == len(titles)
+
+
+def test_several_seeds_and_title_urls(tmp_path: Path) -> None:
+    seeds = [tconst_of(10), tconst_of(20)]
+    expected = bfs_order(GRAPH, seeds, 1, 1000)
+    with MirrorServer(records=GRAPH) as mirror:
+        seed_arg = f"{seeds[0]},https://www.imdb.com/title/{seeds[1]}/?ref_=x"
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=seed_arg, depth=1)
+        fetched = title_requests(mirror)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert fetched[:2] == seeds
+    assert Counter(fetched) == Counter(expected.order)
+
+
+def test_two_runs_the_same_day_append(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with MirrorServer(records=GRAPH) as mirror:
+        for _ in range(2):
+            proc = run_crawl(mirror.base_url, out, seed=SEED, depth=1)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+    titles = read_table(out, "titles")
+    runs = read_table(out, "crawl_runs")
+    assert len(runs) == 2 and len({r["run_id"] for r in runs}) == 2
+    per_run = Counter(r["run_id"] for r in titles)
+    assert sorted(per_run.values()) == [6, 6]  # the seed and its 5 neighbours, twice
+    files = list((out / "titles").rglob("*.parquet"))
+    assert len(files) >= 2 and all(not f.name.startswith(".") for f in files)
