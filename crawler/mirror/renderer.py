@@ -238,7 +238,7 @@ def _similar_node(s: SimilarTitleRecord) -> dict:
         "node": {
             "id": s["tconst"],
             "titleText": _text(s.get("primary_title")),
-            "originalTitleText": _text(s.get("original_title") or s.get("primary_title")),
+            "originalTitleText": _text(s.get("original_title")),
             "titleType": _title_type(s.get("title_type")),
             "releaseYear": _year_range(s.get("start_year"), s.get("end_year")),
             "ratingsSummary": _ratings(s.get("average_rating"), s.get("num_votes")),
@@ -392,7 +392,7 @@ def next_data(record: TitleRecord, *, with_more_like_this: bool = True) -> dict:
         {"rating": r["certificate"], "__typename": "Certificate"} if r.get("certificate") else None
     )
     keywords = r.get("keywords", [])
-    kw_total = r.get("keywords_total") if r.get("keywords_total") is not None else len(keywords)
+    kw_total = r.get("keywords_total")  # None when unknown: never counted from the list
     poster = r.get("poster_url")
     image = (
         {"id": None, "url": poster, "width": None, "height": None, "__typename": "Image"}
