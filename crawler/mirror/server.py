@@ -109,9 +109,10 @@ def _break_next_data(body: bytes, *, truncate: float | None) -> bytes:
     data = body[m.end() : end]
     if truncate is not None:
         broken = data[: int(len(data) * truncate)]
-    else:  # a stray brace and a dangling comma in the middle: invalid JSON
-        mid = len(data) // 2
-        broken = data[:mid] + b"},,{" + data[mid:]
+    else:  # a doubled comma between two top-level keys: invalid JSON, whatever the data
+        at = data.find(b',"mainColumnData":')
+        at = at if at >= 0 else 1
+        broken = data[:at] + b"," + data[at:]
     return body[: m.end()] + broken + body[end:]
 
 
@@ -274,10 +275,16 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         pass
 
     def do_HEAD(self) -> None:
-        self._route(head=True)
+        self._serve(head=True)
 
     def do_GET(self) -> None:
-        self._route(head=False)
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        try:
+            self._route(head)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # the client went away: nothing to answer
 
     # --- responses ---
     def _send(
