@@ -1,0 +1,140 @@
+"""`make demo`: crawl the bundled offline catalogue from tt0050634 and show what was written.
+
+Starts the local mirror (crawler/mirror) on 127.0.0.1 over the catalogue (the seed
+title with every fact of its page, and its 11 "More like this" titles with what is
+known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
+back as hive-partitioned Parquet with DuckDB, Polars and pandas.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler.mirror.loader import load_catalogue  # noqa: E402
+from crawler.mirror.server import MirrorServer  # noqa: E402
+
+OUTPUT = ROOT / "output"
+TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")
+
+
+def banner(text: str) -> None:
+    print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
+
+
+def scan(table: str) -> str:
+    return f"read_parquet('{OUTPUT}/{table}/**/*.parquet', hive_partitioning=true)"
+
+
+def one(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> Any:
+    return con.execute(query, list(params)).fetchall()[0][0]
+
+
+def print_rows(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> None:
+    """Print a query's rows as plain aligned text (no truncated columns)."""
+    cur = con.execute(query, list(params))
+    names = [d[0] for d in cur.description]
+    rows = [["" if v is None else str(v) for v in row] for row in cur.fetchall()]
+    widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
+    print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    for row in rows:
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def main() -> int:
+    catalogue = load_catalogue()
+    with MirrorServer(records=catalogue) as mirror:
+        banner(f"crawling the offline mirror at {mirror.base_url} from tt0050634")
+        cmd = [
+            sys.executable, "-m", "scrapy", "crawl", "more_like_this",
+            "-a", "seed=tt0050634", "-a", "depth=2",
+            "-s", f"IMDB_BASE_URL={mirror.base_url}", "-s", f"OUTPUT_DIR={OUTPUT}",
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", "PROGRESS_INTERVAL=1", "-s", "LOG_LEVEL=INFO",
+        ]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stderr.splitlines():
+        if "[crawler." in line or "ERROR" in line:
+            print(line.split("] ", 1)[-1] if "] " in line else line)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return proc.returncode
+
+    con = duckdb.connect()
+    run_id = one(con, f"select run_id from {scan('crawl_runs')} order by finished_at desc limit 1")
+    banner(f"what run {run_id} wrote to {OUTPUT}")
+    print(f"{'table':<16}{'rows (this run)':>16}{'rows (all runs)':>17}{'files':>7}")
+    for table in TABLES:
+        files = [p for p in (OUTPUT / table).rglob("*.parquet") if not p.name.startswith(".")]
+        if not files:
+            continue
+        total = one(con, f"select count(*) from {scan(table)}")
+        mine = one(con, f"select count(*) from {scan(table)} where run_id = ?", run_id)
+        print(f"{table:<16}{mine:>16}{total:>17}{len(files):>7}")
+
+    banner("the seed title")
+    cur = con.execute(f"""
+        select t.tconst, t.primary_title, t.original_title, t.title_type, t.start_year,
+               t.runtime_minutes, r.average_rating, r.num_votes, r.num_votes_abbreviated,
+               array_to_string(t.genres, '/') as genres, t.certificate, t.release_date,
+               t.release_country, array_to_string(t.countries_of_origin, ', ') as countries,
+               array_to_string(t.spoken_languages, ', ') as languages,
+               array_to_string(t.also_known_as, ', ') as also_known_as,
+               array_to_string(t.production_companies, ', ') as companies,
+               t.gross_us_canada_amount || ' ' || t.gross_us_canada_currency as gross_us_canada,
+               t.gross_worldwide_amount || ' ' || t.gross_worldwide_currency as gross_worldwide,
+               array_to_string(t.color, ', ') as color,
+               array_to_string(t.sound_mix, ', ') as sound_mix,
+               array_to_string(t.aspect_ratio, ', ') as aspect_ratio,
+               t.awards_wins, t.awards_nominations, t.user_review_count, t.critic_review_count
+        from {scan('titles')} t left join {scan('ratings')} r using (tconst, run_id)
+        where t.tconst = 'tt0050634' and t.run_id = ?
+    """, [run_id])
+    names = [d[0] for d in cur.description]
+    for name, value in zip(names, cur.fetchall()[0], strict=True):
+        print(f"  {name:<22} {value}")
+
+    banner("its 'More like this' edges, in page order")
+    print_rows(con, f"""
+        select m.rank, m.similar_tconst, m.similar_primary_title as title,
+               m.similar_start_year as year, m.similar_average_rating as card_rating,
+               t.tconst is not null as crawled
+        from {scan('more_like_this')} m
+        left join {scan('titles')} t on t.tconst = m.similar_tconst and t.run_id = m.run_id
+        where m.tconst = 'tt0050634' and m.run_id = ? order by m.rank
+    """, run_id)
+
+    banner("credits (credited-as names and notes parsed from the page)")
+    print_rows(con, f"""
+        select category, ordering, primary_name, coalesce(nconst, '') as nconst,
+               coalesce(characters[1], '') as character, coalesce(credited_as, '') as
+               credited_as, array_to_string(attributes, '; ') as attributes
+        from {scan('credits')} where tconst = 'tt0050634' and run_id = ?
+        order by category = 'director' desc, category = 'writer' desc, ordering
+    """, run_id)
+
+    banner("the same dataset through DuckDB, Polars and pandas")
+    for table in ("titles", "credits", "more_like_this"):
+        n_duck = one(con, f"select count(*) from {scan(table)}")
+        n_polars = pl.scan_parquet(f"{OUTPUT}/{table}/**/*.parquet",
+                                   hive_partitioning=True).select(pl.len()).collect().item()
+        n_pandas = len(pd.read_parquet(OUTPUT / table))
+        same = "same" if n_duck == n_polars == n_pandas else "DIFFERENT"
+        print(f"{table:<16} duckdb {n_duck:>5}  polars {n_polars:>5}  pandas {n_pandas:>5}  "
+              f"({same})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
