@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import json
 import logging
 import os
 from pathlib import Path
@@ -94,6 +95,27 @@ CHROMIUM_ARGS = (
     "--disable-quic",
     "--dns-prefetch-disable",
 )
+
+
+# Runs in every document before the page's scripts: navigations to other hosts are cancelled
+# (Navigation API) rather than aborted, which would leave Chromium's error page instead of
+# the title page; windows are not opened at all.
+_STAY_ON_SITE_SCRIPT = """(function () {
+  var site = SITE_ORIGINS;
+  window.open = function () { return null; };
+  if (!window.navigation) { return; }
+  window.navigation.addEventListener("navigate", function (event) {
+    var url;
+    try { url = new URL(event.destination.url); } catch (e) { return; }
+    if (/^https?:$/.test(url.protocol) && site.indexOf(url.origin) < 0 && event.cancelable) {
+      event.preventDefault();
+      if (window.BLOCKED_BINDING) { window.BLOCKED_BINDING(url.href); }
+    }
+  });
+})();"""
+
+
+_BLOCKED_BINDING = "__crawlerNavigationBlocked"
 
 
 class BrowserUnavailableError(RuntimeError):
@@ -294,12 +316,42 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 return True
         return False
 
+    async def _create_browser_context(self, *args: Any, **kwargs: Any) -> Any:
+        wrapper = await super()._create_browser_context(*args, **kwargs)
+        context = wrapper.context
+        # Every page of the context, popups included: the page's own route (below) is not
+        # there for a popup, this one is.
+        await context.route("**", self._route_context_request)
+        await context.expose_binding(_BLOCKED_BINDING, self._navigation_blocked)
+        await context.add_init_script(
+            _STAY_ON_SITE_SCRIPT.replace("SITE_ORIGINS", json.dumps(self._site_origins()))
+            .replace("BLOCKED_BINDING", _BLOCKED_BINDING)
+        )
+        return wrapper
+
+    def _site_origins(self) -> list[str]:
+        port = "" if self.site_port in (80, 443, None) else f":{self.site_port}"
+        return [f"{scheme}://{self.site_host}{port}" for scheme in ("http", "https")]
+
+    def _navigation_blocked(self, source: Any, url: str) -> None:
+        self.stats.inc_value("render/aborted/offsite")
+        self.stats.inc_value("render/aborted/offsite_navigation")
+        logger.debug("kept the page from navigating to another host: %s", str(url)[:200])
+
+    async def _route_context_request(self, route: Route, request: PlaywrightRequest) -> None:
+        if same_site(request.url, self.site_host, self.site_port):
+            await route.continue_()
+            return
+        self.stats.inc_value("render/aborted/offsite")
+        await route.abort()
+
     def _make_request_handler(self, *args: Any, **kwargs: Any) -> Any:
         handle = super()._make_request_handler(*args, **kwargs)
 
         async def route_request(route: Route, request: PlaywrightRequest) -> None:
             # A page that navigates itself to another host would be replaced by Chromium's
-            # error page if the navigation were aborted; a 204 leaves it where it is.
+            # error page if the navigation were aborted; a 204 leaves it where it is.  (The
+            # init script cancels such navigations before they start; this is the backstop.)
             frame = request.frame
             if (request.is_navigation_request() and frame.parent_frame is None
                     and request.redirected_from is None

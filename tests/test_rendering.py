@@ -7,7 +7,11 @@ chromium-headless-shell; they skip, naming the package, when it is absent.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from crawler.rendering import (
     configure,
     same_site,
 )
+from tests.crawling import read_table, run_crawl
 
 BROWSER_PRESENT = os.access(rendering.DEFAULT_BROWSER_EXECUTABLE, os.X_OK)
 needs_browser = pytest.mark.skipif(
@@ -144,3 +149,182 @@ def test_abort_request_keeps_only_what_renders_data(resource_type: str, aborted:
 )
 def test_same_site(url: str, host: str, port: int, same: bool) -> None:
     assert same_site(url, host, port) is same
+
+
+# --- through the real spider, against pages whose list only a browser sees -------------------
+
+SEED = "tt0050634"
+
+
+class _Site:
+    """The seed's title page as the mirror renders it with ``js_only_more_like_this``, plus
+    what a browser must not load: images, a font and a stylesheet from the site, an image and
+    a tracker from another host, and a script that tries to navigate there.  The other host
+    (127.0.0.2, same port) is a second listener, so a request that reached it is counted.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from crawler.mirror.loader import load_catalogue
+        from crawler.mirror.renderer import more_like_this_payload, render_title_page
+
+        record, options = load_catalogue()[SEED]
+        self.expected = [s["tconst"] for s in record["more_like_this"]]
+        self.hits: list[tuple[str, str]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host = self.server.server_address[0]
+                site.hits.append((host, self.path))
+                path = self.path.split("?")[0]
+                status, ctype, body = 200, "application/octet-stream", b"\0"
+                if path == "/robots.txt":
+                    ctype, body = "text/plain", b"User-agent: *\nAllow: /\n"
+                elif path == f"/title/{SEED}/":
+                    page = render_title_page(record, **{**options,
+                                                        "js_only_more_like_this": True})
+                    ctype, body = "text/html; charset=utf-8", site.add_assets(page).encode()
+                elif path == f"/_mirror/mlt/{SEED}.json":
+                    ctype = "application/json"
+                    body = json.dumps(more_like_this_payload(record)).encode()
+                elif path.startswith("/title/"):
+                    status, ctype, body = 404, "text/html", b"<html>not found</html>"
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.other = ThreadingHTTPServer(("127.0.0.2", self.port), Handler)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.other_url = f"http://127.0.0.2:{self.port}"
+        for server in (self.server, self.other):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def add_assets(self, page: str) -> str:
+        other = self.other_url
+        extras = (
+            '<link rel="stylesheet" href="/_assets/site.css">'
+            "<style>@font-face{font-family:F;src:url(/_assets/font.woff2)}"
+            "body{font-family:F}</style>"
+            '<img src="/_assets/poster.jpg" alt="">'
+            f'<img src="{other}/_assets/offsite.jpg" alt="">'
+            f"<script>fetch('{other}/_track',{{mode:'no-cors'}}).catch(function(){{}});"
+            f"setTimeout(function(){{location.href='{other}/_away';}},0);</script>"
+        )
+        return page.replace("</body>", extras + "</body>")
+
+    def paths(self, host: str = "127.0.0.1") -> list[str]:
+        return [p for h, p in self.hits if h == host]
+
+    def close(self) -> None:
+        for server in (self.server, self.other):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[_Site]:
+    served = _Site()
+    yield served
+    served.close()
+
+
+def _crawl(site: _Site, out: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    return run_crawl(site.base_url, out, seed=SEED, depth=0, timeout=120, settings=settings)
+
+
+def _stat(log: str, name: str) -> int | str | None:
+    m = re.search(rf"'{re.escape(name)}': ('[^']*'|\d+)", log)
+    if not m:
+        return None
+    value = m.group(1)
+    return value.strip("'") if value.startswith("'") else int(value)
+
+
+def _edges(out: Path) -> list[str]:
+    rows = sorted(read_table(out, "more_like_this"), key=lambda r: r["rank"])
+    assert all(r["tconst"] == SEED for r in rows)
+    return [r["similar_tconst"] for r in rows]
+
+
+@needs_browser
+@pytest.mark.browser
+def test_render_never_does_not_see_the_list(site: _Site, tmp_path: Path) -> None:
+    result = _crawl(site, tmp_path, RENDER="never")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [r["tconst"] for r in read_table(tmp_path, "titles")] == [SEED]
+    assert _edges(tmp_path) == []
+    assert f"/_mirror/mlt/{SEED}.json" not in site.paths()  # nothing ran the page's script
+
+
+@needs_browser
+@pytest.mark.browser
+def test_render_auto_recovers_the_list_without_leaving_the_host(
+    site: _Site, tmp_path: Path
+) -> None:
+    result = _crawl(site, tmp_path, RENDER="auto")
+    log = result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert [r["tconst"] for r in read_table(tmp_path, "titles")] == [SEED]
+    assert len(site.expected) == 11
+    assert _edges(tmp_path) == site.expected
+    assert _stat(log, "render/auto_refetch") == 1
+    # Plain fetch, then the browser's: the page's script fetched the list itself.
+    assert site.paths().count(f"/title/{SEED}/") == 2
+    assert site.paths().count(f"/_mirror/mlt/{SEED}.json") == 1
+    # Images, fonts and stylesheets of the site itself were never requested ...
+    assert not [p for p in site.paths() if p.startswith("/_assets/")]
+    # ... and nothing reached the other host: not the image, the tracker or the navigation.
+    assert site.paths("127.0.0.2") == []
+    assert _stat(log, "render/aborted/resource/image") == 1
+    assert _stat(log, "render/aborted/resource/stylesheet") == 1
+    assert _stat(log, "render/aborted/resource/font") == 1
+    assert _stat(log, "render/aborted/offsite") == 3  # image, tracker, navigation
+    assert _stat(log, "render/aborted/offsite_navigation") == 1
+
+
+@needs_browser
+@pytest.mark.browser
+def test_render_always_fetches_every_title_through_the_browser(
+    site: _Site, tmp_path: Path
+) -> None:
+    result = _crawl(site, tmp_path, RENDER="always")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _edges(tmp_path) == site.expected
+    assert _stat(result.stderr, "render/auto_refetch") is None
+    assert _stat(result.stderr, "playwright/page_count") == 1
+    # The only plain request is robots.txt; the title page was fetched once, by the browser.
+    assert site.paths().count(f"/title/{SEED}/") == 1
+    assert site.paths().count("/robots.txt") == 1
+    assert site.paths("127.0.0.2") == []
+
+
+@needs_browser
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("executable", "says"),
+    [("/nonexistent/chromium-headless-shell", "does not exist"),
+     ("/bin/false", "did not start")],
+)
+def test_a_browser_that_cannot_start_fails_the_crawl(
+    site: _Site, tmp_path: Path, executable: str, says: str
+) -> None:
+    result = _crawl(site, tmp_path, RENDER="auto", BROWSER_EXECUTABLE=executable)
+    log = result.stderr
+    assert result.returncode == 1, log[-3000:]
+    assert _stat(log, "finish_reason") == "browser_failed"
+    error = [line for line in log.splitlines() if "ERROR" in line and executable in line]
+    assert error, log[-3000:]
+    assert says in error[0]
+    assert "apt-get install -y chromium-headless-shell" in error[0]
+    assert read_table(tmp_path, "titles") == []
+    assert f"/title/{SEED}/" not in site.paths()  # stopped before the first title
