@@ -21,7 +21,8 @@ Kinds and their ``params``:
 ``drop``            200, headers with the full Content-Length, half the body, then the
                     connection is closed
 ``challenge``       HTTP 202 with an AWS-WAF-style challenge page (no title data)
-``redirect``        HTTP 301 to ``/title/<to>/`` (a merged title)
+``redirect``        HTTP 301 to ``/title/<to>/`` (a merged title), or to ``to`` itself
+                    when it is a full URL (a redirect to another host)
 ``wrong_title``     200 with the page of ``tconst`` under the requested URL
 ``truncated_json``  200, the page with ``__NEXT_DATA__`` cut at ``fraction`` (default 0.5);
                     the HTML around it is complete

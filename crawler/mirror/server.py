@@ -390,7 +390,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             self._send(202, CHALLENGE_HTML, headers={"x-amzn-waf-action": "challenge"}, head=head)
             return True
         if kind == "redirect":
-            self._send(301, b"", headers={"Location": f"/title/{p['to']}/"}, head=head)
+            to = str(p["to"])  # a tconst (a merged title), or a full URL (another host)
+            location = to if "://" in to else f"/title/{to}/"
+            self._send(301, b"", headers={"Location": location}, head=head)
             return True
         if kind == "non_html":
             body = json.dumps({"tconst": tconst, "message": "not a page"}).encode()
