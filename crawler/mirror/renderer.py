@@ -624,10 +624,12 @@ def json_ld(record: TitleRecord) -> dict:
         "@type": _ld_type(r.get("title_type")),
         "url": f"/title/{r['tconst']}/",
     }
-    if r.get("primary_title") is not None:
-        ld["name"] = r["primary_title"]
-    if r.get("original_title") and r.get("original_title") != r.get("primary_title"):
-        ld["alternateName"] = r["original_title"]
+    # As on the real pages: "name" is the original title, "alternateName" the display one.
+    name = r.get("original_title") or r.get("primary_title")
+    if name is not None:
+        ld["name"] = name
+    if r.get("primary_title") and r.get("primary_title") != name:
+        ld["alternateName"] = r["primary_title"]
     if r.get("poster_url"):
         ld["image"] = r["poster_url"]
     if r.get("plot"):
