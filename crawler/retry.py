@@ -19,6 +19,7 @@ from collections import deque
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from scrapy import exceptions as scrapy_exceptions
 from twisted.internet import error as twisted_error
 from twisted.web import _newclient
 
@@ -34,6 +35,13 @@ logger = logging.getLogger(__name__)
 BLOCK_STATUS = 202
 
 TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    # Scrapy 2.13+ wraps download errors in its own classes...
+    scrapy_exceptions.DownloadTimeoutError,
+    scrapy_exceptions.DownloadConnectionRefusedError,
+    scrapy_exceptions.DownloadFailedError,
+    scrapy_exceptions.ResponseDataLossError,
+    scrapy_exceptions.CannotResolveHostError,
+    # ... older ones (and other download handlers) raise Twisted's.
     twisted_error.TimeoutError,
     twisted_error.TCPTimedOutError,
     twisted_error.ConnectionRefusedError,
@@ -130,7 +138,8 @@ class BackoffRetryMiddleware:
             return response
         attempts = request.meta.get("attempts", 1)
         blocked = response.status == BLOCK_STATUS
-        self._note_block(blocked)
+        if "tconst" in request.meta:  # title pages only: robots.txt says nothing of blocks
+            self._note_block(blocked)
         if blocked:
             self.stats.inc_value("blocks/challenges")
             if attempts <= self.block_retries and not self.stopping:

@@ -332,6 +332,11 @@ class MoreLikeThisSpider(scrapy.Spider):
             reason = "robots_disallowed" if "robots" in str(exc).lower() else "ignored"
         else:
             reason = {
+                "DownloadTimeoutError": "timeout",
+                "ResponseDataLossError": "connection_lost",
+                "DownloadConnectionRefusedError": "connection_refused",
+                "DownloadFailedError": "connection_lost",
+                "CannotResolveHostError": "dns_error",
                 "TimeoutError": "timeout",
                 "TCPTimedOutError": "timeout",
                 "ResponseFailed": "connection_lost",

@@ -1,0 +1,203 @@
+"""Faults, blocks and bad pages, through the real spider and the mirror: nothing lost.
+
+Each test injects faults into the mirror and checks the dataset itself: every title
+asked for is a ``titles`` row or a ``failures`` row with the right reason (or an
+``aliases`` row), never both, never missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from crawler.mirror.faults import Fault
+from crawler.mirror.server import MirrorServer
+from crawler.mirror.synthetic import synthetic_graph, tconst_of
+from tests.crawling import read_table, run_crawl
+
+GRAPH = synthetic_graph(40, out_degree=3, seed=5)
+T = [tconst_of(i) for i in range(1, 41)]
+
+
+class TimedMirror(MirrorServer):
+    """The mirror, also noting when each request of a path arrived."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self._times_lock = threading.Lock()
+
+    def _count(self, path: str) -> int:
+        with self._times_lock:
+            self.times[path].append(time.monotonic())
+        return super()._count(path)
+
+
+@contextmanager
+def mirror_with(faults: Mapping[str, Fault | Sequence[Fault]], **kwargs: Any
+                ) -> Iterator[TimedMirror]:
+    with TimedMirror(records=GRAPH, faults=faults, **kwargs) as mirror:
+        yield mirror
+
+
+def outcome(out: Path) -> tuple[dict[str, dict], dict[str, dict]]:
+    titles = {r["tconst"]: r for r in read_table(out, "titles")}
+    failures: dict[str, dict] = {}
+    for r in read_table(out, "failures"):
+        assert r["tconst"] not in failures, f"{r['tconst']} failed twice"
+        failures[r["tconst"]] = r
+    assert not set(titles) & set(failures), "a title is both fetched and failed"
+    return titles, failures
+
+
+def crawl(mirror: MirrorServer, out: Path, seeds: Sequence[str], **kwargs: Any) -> Any:
+    proc = run_crawl(mirror.base_url, out, seed=",".join(seeds), **kwargs)
+    return proc
+
+
+def test_transient_http_errors_are_retried_and_retry_after_honoured(tmp_path: Path) -> None:
+    faults = {
+        T[0]: Fault.status(503, times=2),
+        T[1]: Fault.status(500, times=1),
+        T[2]: Fault.status(502, times=1),
+        T[3]: Fault.throttle(retry_after=1, times=1),
+    }
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:5], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == T[:5] and failures == {}
+    assert mirror.hits[f"/title/{T[0]}/"] == 3
+    assert mirror.hits[f"/title/{T[1]}/"] == 2
+    # The 429 asked for 1 s: the retry came no sooner (our own backoff here is 0.05 s).
+    first, second = mirror.times[f"/title/{T[3]}/"]
+    assert second - first >= 1.0
+
+
+def test_permanent_errors_become_failures_with_reasons(tmp_path: Path) -> None:
+    faults = {
+        T[0]: Fault.status(503),
+        T[1]: Fault.status(404),
+        T[2]: Fault("non_html"),
+        T[3]: Fault.wrong_title(T[10]),
+        T[4]: Fault.status(403),
+    }
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:6], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[5]]
+    got = {t: (f["reason"], f["http_status"], f["attempts"]) for t, f in failures.items()}
+    assert got == {
+        T[0]: ("http_503", 503, 5),  # 1 + CRAWL_RETRY_TIMES (4), then given up
+        T[1]: ("not_found", 404, 1),
+        T[2]: ("other", 200, 1),
+        T[3]: ("wrong_title", 200, 1),
+        T[4]: ("http_403", 403, 1),
+    }
+    assert mirror.hits[f"/title/{T[0]}/"] == 5
+    assert all(f["depth"] == 0 and f["url"].endswith(f"/title/{t}/")
+               for t, f in failures.items())
+
+
+def test_timeouts_and_dropped_connections(tmp_path: Path) -> None:
+    faults = {
+        T[0]: Fault.slow(3, times=1),
+        T[1]: Fault.drop(times=1),
+        T[2]: Fault.slow(3),
+        T[3]: Fault.drop(),
+    }
+    settings = {"DOWNLOAD_TIMEOUT": "1", "CRAWL_RETRY_TIMES": "1"}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:5], depth=0, settings=settings)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[0], T[1], T[4]]
+    got = {t: (f["reason"], f["attempts"]) for t, f in failures.items()}
+    assert got == {T[2]: ("timeout", 2), T[3]: ("connection_lost", 2)}
+
+
+def test_broken_and_huge_pages(tmp_path: Path) -> None:
+    faults = {
+        T[0]: Fault("truncated_json", times=1),
+        T[1]: Fault("malformed_json"),
+        T[2]: Fault("truncated_page", times=1),
+        T[3]: Fault("empty"),
+        T[4]: Fault.huge(),  # 20 MB
+    }
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:5], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[0], T[2], T[4]]
+    assert titles[T[4]]["primary_title"] == GRAPH[T[4]]["primary_title"]
+    assert {t: f["reason"] for t, f in failures.items()} == {T[1]: "truncated", T[3]: "empty"}
+    # Broken bodies were asked for again before giving up (1 + CRAWL_RETRY_TIMES).
+    assert mirror.hits[f"/title/{T[1]}/"] == 5
+
+
+def test_a_challenge_is_a_block_never_a_title(tmp_path: Path) -> None:
+    faults = {T[0]: Fault.challenge(times=2), T[1]: Fault.challenge()}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:3], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[0], T[2]]
+    f = failures[T[1]]
+    assert (f["reason"], f["http_status"], f["attempts"]) == ("blocked", 202, 4)
+    # Retried later, with growing delays (base 0.05 s: 0.05, 0.1, 0.2).
+    times = mirror.times[f"/title/{T[1]}/"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 3 and gaps[0] >= 0.05 and gaps[1] >= 0.1 and gaps[2] >= 0.2
+
+
+def test_the_crawl_stops_itself_when_blocks_dominate(tmp_path: Path) -> None:
+    faults = {t: Fault.challenge() for t in T}
+    settings = {"CRAWL_BLOCK_WINDOW": "6", "CRAWL_BLOCK_STOP_RATIO": "0.5",
+                "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "CRAWL_BLOCK_BACKOFF_BASE": "0.2"}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:20], depth=2, settings=settings)
+        requests = sum(n for p, n in mirror.hits.items() if p.startswith("/title/"))
+    assert proc.returncode == 1
+    assert "stopping: 6 of the last 6 responses were AWS WAF challenges" in proc.stderr
+    assert requests <= 10  # it stopped knocking
+    titles, failures = outcome(tmp_path / "out")
+    assert titles == {}
+    # Every title asked for is accounted for: blocked, or not fetched because we stopped.
+    assert sorted(failures) == sorted(T[:20])
+    assert {f["reason"] for f in failures.values()} <= {"blocked", "not_fetched"}
+    (run,) = read_table(tmp_path / "out", "crawl_runs")
+    assert run["finish_reason"] == "blocked"
+
+
+def test_merged_title_is_recorded_as_alias_and_followed_once(tmp_path: Path) -> None:
+    faults = {T[1]: Fault.redirect(T[20]), T[2]: Fault.redirect(T[0])}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:3], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[0], T[20]] and failures == {}
+    aliases = {r["tconst"]: r["canonical_tconst"] for r in read_table(tmp_path / "out", "aliases")}
+    assert aliases == {T[1]: T[20], T[2]: T[0]}
+    assert mirror.hits[f"/title/{T[0]}/"] == 1  # already fetched: not fetched again
+    assert mirror.hits[f"/title/{T[20]}/"] == 1
+
+
+def test_redirects_to_other_hosts_are_dropped_and_counted(tmp_path: Path) -> None:
+    with MirrorServer(records=GRAPH, host="127.0.0.2") as elsewhere:
+        faults = {T[0]: Fault.redirect(elsewhere.url(T[5]))}
+        with mirror_with(faults) as mirror:
+            proc = crawl(mirror, tmp_path / "out", T[:2], depth=0,
+                         settings={"LOG_LEVEL": "DEBUG"})
+        assert sum(elsewhere.hits.values()) == 0
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[1]]
+    assert failures[T[0]]["reason"] == "offsite_redirect"
+    assert "'offsite/redirects_dropped': 1" in proc.stderr
