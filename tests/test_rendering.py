@@ -7,18 +7,20 @@ chromium-headless-shell; they skip, naming the package, when it is absent.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.settings import Settings
 
 from crawler import rendering
+from crawler.mirror.loader import load_catalogue
+from crawler.mirror.server import MirrorServer
 from crawler.rendering import (
     BROWSER_PACKAGE,
     BrowserUnavailableError,
@@ -156,86 +158,55 @@ def test_same_site(url: str, host: str, port: int, same: bool) -> None:
 SEED = "tt0050634"
 
 
-class _Site:
-    """The seed's title page as the mirror renders it with ``js_only_more_like_this``, plus
-    what a browser must not load: images, a font and a stylesheet from the site, an image and
-    a tracker from another host, and a script that tries to navigate there.  The other host
-    (127.0.0.2, same port) is a second listener, so a request that reached it is counted.
-    """
+class _Mirror(MirrorServer):
+    """The mirror, with what a browser must not load added to every page: images, a font and
+    a stylesheet from the mirror itself, an image and a tracker from another host, and a
+    script that tries to navigate there."""
 
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        from crawler.mirror.loader import load_catalogue
-        from crawler.mirror.renderer import more_like_this_payload, render_title_page
-
-        record, options = load_catalogue()[SEED]
-        self.expected = [s["tconst"] for s in record["more_like_this"]]
-        self.hits: list[tuple[str, str]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                host = self.server.server_address[0]
-                site.hits.append((host, self.path))
-                path = self.path.split("?")[0]
-                status, ctype, body = 200, "application/octet-stream", b"\0"
-                if path == "/robots.txt":
-                    ctype, body = "text/plain", b"User-agent: *\nAllow: /\n"
-                elif path == f"/title/{SEED}/":
-                    page = render_title_page(record, **{**options,
-                                                        "js_only_more_like_this": True})
-                    ctype, body = "text/html; charset=utf-8", site.add_assets(page).encode()
-                elif path == f"/_mirror/mlt/{SEED}.json":
-                    ctype = "application/json"
-                    body = json.dumps(more_like_this_payload(record)).encode()
-                elif path.startswith("/title/"):
-                    status, ctype, body = 404, "text/html", b"<html>not found</html>"
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.other = ThreadingHTTPServer(("127.0.0.2", self.port), Handler)
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.other_url = f"http://127.0.0.2:{self.port}"
-        for server in (self.server, self.other):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def add_assets(self, page: str) -> str:
-        other = self.other_url
-        extras = (
+    def __init__(self, other_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.extras = (
             '<link rel="stylesheet" href="/_assets/site.css">'
             "<style>@font-face{font-family:F;src:url(/_assets/font.woff2)}"
             "body{font-family:F}</style>"
             '<img src="/_assets/poster.jpg" alt="">'
-            f'<img src="{other}/_assets/offsite.jpg" alt="">'
-            f"<script>fetch('{other}/_track',{{mode:'no-cors'}}).catch(function(){{}});"
-            f"setTimeout(function(){{location.href='{other}/_away';}},0);</script>"
-        )
-        return page.replace("</body>", extras + "</body>")
+            f'<img src="{other_url}/_assets/offsite.jpg" alt="">'
+            f"<script>fetch('{other_url}/_track',{{mode:'no-cors'}}).catch(function(){{}});"
+            f"setTimeout(function(){{location.href='{other_url}/_away';}},0);</script>"
+            "</body>"
+        ).encode()
 
-    def paths(self, host: str = "127.0.0.1") -> list[str]:
-        return [p for h, p in self.hits if h == host]
+    def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
+        found = super().page_bytes(tconst)
+        if found is None:
+            return None
+        body, status, content_type = found
+        return body.replace(b"</body>", self.extras), status, content_type
 
-    def close(self) -> None:
-        for server in (self.server, self.other):
-            server.shutdown()
-            server.server_close()
+
+@dataclass
+class _Site:
+    mirror: _Mirror
+    other: MirrorServer  # 127.0.0.2, same port: a request that leaves 127.0.0.1 lands here
+    expected: list[str]  # the seed's "More like this" list, in rank order
+
+    @property
+    def base_url(self) -> str:
+        return self.mirror.base_url
+
+    def assets_hit(self) -> list[str]:
+        return [p for p in self.mirror.hits if p.startswith("/_assets/")]
 
 
 @pytest.fixture
 def site() -> Iterator[_Site]:
-    served = _Site()
-    yield served
-    served.close()
+    record, options = load_catalogue()[SEED]
+    # The list is neither in the served HTML nor in its JSON: a script inserts it after load.
+    records = {SEED: (record, {**options, "js_only_more_like_this": True})}
+    with MirrorServer(host="127.0.0.2") as other, _Mirror(
+        other.base_url, records=records, port=other.port
+    ) as mirror:
+        yield _Site(mirror, other, [s["tconst"] for s in record["more_like_this"]])
 
 
 def _crawl(site: _Site, out: Path, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -263,7 +234,7 @@ def test_render_never_does_not_see_the_list(site: _Site, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr[-3000:]
     assert [r["tconst"] for r in read_table(tmp_path, "titles")] == [SEED]
     assert _edges(tmp_path) == []
-    assert f"/_mirror/mlt/{SEED}.json" not in site.paths()  # nothing ran the page's script
+    assert site.mirror.hits[f"/_mirror/mlt/{SEED}.json"] == 0  # nothing ran the page's script
 
 
 @needs_browser
@@ -279,12 +250,12 @@ def test_render_auto_recovers_the_list_without_leaving_the_host(
     assert _edges(tmp_path) == site.expected
     assert _stat(log, "render/auto_refetch") == 1
     # Plain fetch, then the browser's: the page's script fetched the list itself.
-    assert site.paths().count(f"/title/{SEED}/") == 2
-    assert site.paths().count(f"/_mirror/mlt/{SEED}.json") == 1
+    assert site.mirror.hits[f"/title/{SEED}/"] == 2
+    assert site.mirror.hits[f"/_mirror/mlt/{SEED}.json"] == 1
     # Images, fonts and stylesheets of the site itself were never requested ...
-    assert not [p for p in site.paths() if p.startswith("/_assets/")]
+    assert site.assets_hit() == []
     # ... and nothing reached the other host: not the image, the tracker or the navigation.
-    assert site.paths("127.0.0.2") == []
+    assert dict(site.other.hits) == {}
     assert _stat(log, "render/aborted/resource/image") == 1
     assert _stat(log, "render/aborted/resource/stylesheet") == 1
     assert _stat(log, "render/aborted/resource/font") == 1
@@ -303,9 +274,10 @@ def test_render_always_fetches_every_title_through_the_browser(
     assert _stat(result.stderr, "render/auto_refetch") is None
     assert _stat(result.stderr, "playwright/page_count") == 1
     # The only plain request is robots.txt; the title page was fetched once, by the browser.
-    assert site.paths().count(f"/title/{SEED}/") == 1
-    assert site.paths().count("/robots.txt") == 1
-    assert site.paths("127.0.0.2") == []
+    assert site.mirror.hits[f"/title/{SEED}/"] == 1
+    assert site.mirror.hits["/robots.txt"] == 1
+    assert site.assets_hit() == []
+    assert dict(site.other.hits) == {}
 
 
 @needs_browser
@@ -327,4 +299,4 @@ def test_a_browser_that_cannot_start_fails_the_crawl(
     assert says in error[0]
     assert "apt-get install -y chromium-headless-shell" in error[0]
     assert read_table(tmp_path, "titles") == []
-    assert f"/title/{SEED}/" not in site.paths()  # stopped before the first title
+    assert site.mirror.hits[f"/title/{SEED}/"] == 0  # stopped before the first title
