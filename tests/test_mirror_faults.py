@@ -204,3 +204,10 @@ def test_server_keeps_serving_after_a_client_vanishes() -> None:
         sock.sendall(f"GET {PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         sock.close()
         assert _fetch(m.port, f"/title/{T2}/")[0] == 200
+
+
+def test_redirect_to_another_host() -> None:
+    fault = Fault.redirect("http://elsewhere.invalid/title/tt9000002/")
+    with MirrorServer(records=GRAPH, faults={T1: fault}) as m:
+        status, headers, _ = _fetch(m.port)
+        assert status == 301 and headers["location"] == "http://elsewhere.invalid/title/tt9000002/"
