@@ -186,7 +186,6 @@ def configure(settings: BaseSettings) -> None:
                  priority="spider")
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", NAVIGATION_TIMEOUT_MS,
                  priority="spider")
-    settings.set("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT", 4, priority="spider")
     # Downloads are refused; an aborted navigation need not wait long for one to start (ms).
     settings.set("PLAYWRIGHT_DOWNLOAD_TIMEOUT", 2_000, priority="spider")
 
@@ -219,14 +218,10 @@ async def wait_for_page_data(page: Page, timeout_s: float = DEFAULT_WAIT_TIMEOUT
     quiet = asyncio.ensure_future(page.wait_for_load_state("networkidle", timeout=timeout_ms))
     try:
         await asyncio.wait({cards, quiet}, return_when=asyncio.FIRST_COMPLETED)
-        if not cards.done():
-            # The network is idle: a list filled in by the last fetch is in the DOM by now.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(cards), timeout=0.25)
-        found = cards.done() and not cards.cancelled() and cards.exception() is None
-        if not found:
-            found = await page.query_selector(MORE_LIKE_THIS_CARDS) is not None
-        return found
+        if cards.done() and not cards.cancelled() and cards.exception() is None:
+            return True
+        # Quiet for 500 ms (or out of time): a list the last fetch brought is in the DOM by now.
+        return await page.query_selector(MORE_LIKE_THIS_CARDS) is not None
     finally:
         for task in (cards, quiet):
             task.cancel()
