@@ -64,7 +64,8 @@ def test_next_data_carries_the_seed_facts(seed_page: str) -> None:
     assert above["ratingsSummary"]["voteCount"] is None  # the seed shows only "16K"
     assert [g["id"] for g in above["genres"]["genres"]] == ["Drama", "Romance", "War"]
     assert above["certificate"]["rating"] == "Not Rated"
-    assert above["plot"]["plotText"]["plainText"].startswith("Veronica plans a rendezvous")
+    # Plot and storyline are prose, not facts: the catalogue leaves them out.
+    assert above.get("plot") is None
     assert above["reviews"]["total"] == 83
     assert above["criticReviewsTotal"]["total"] == 73
     assert above["keywords"]["total"] == 92
@@ -91,7 +92,7 @@ def test_next_data_carries_the_seed_facts(seed_page: str) -> None:
     assert specs["aspectRatios"]["items"][0]["aspectRatio"] == "1.37 : 1"
     assert (main["wins"]["total"], main["nominations"]["total"]) == (6, 4)
     assert main["taglines"]["edges"][0]["node"]["text"] == "So Much to Love - So Little Time"
-    assert main["summaries"]["edges"][0]["node"]["author"] == "Nick Riganas"
+    assert main["summaries"]["edges"] == []
     writer = main["writers"][0]["credits"][0]
     assert writer["name"]["id"] is None and writer["name"]["nameText"]["text"] == "Viktor Rozov"
     assert [a["text"] for a in writer["attributes"]] == ['play "Vecno zivye"', "screenplay"]
@@ -131,8 +132,7 @@ def test_html_sections(seed_doc) -> None:
     assert _text(_testid(seed_doc, "hero__pageTitle")[0]) == "Letyat zhuravli"
     meta = _text(_testid(seed_doc, "hero-title-block__metadata")[0])
     assert meta == "1957 Not Rated 1h 35m"
-    story = _text(_testid(seed_doc, "storyline-plot-summary")[0])
-    assert story.startswith("As the clouds of war") and story.endswith("Nick Riganas")
+    assert _testid(seed_doc, "storyline-plot-summary") == []
     assert _text(_testid(seed_doc, "storyline-taglines")[0]).endswith(
         "So Much to Love - So Little Time")
     assert "87 more" in _text(_testid(seed_doc, "storyline-plot-keywords")[0])
