@@ -300,3 +300,53 @@ def test_a_browser_that_cannot_start_fails_the_crawl(
     assert "apt-get install -y chromium-headless-shell" in error[0]
     assert read_table(tmp_path, "titles") == []
     assert site.mirror.hits[f"/title/{SEED}/"] == 0  # stopped before the first title
+
+
+def test_a_browser_that_dies_and_cannot_restart_closes_the_crawl() -> None:
+    """After a crash scrapy-playwright launches the browser again; if that fails, the crawl
+    stops with ``browser_failed`` instead of failing every remaining title one by one."""
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    settings = _settings(IMDB_BASE_URL="http://127.0.0.1:8000", RENDER="always")
+    configure(settings)
+    # No reactor in this process, so no real handler: only the state the launch path uses,
+    # driven by asyncio.run below.
+    crawler = get_crawler(settings_dict={**settings.copy_to_dict(),
+                                         "TWISTED_REACTOR_ENABLED": False})
+    crawler.stats.open_spider()
+    handler = rendering.BrowserDownloadHandler.__new__(rendering.BrowserDownloadHandler)
+    handler._crawler = crawler
+    handler.stats = crawler.stats
+    handler._failed = False
+    handler._closing = None
+
+    class Provider:
+        async def launch_browser(self) -> None:
+            raise RuntimeError("Browser closed.\n==== logs ====\nbrowser has crashed")
+
+    closed: list[str] = []
+
+    class Engine:
+        spider = object()
+
+        async def close_spider_async(self, *, reason: str) -> None:
+            closed.append(reason)
+
+    handler.browser_provider = Provider()  # type: ignore[assignment]
+    handler._launched = True  # it had started with the spider
+    crawler.engine = Engine()  # type: ignore[assignment]
+
+    async def relaunch_twice() -> None:
+        handler.browser_launch_lock = asyncio.Lock()
+        for _ in range(2):
+            with pytest.raises(RuntimeError, match="Browser closed"):
+                await handler._maybe_launch_browser()
+        assert handler._closing is not None
+        await handler._closing  # the close it scheduled
+
+    asyncio.run(relaunch_twice())
+    assert closed == ["browser_failed"]  # once, however many requests hit the failure
+    error = crawler.stats.get_value("render/browser_error")
+    assert error.startswith("RuntimeError: Browser closed.")
