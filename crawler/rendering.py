@@ -7,15 +7,17 @@ request through the same download handler.
 
 What the browser may do is narrow on purpose:
 
-* it only ever talks to the host of ``IMDB_BASE_URL``: a request to any other
-  host (a CDN, an ad server, a tracker, a navigation away) is aborted in the
-  page's route, and Chromium's resolver refuses every other host name as well;
+* it only ever talks to the host (and port) of ``IMDB_BASE_URL``: a request to
+  any other host (a CDN, an ad server, a tracker) is aborted in the page's route
+  and in the context's (popups), a navigation of the page to another host is
+  cancelled by a script that runs before the page's own, and Chromium's resolver
+  refuses every other host name as well;
 * it only loads what puts the page's data in the DOM (documents, scripts,
   XHR/fetch); images, media, fonts, stylesheets and the rest are aborted;
-* Chromium's own background traffic (updates, sync, safe browsing) is off.
+* Chromium's own background traffic (updates, sync, field trials) is off.
 
 Aborts are counted in the crawl stats (``render/aborted/offsite``,
-``render/aborted/resource/<type>``).
+``render/aborted/offsite_navigation``, ``render/aborted/resource/<type>``).
 
 A browser that cannot start fails the crawl loudly: the handler starts it when
 the spider opens and closes the spider with finish reason ``browser_failed``
@@ -26,8 +28,6 @@ Settings read here (all optional but ``IMDB_BASE_URL``):
 
 * ``BROWSER_EXECUTABLE``: Chromium binary, default Debian's
   ``/usr/lib/chromium/chromium-headless-shell`` (package ``chromium-headless-shell``).
-* ``BROWSER_WAIT_TIMEOUT``: seconds to wait for the "More like this" cards to be
-  in the DOM before the page is taken as it is (default 10).
 * ``BROWSER_EXTRA_HOSTS``: hosts, besides the site's, from which scripts and
   XHR/fetch may load (never documents); empty by default.  The real site serves
   its scripts from a CDN host, so rendering it fully needs that host here.
@@ -230,7 +230,14 @@ async def wait_for_page_data(page: Page, timeout_s: float = DEFAULT_WAIT_TIMEOUT
 
 
 def browser_meta(base_url: str, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> dict[str, Any]:
-    """Request meta that sends a request through the browser and returns the rendered DOM."""
+    """Request meta that sends a request through the browser and returns the rendered DOM.
+
+    ``base_url`` is the site the request is for; what the browser may reach is decided by
+    the handler from ``IMDB_BASE_URL``, so both must be the same site.  The page is taken
+    when the "More like this" cards are in the DOM, or once the network has been quiet for
+    500 ms without them, or after ``wait_timeout`` seconds.
+    """
+    site_host(base_url)  # a URL without a host is a caller's mistake
     return {
         "playwright": True,
         "playwright_context": "default",
@@ -238,7 +245,6 @@ def browser_meta(base_url: str, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> d
         "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded",
                                         "timeout": NAVIGATION_TIMEOUT_MS},
         "playwright_page_methods": [PageMethod(wait_for_page_data, wait_timeout)],
-        "playwright_site": base_url,
     }
 
 

@@ -280,8 +280,7 @@ def test_render_always_fetches_every_title_through_the_browser(
     assert dict(site.other.hits) == {}
 
 
-@needs_browser
-@pytest.mark.browser
+# No browser needed: these show what happens without one.
 @pytest.mark.parametrize(
     ("executable", "says"),
     [("/nonexistent/chromium-headless-shell", "does not exist"),
