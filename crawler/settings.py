@@ -58,6 +58,10 @@ CRAWL_BLOCK_WINDOW = 20
 RENDER = "never"
 # Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
 BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
+# Hosts besides the site's from which the browser may load scripts and XHR/fetch (never a
+# page).  imdb.com serves its scripts from a CDN host: list it here to render real pages
+# fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
+BROWSER_EXTRA_HOSTS: list[str] = []
 
 # --- Output (pipelines.parquet) -----------------------------------------------------------
 OUTPUT_DIR = "output"

@@ -19,6 +19,7 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler import rendering
+from crawler.mirror.faults import Fault
 from crawler.mirror.loader import load_catalogue
 from crawler.mirror.server import MirrorServer
 from crawler.rendering import (
@@ -292,6 +293,14 @@ def test_a_browser_that_cannot_start_fails_the_crawl(
     result = _crawl(site, tmp_path, RENDER="auto", BROWSER_EXECUTABLE=executable)
     log = result.stderr
     assert result.returncode == 1, log[-3000:]
+    if says == "does not exist":
+        # Caught by `scrapy crawl` before anything starts: one line, nothing written.
+        assert log.strip().splitlines() == [log.strip()]
+        assert log.startswith("scrapy crawl more_like_this: error: ")
+        assert "apt-get install -y chromium-headless-shell" in log
+        assert not tmp_path.joinpath("titles").exists()
+        assert site.mirror.hits[f"/title/{SEED}/"] == 0
+        return
     assert _stat(log, "finish_reason") == "browser_failed"
     error = [line for line in log.splitlines() if "ERROR" in line and executable in line]
     assert error, log[-3000:]
@@ -299,6 +308,23 @@ def test_a_browser_that_cannot_start_fails_the_crawl(
     assert "apt-get install -y chromium-headless-shell" in error[0]
     assert read_table(tmp_path, "titles") == []
     assert site.mirror.hits[f"/title/{SEED}/"] == 0  # stopped before the first title
+
+
+@needs_browser
+@pytest.mark.browser
+def test_a_merge_redirect_followed_by_the_browser_is_an_alias(tmp_path: Path) -> None:
+    records = load_catalogue()
+    neighbour = records[SEED][0]["more_like_this"][0]["tconst"]
+    faults = {"tt0000001": Fault.redirect(SEED)}
+    with MirrorServer(records=records, faults=faults) as mirror:
+        result = run_crawl(mirror.base_url, tmp_path, seed=f"tt0000001,{neighbour}", depth=0,
+                           timeout=120, settings={"RENDER": "always"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    aliases = [(r["tconst"], r["canonical_tconst"]) for r in read_table(tmp_path, "aliases")]
+    assert aliases == [("tt0000001", SEED)]
+    assert sorted(r["tconst"] for r in read_table(tmp_path, "titles")) == sorted(
+        [SEED, neighbour])
+    assert read_table(tmp_path, "failures") == []
 
 
 def test_a_browser_that_dies_and_cannot_restart_closes_the_crawl() -> None:

@@ -37,12 +37,20 @@ class Command(ScrapyCrawl):
                 spargs.get("depth", 2),
                 spargs.get("max_titles", 1000),
             )
-            check_render(self.settings.get("RENDER", "never"))
+            render = check_render(self.settings.get("RENDER", "never"))
             check_base_url(self.settings.get("IMDB_BASE_URL"))
             check_output_dir(self.settings.get("OUTPUT_DIR"))
         except ValueError as e:
             print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
             sys.exit(2)
+        if render != "never":
+            from crawler.rendering import BrowserUnavailableError, check_browser
+
+            try:
+                check_browser(self.settings)
+            except BrowserUnavailableError as e:
+                print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
+                sys.exit(1)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args != [SPIDER]:

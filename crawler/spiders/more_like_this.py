@@ -232,6 +232,22 @@ class MoreLikeThisSpider(scrapy.Spider):
                                 crawled_at)
             return
 
+        final = tconst_from_url(response.url)
+        if final is not None and final != tconst:
+            # A redirect followed below us (the browser follows them itself): the title we
+            # asked for was merged into ``final``, whose page this is.
+            if urlsplit(response.url).hostname not in self.allowed_domains:
+                self.crawler.stats.inc_value("offsite/redirects_dropped")
+                yield self._failure(response.url, tconst, depth, "offsite_redirect", status,
+                                    meta, crawled_at)
+                return
+            self.crawler.stats.inc_value("titles/aliases")
+            yield AliasItem(tconst=tconst, canonical_tconst=final, run_id=self.run_id,
+                            crawled_at=crawled_at)
+            if not self.frontier.record_alias(tconst, final):
+                return  # the canonical title is fetched (or failed) in its own right
+            tconst = final
+            meta = {**meta, "tconst": final}  # a retry of this page is the canonical's
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         result = extract_page(response.body, response.url, status, ctype)
         kind = result["kind"]
