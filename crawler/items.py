@@ -15,8 +15,6 @@ import scrapy
 
 from crawler.records import TitleRecord
 
-_STAMP = ("run_id", "crawled_at")
-
 # TitleRecord fields that go to other tables.
 _NOT_IN_TITLES = {"credits", "more_like_this", "average_rating", "num_votes"}
 TITLE_FIELDS = tuple(k for k in TitleRecord.__annotations__ if k not in _NOT_IN_TITLES)
@@ -24,13 +22,16 @@ TITLE_FIELDS = tuple(k for k in TitleRecord.__annotations__ if k not in _NOT_IN_
 
 class TableItem(scrapy.Item):
     table: ClassVar[str]
+    # Every row says which run wrote it and when its page was fetched.
+    run_id = scrapy.Field()
+    crawled_at = scrapy.Field()
 
 
 class TitleItem(TableItem):
     """One row of ``titles``: every TitleRecord field but credits, links and rating."""
 
     table = "titles"
-    for _name in (*TITLE_FIELDS, "depth", *_STAMP):
+    for _name in (*TITLE_FIELDS, "depth"):
         locals()[_name] = scrapy.Field()
     del _name
 
@@ -42,8 +43,6 @@ class RatingItem(TableItem):
     tconst = scrapy.Field()
     average_rating = scrapy.Field()
     num_votes = scrapy.Field()
-    run_id = scrapy.Field()
-    crawled_at = scrapy.Field()
 
 
 class CreditItem(TableItem):
@@ -57,8 +56,6 @@ class CreditItem(TableItem):
     name = scrapy.Field()
     characters = scrapy.Field()
     notes = scrapy.Field()
-    run_id = scrapy.Field()
-    crawled_at = scrapy.Field()
 
 
 class MoreLikeThisItem(TableItem):
@@ -74,8 +71,6 @@ class MoreLikeThisItem(TableItem):
     similar_start_year = scrapy.Field()
     similar_average_rating = scrapy.Field()
     similar_num_votes = scrapy.Field()
-    run_id = scrapy.Field()
-    crawled_at = scrapy.Field()
 
 
 class FailureItem(TableItem):
@@ -88,8 +83,6 @@ class FailureItem(TableItem):
     reason = scrapy.Field()  # "blocked", "not_found", "http_503", "timeout", "wrong_title", ...
     http_status = scrapy.Field()
     attempts = scrapy.Field()
-    run_id = scrapy.Field()
-    crawled_at = scrapy.Field()
 
 
 class AliasItem(TableItem):
@@ -98,8 +91,6 @@ class AliasItem(TableItem):
     table = "aliases"
     tconst = scrapy.Field()
     canonical_tconst = scrapy.Field()
-    run_id = scrapy.Field()
-    crawled_at = scrapy.Field()
 
 
 ITEM_CLASSES: tuple[type[TableItem], ...] = (

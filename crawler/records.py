@@ -124,3 +124,22 @@ class PageResult(TypedDict):
     tconst: str | None  # the tconst the URL asked for
     found_tconst: str | None  # the tconst the page is about, when it tells
     title: TitleRecord | None  # only for PageKind.TITLE
+
+
+# TitleRecord fields that hold lists of strings (never None: empty when the page has none).
+TITLE_LIST_FIELDS: tuple[str, ...] = (
+    "genres",
+    "countries_of_origin",
+    "countries_of_origin_codes",
+    "spoken_languages",
+    "spoken_language_codes",
+    "also_known_as",
+    "taglines",
+    "keywords",
+    "filming_locations",
+    "production_companies",
+    "production_company_ids",
+    "color",
+    "sound_mix",
+    "aspect_ratio",
+)

@@ -18,6 +18,7 @@ import scrapy
 from itemadapter import ItemAdapter
 
 from crawler.items import CreditItem, MoreLikeThisItem, RatingItem, TitleItem
+from crawler.records import TITLE_LIST_FIELDS
 from pipelines.credits import clean_characters, normalize_category, parse_notes
 from pipelines.values import (
     clean_list,
@@ -32,22 +33,7 @@ from pipelines.values import (
 )
 
 MONEY_FIELDS = ("budget", "opening_weekend_us_canada", "gross_us_canada", "gross_worldwide")
-LIST_FIELDS = (
-    "genres",
-    "countries_of_origin",
-    "countries_of_origin_codes",
-    "spoken_languages",
-    "spoken_language_codes",
-    "also_known_as",
-    "taglines",
-    "keywords",
-    "filming_locations",
-    "production_companies",
-    "production_company_ids",
-    "color",
-    "sound_mix",
-    "aspect_ratio",
-)
+LIST_FIELDS = TITLE_LIST_FIELDS
 INT_FIELDS = (
     "start_year",
     "end_year",

@@ -10,26 +10,9 @@ from typing import Any
 
 from crawler.extraction import classify, html, json_ld, next_data
 from crawler.ids import tconst_from_url
-from crawler.records import PageKind, PageResult, TitleRecord
+from crawler.records import TITLE_LIST_FIELDS, PageKind, PageResult, TitleRecord
 
-_LIST_FIELDS = {
-    "genres",
-    "countries_of_origin",
-    "countries_of_origin_codes",
-    "spoken_languages",
-    "spoken_language_codes",
-    "also_known_as",
-    "taglines",
-    "keywords",
-    "filming_locations",
-    "production_companies",
-    "production_company_ids",
-    "color",
-    "sound_mix",
-    "aspect_ratio",
-    "credits",
-    "more_like_this",
-}
+_LIST_FIELDS = {*TITLE_LIST_FIELDS, "credits", "more_like_this"}
 _SCALAR_FIELDS = [
     k
     for k in TitleRecord.__annotations__
