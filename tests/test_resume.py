@@ -56,7 +56,8 @@ class Trigger:
     request arrives, before the mirror answers it.
 
     With ``hold_until``, that request and every later title request wait in the mirror
-    until the crawl logs that text (or ends), so nothing new completes in between.
+    until the crawl logs that text (or ends), so nothing new completes in between.  With
+    ``again_on``, ``sig`` is sent once more when the crawl logs that text.
     """
 
     def __init__(self, mirror: MirrorServer) -> None:
@@ -69,6 +70,7 @@ class Trigger:
         self.at: int | None = None
         self.sig = signal.SIGKILL
         self.hold_until: str | None = None
+        self.again_on: str | None = None
         self.titles = 0  # title requests of the current session
         self.fired = False
 
@@ -90,16 +92,19 @@ class Trigger:
     def _read_log(self, stream: IO[str], lines: list[str]) -> None:
         for line in stream:
             lines.append(line)
+            if self.again_on is not None and self.again_on in line:
+                os.kill(self.pid, self.sig)
             if self.hold_until is not None and self.hold_until in line:
                 self._released.set()
         self._released.set()  # the crawl ended
 
     def run(self, cmd: list[str], *, at: int | None = None,
             sig: signal.Signals = signal.SIGKILL,
-            hold_until: str | None = None) -> subprocess.CompletedProcess[str]:
+            hold_until: str | None = None,
+            again_on: str | None = None) -> subprocess.CompletedProcess[str]:
         with self._lock:
             self.titles, self.at, self.sig, self.fired = 0, at, sig, False
-            self.hold_until = hold_until
+            self.hold_until, self.again_on = hold_until, again_on
             self._pid_known.clear()
             self._released.clear()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -479,6 +484,9 @@ def test_ctrl_c_without_jobdir_accounts_for_every_scheduled_title(tmp_path: Path
     assert run["titles_rows"] == len(titles) and run["failures_rows"] == len(failures)
 
 
+FORCED = "forcing unclean shutdown"
+
+
 def test_ctrl_c_with_jobdir_then_resume(tmp_path: Path, baseline: dict[str, Counter[str]]) -> None:
     out, job = tmp_path / "out", tmp_path / "job"
     with MirrorServer(records=GRAPH) as mirror:
@@ -497,6 +505,46 @@ def test_ctrl_c_with_jobdir_then_resume(tmp_path: Path, baseline: dict[str, Coun
     reasons = [r["finish_reason"] for r in sorted(read_table(out, "crawl_runs"),
                                                   key=lambda r: r["finished_at"])]
     assert reasons == ["shutdown", "finished"]
+
+
+def test_ctrl_c_twice_with_jobdir_then_resume(
+    tmp_path: Path, baseline: dict[str, Counter[str]]
+) -> None:
+    """The second Ctrl-C ends the process at once: no commit at close, like a kill."""
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        cmd = command(mirror.base_url, out, job)
+        stopped = trigger.run(cmd, at=40, sig=signal.SIGINT, again_on=SHUTDOWN,
+                              hold_until=FORCED)
+        assert FORCED in stopped.stderr
+        assert_readable(out)
+        assert hidden_tmp_files(out)  # level 3 was being written
+        assert not read_table(out, "crawl_runs")
+        assert len(committed_outcomes(out, job)) == LEVEL_ENDS[2]
+        resume(trigger, cmd, out, job)
+    assert_same_dataset(out, baseline)
+
+
+def test_sigkill_with_max_titles_cut_then_resume(tmp_path: Path) -> None:
+    """The max_titles cut in the last level is the same after a resume."""
+    expected = bfs_order(GRAPH, [SEED], DEPTH, 30)
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        cmd = crawl_command(mirror.base_url, out, seed=SEED, depth=DEPTH, max_titles=30,
+                            settings={"JOBDIR": str(job), "PARQUET_ROW_GROUP_SIZE": "7"})
+        assert trigger.run(cmd, at=25).returncode == -signal.SIGKILL
+        assert trigger.run(cmd).returncode == 0
+        assert trigger.titles == len(expected.order) - LEVEL_ENDS[2]
+    titles = [r["tconst"] for r in read_table(out, "titles")]
+    assert sorted(titles) == sorted(set(expected.order) - set(expected.missing))
+    failures = [(r["tconst"], r["reason"]) for r in read_table(out, "failures")]
+    assert sorted(failures) == sorted((t, "not_found") for t in expected.missing)
+    edges = [(r["tconst"], r["similar_tconst"], r["rank"])
+             for r in read_table(out, "more_like_this")]
+    assert Counter(edges) == Counter(expected.ranked_edges)
+    assert_readable(out)
 
 
 # --- merged titles and failures ------------------------------------------------------------
