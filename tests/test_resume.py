@@ -423,6 +423,43 @@ def test_sigkill_while_the_job_state_is_written_at_close(
     assert_same_dataset(out, baseline)
 
 
+OTHER_JOB = "holds a job with other arguments"
+
+
+def test_other_arguments_on_the_same_jobdir_are_refused(
+    tmp_path: Path, baseline: dict[str, Counter[str]]
+) -> None:
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        cmd = command(mirror.base_url, out, job)
+        assert trigger.run(cmd, at=LEVEL_ENDS[2] + 1).returncode == -signal.SIGKILL
+        before = content(out)
+        other = crawl_command(mirror.base_url, out, seed=SEED, depth=DEPTH - 1,
+                              settings={"JOBDIR": str(job)})
+        refused = trigger.run(other)
+        assert refused.returncode != 0
+        assert OTHER_JOB in refused.stderr
+        assert trigger.titles == 0
+        assert content(out) == before
+        resume(trigger, cmd, out, job)  # the job is intact
+    assert_same_dataset(out, baseline)
+
+
+@pytest.mark.xfail(strict=True, reason="the JOBDIR check runs inside Scrapy: a traceback, then "
+                   "crawl.py reads crawler.stats of a crawler that never started (RuntimeError)")
+def test_other_arguments_on_the_same_jobdir_are_refused_in_one_line(tmp_path: Path) -> None:
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        assert trigger.run(command(mirror.base_url, out, job), at=1).returncode == -signal.SIGKILL
+        refused = trigger.run(crawl_command(mirror.base_url, out, seed=SEED, depth=DEPTH - 1,
+                                            settings={"JOBDIR": str(job)}))
+    assert OTHER_JOB in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert refused.returncode == 2  # as for any other bad argument
+
+
 # --- SIGKILL without JOBDIR ----------------------------------------------------------------
 
 
