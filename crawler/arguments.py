@@ -7,6 +7,7 @@ traceback and without writing anything.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +72,26 @@ def check_output_dir(value: str) -> Path:
         raise ValueError(f"OUTPUT_DIR={value!r} is not writable (checked {probe}); expected a "
                          "directory this user can write to, or one that can be created")
     return path
+
+
+def job_arguments(args: CrawlArguments) -> dict[str, str]:
+    """The arguments a JOBDIR job is recorded with, and must be resumed with."""
+    return {"seed": ",".join(args.seeds), "depth": str(args.depth),
+            "max_titles": str(args.max_titles)}
+
+
+def check_jobdir(jobdir: str | None, args: CrawlArguments) -> None:
+    """A JOBDIR holding a job of other arguments (or an unreadable one) is refused."""
+    if not jobdir:
+        return
+    path = Path(jobdir) / "more_like_this.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"JOBDIR={jobdir!r}: its job file {path} cannot be read ({exc})"
+                         ) from None
+    if state.get("arguments") != job_arguments(args):
+        raise ValueError(f"JOBDIR={jobdir!r} holds a job with other arguments "
+                         f"({state.get('arguments')}); use another JOBDIR or the same arguments")

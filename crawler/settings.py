@@ -91,6 +91,9 @@ EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.logstats.LogStats": None,  # replaced by crawler.progress
+    # The spider keeps its own job state in JOBDIR, written atomically; Scrapy's rewrites
+    # spider.state in place, which a kill can leave torn.
+    "scrapy.extensions.spiderstate.SpiderState": None,
     "crawler.progress.Progress": 500,
 }
 TELNETCONSOLE_ENABLED = False

@@ -394,6 +394,13 @@ class ParquetExporter:
     def _recover(self) -> int:
         """Deletes what an interrupted session of this run left uncommitted; the next chunk."""
         commits = set(read_commits(self.output_dir, self.run_id))
+        log = _commit_log(self.output_dir, self.run_id)
+        if log.exists():
+            # A torn last line (power loss) is cut off, or the next append would extend it.
+            text = log.read_bytes()
+            if text and not text.endswith(b"\n"):
+                with open(log, "r+b") as f:
+                    f.truncate(text.rfind(b"\n") + 1)
         removed = 0
         for table in SCHEMAS:
             for path, chunk, is_tmp in list(_run_files(self.output_dir, table, self.run_id)):

@@ -341,3 +341,20 @@ def test_unwritable_output_dir_is_a_clear_error(tmp_path: Path) -> None:
 def test_run_id_must_name_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run_id"):
         make_exporter(tmp_path, run_id="../escape")
+
+
+def test_a_torn_commit_log_line_is_cut_before_the_next_append(tmp_path: Path) -> None:
+    first = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=2)
+    feed(first, TCONSTS[:3])  # chunk 0 committed (2 titles), chunk 1 open
+    log = tmp_path / "_state" / "run1.commits"
+    assert log.read_text() == "0\n"
+    with open(log, "a") as f:  # a power loss mid-append: "1" without its newline
+        f.write("1")
+    del first
+
+    second = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=2)
+    assert log.read_text() == "0\n"
+    assert second.chunk == 1
+    feed(second, TCONSTS[2:5])  # chunk 1 committed before the 5th title
+    # Appended on a line of its own, not as "11".
+    assert read_commits(tmp_path, "run1") == [0, 1]

@@ -407,8 +407,6 @@ def test_rerun_of_a_finished_job_fetches_nothing(
     assert_same_dataset(out, baseline)
 
 
-@pytest.mark.xfail(strict=True, reason="the spider rewrites JOBDIR/more_like_this.json in "
-                   "place at close; a kill there leaves it empty and the job cannot restart")
 def test_sigkill_while_the_job_state_is_written_at_close(
     tmp_path: Path, baseline: dict[str, Counter[str]]
 ) -> None:
@@ -446,8 +444,6 @@ def test_other_arguments_on_the_same_jobdir_are_refused(
     assert_same_dataset(out, baseline)
 
 
-@pytest.mark.xfail(strict=True, reason="the JOBDIR check runs inside Scrapy: a traceback, then "
-                   "crawl.py reads crawler.stats of a crawler that never started (RuntimeError)")
 def test_other_arguments_on_the_same_jobdir_are_refused_in_one_line(tmp_path: Path) -> None:
     out, job = tmp_path / "out", tmp_path / "job"
     with MirrorServer(records=GRAPH) as mirror:

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from crawler.arguments import check_base_url, check_output_dir, check_render, parse_arguments
+from crawler.arguments import (
+    check_base_url,
+    check_jobdir,
+    check_output_dir,
+    check_render,
+    parse_arguments,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -32,7 +38,7 @@ class Command(ScrapyCrawl):
         spargs = opts.spargs
         assert self.settings is not None
         try:
-            parse_arguments(
+            crawl_args = parse_arguments(
                 spargs.get("seed", "tt0050634"),
                 spargs.get("depth", 2),
                 spargs.get("max_titles", 1000),
@@ -40,6 +46,7 @@ class Command(ScrapyCrawl):
             render = check_render(self.settings.get("RENDER", "never"))
             check_base_url(self.settings.get("IMDB_BASE_URL"))
             check_output_dir(self.settings.get("OUTPUT_DIR"))
+            check_jobdir(self.settings.get("JOBDIR"), crawl_args)
         except ValueError as e:
             print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
             sys.exit(2)
@@ -60,6 +67,8 @@ class Command(ScrapyCrawl):
         crawler = self._create_crawler(SPIDER)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
-        failed = crawler.stats.get_value("finish_reason") in FAILED_REASONS
-        if self.crawler_process.bootstrap_failed or failed:
+        # `or` short-circuits: a crawler that failed to start has no stats to read.
+        if self.crawler_process.bootstrap_failed or (
+            crawler.stats.get_value("finish_reason") in FAILED_REASONS
+        ):
             self.exitcode = 1

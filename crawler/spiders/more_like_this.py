@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 
 from crawler import signals as our_signals
-from crawler.arguments import check_base_url, check_render, parse_arguments
+from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
 from crawler.extraction import extract_page
 from crawler.frontier import Frontier
 from crawler.ids import tconst_from_url, title_url
@@ -68,10 +69,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.seeds = args.seeds
         self.max_depth = args.depth
         self.max_titles = args.max_titles
-        self.crawl_arguments = {
-            "seed": ",".join(args.seeds), "depth": str(args.depth),
-            "max_titles": str(args.max_titles),
-        }
+        self.crawl_arguments = job_arguments(args)
         self.started_at = datetime.now(UTC)
         self.run_id = run_id or (
             self.started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
@@ -127,9 +125,18 @@ class MoreLikeThisSpider(scrapy.Spider):
                 "run_id": self.run_id, "arguments": self.crawl_arguments,
                 "started_at": self.started_at.isoformat(),
             }
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state), encoding="utf-8")
-            tmp.replace(path)
+            self._write_job_state(state)
+
+    def _write_job_state(self, state: dict[str, Any]) -> None:
+        """Replace the job file atomically: a kill mid-write must not leave it torn."""
+        assert self.jobdir is not None
+        path = self.jobdir / "more_like_this.json"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
 
     def _replay_committed(self) -> None:
         from pipelines.parquet import read_committed
@@ -388,4 +395,4 @@ class MoreLikeThisSpider(scrapy.Spider):
             path = self.jobdir / "more_like_this.json"
             state = json.loads(path.read_text(encoding="utf-8"))
             state["finished_at"] = _now()
-            path.write_text(json.dumps(state), encoding="utf-8")
+            self._write_job_state(state)
