@@ -78,3 +78,44 @@ def test_two_runs_the_same_day_append(tmp_path: Path) -> None:
     assert sorted(per_run.values()) == [6, 6]  # the seed and its 5 neighbours, twice
     files = list((out / "titles").rglob("*.parquet"))
     assert len(files) >= 2 and all(not f.name.startswith(".") for f in files)
+
+
+SCALARS = ("title_type", "primary_title", "original_title", "is_adult", "start_year",
+           "end_year", "runtime_minutes", "certificate", "release_country", "plot", "storyline",
+           "awards_wins", "awards_nominations", "user_review_count", "critic_review_count",
+           "metascore")
+LISTS = ("genres", "countries_of_origin", "spoken_languages", "also_known_as", "taglines",
+         "keywords", "filming_locations", "production_companies", "color", "sound_mix",
+         "aspect_ratio")
+
+
+def test_round_trip_record_page_crawl_dataset(tmp_path: Path) -> None:
+    """record -> rendered page -> crawl -> rows: the dataset gives back the records."""
+    with MirrorServer(records=GRAPH) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=2)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles = read_table(tmp_path / "out", "titles")
+    ratings = {r["tconst"]: r for r in read_table(tmp_path / "out", "ratings")}
+    credits = read_table(tmp_path / "out", "credits")
+    assert len(titles) > 10
+    for row in titles:
+        record = GRAPH[row["tconst"]]
+        for name in SCALARS:
+            assert row[name] == record.get(name), (row["tconst"], name)
+        for name in LISTS:
+            assert row[name] == record.get(name, []), (row["tconst"], name)
+        assert str(row["release_date"]) == record["release_date"]
+        for money in ("budget", "gross_us_canada"):
+            value = record.get(money)
+            got = (row[f"{money}_amount"], row[f"{money}_currency"])
+            assert got == ((value["amount"], value["currency"]) if value else (None, None))
+        rating = ratings[row["tconst"]]
+        assert rating["average_rating"] == record["average_rating"]
+        assert (rating["num_votes"], rating["num_votes_abbreviated"]) == (record["num_votes"],
+                                                                          False)
+        mine = sorted((c for c in credits if c["tconst"] == row["tconst"]),
+                      key=lambda c: (c["category"], c["ordering"]))
+        expected = sorted(record["credits"], key=lambda c: (c["category"], c["ordering"]))
+        assert [(c["category"], c["ordering"], c["nconst"], c["primary_name"], c["characters"])
+                for c in mine] == [(c["category"], c["ordering"], c["nconst"], c["name"],
+                                    c["characters"]) for c in expected]
