@@ -79,6 +79,8 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.base_url = "https://www.imdb.com"
         self.render_mode = "never"
         self.jobdir: Path | None = None
+        self._refetched: set[str] = set()
+        self._lost: list[FailureItem] = []  # written with the last chunk (see below)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -200,11 +202,22 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     def _on_idle(self) -> None:
         """A level is complete: commit it, then start the next one (or let the crawl end)."""
-        for tconst in self.frontier.pending:  # nothing should be left; never lose one silently
-            self.frontier.resolve(tconst, "failure")
-            self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
-            logger.error("title %s had no outcome at the end of its level; fetching again",
-                         tconst)
+        # Every request has an errback, so nothing should be left here; if something is
+        # (a middleware dropped a request silently), fetch it once more rather than lose it.
+        lost = [t for t in self.frontier.pending if t not in self._refetched]
+        for tconst in self.frontier.pending:
+            if tconst in self._refetched:
+                logger.error("title %s was lost twice without an outcome; giving it up", tconst)
+                self.crawler.stats.inc_value("titles/lost")
+                self._lost.append(self._failure(
+                    title_url(self.base_url, tconst), tconst, self.frontier.depth, "lost",
+                    None, {"attempts": 2}, _now()))
+        if lost:
+            for tconst in lost:
+                logger.error("title %s had no outcome at the end of its level; fetching again",
+                             tconst)
+                self._refetched.add(tconst)
+                self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
             raise DontCloseSpider
         self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
         finished_depth = self.frontier.depth
@@ -378,10 +391,10 @@ class MoreLikeThisSpider(scrapy.Spider):
         Without JOBDIR they are recorded as failures ("not_fetched"), so the dataset
         accounts for every scheduled title; with JOBDIR a rerun fetches them instead.
         """
+        items = list(self._lost)
         if self.jobdir is not None:
-            return []
+            return items
         stamp = _now()
-        items = []
         for tconst in self.frontier.pending:
             items.append(FailureItem(
                 tconst=tconst, url=title_url(self.base_url, tconst),
