@@ -76,3 +76,14 @@ def test_code_consoles_are_off() -> None:
 def test_scrapy_list_names_the_spider() -> None:
     proc = run([sys.executable, "-m", "scrapy", "list"])
     assert proc.stdout.split() == ["more_like_this"]
+
+
+def test_a_crawl_that_fetched_no_title_exits_1(tmp_path: Path) -> None:
+    from crawler.mirror.server import MirrorServer
+
+    with MirrorServer(records={}) as mirror:  # every title is a 404
+        proc = run(crawl_command(mirror.base_url, tmp_path / "out", seed="tt0050634"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().endswith(
+        "scrapy crawl more_like_this: error: no title could be fetched; see the failures "
+        "table for why")

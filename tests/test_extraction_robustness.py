@@ -170,3 +170,20 @@ def test_latin1_reencoded_real_page() -> None:
     text = path.read_text(encoding="utf-8")
     result = extract_page(text.encode("latin-1", errors="replace"), path.name[:9])
     _check(result)
+
+
+def test_challenge_markers_in_a_title_pages_text_do_not_make_it_a_block() -> None:
+    """Found by hypothesis: a credited name "token.awswaf.com" made a title page a challenge."""
+    from crawler.mirror.loader import load_catalogue
+    from crawler.mirror.renderer import render_title_page
+
+    record, options = load_catalogue()["tt0050634"]
+    odd = {**record, "credits": [{"category": "cast", "ordering": 1, "nconst": None,
+                                  "name": "token.awswaf.com", "characters": [], "notes": []}]}
+    page = render_title_page(odd, **options).encode("utf-8")
+    result = extract_page(page, "https://www.imdb.com/title/tt0050634/", 200, "text/html")
+    assert result["kind"] is PageKind.TITLE
+    assert [c["name"] for c in result["title"]["credits"]] == ["token.awswaf.com"]
+    # The same page with HTTP 202 is still a block: the status decides there.
+    assert extract_page(page, "https://www.imdb.com/title/tt0050634/", 202)["kind"] is (
+        PageKind.CHALLENGE)

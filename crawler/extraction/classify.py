@@ -43,9 +43,13 @@ def decode_body(body: bytes | str | None) -> str:
 
 def is_challenge(text: str, status: int) -> bool:
     head = text[:20000]
-    return any(marker in head for marker in _CHALLENGE_MARKERS) or (
-        status == 202 and "challenge" in head
-    )
+    marked = any(marker in head for marker in _CHALLENGE_MARKERS)
+    if status == 202:
+        return marked or "challenge" in head
+    # With HTTP 200 the markers alone do not make a challenge: a title page carries its
+    # data, and its text may contain anything (hypothesis found a cast member named
+    # "token.awswaf.com").  The challenge page has no title data at all.
+    return marked and "__NEXT_DATA__" not in text and "application/ld+json" not in head
 
 
 def canonical_url(text: str) -> str | None:
