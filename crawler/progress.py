@@ -51,8 +51,7 @@ class Progress:
         frontier = getattr(spider, "frontier", None)
         elapsed = max(time.monotonic() - self.started, 1e-9)
         done = stats.get_value("titles/done", 0)
-        failed = sum(v for k, v in stats.get_stats().items()
-                     if k.startswith("failures/") and isinstance(v, int))
+        failed = stats.get_value("titles/failed", 0)
         parts = [f"{done} titles, {failed} failures", f"{done / elapsed * 60:.0f} titles/min"]
         if frontier is not None:
             per_depth = frontier.per_depth().items()

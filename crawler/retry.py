@@ -73,16 +73,6 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
         return None
 
 
-def looks_truncated(response: Response) -> bool:
-    """An HTML 200 whose document never closes: the connection was cut short."""
-    if response.status != 200:
-        return False
-    ctype = response.headers.get(b"Content-Type", b"") or b""
-    if b"html" not in ctype.lower():
-        return False
-    return b"</html>" not in response.body[-4096:].lower()
-
-
 class BackoffRetryMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         s = crawler.settings
@@ -158,8 +148,6 @@ class BackoffRetryMiddleware:
                 return response
             delay = wait if wait is not None else self._backoff(attempts)
             return await self._retry(request, reason, delay)
-        if looks_truncated(response) and attempts <= self.max_retries and not self.stopping:
-            return await self._retry(request, "truncated", self._backoff(attempts))
         return response
 
     def _backoff(self, attempts: int) -> float:

@@ -37,7 +37,8 @@ COOKIES_ENABLED = False
 
 # --- Retries and blocks (crawler.retry) ------------------------------------------------
 RETRY_ENABLED = False  # Scrapy's own retry is replaced by crawler.retry.BackoffRetryMiddleware
-# Transient failures (429, 5xx, timeouts, dropped connections, truncated bodies):
+# Transient failures (429, 5xx, timeouts, dropped connections); the spider also asks again,
+# up to as many times, for a body that came back cut short or empty:
 CRAWL_RETRY_TIMES = 4  # retries after the first attempt
 CRAWL_RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 408, 522, 524]
 CRAWL_BACKOFF_BASE = 2.0  # seconds; the n-th retry waits base * 2**(n-1), capped ...

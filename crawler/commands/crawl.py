@@ -72,13 +72,11 @@ class Command(ScrapyCrawl):
             crawler.stats.get_value("finish_reason") in FAILED_REASONS
         ):
             self.exitcode = 1
-        elif nothing_fetched(crawler.stats.get_stats()):
+        elif crawler.stats.get_value("titles/failed") and not crawler.stats.get_value(
+            "titles/done"
+        ):
             # A scheduled run that got no title at all must not look like a success.
             print(f"scrapy crawl {SPIDER}: error: no title could be fetched; see the failures "
                   "table for why", file=sys.stderr)
             self.exitcode = 1
 
-
-def nothing_fetched(stats: dict[str, object]) -> bool:
-    failures = sum(v for k, v in stats.items() if k.startswith("failures/") and isinstance(v, int))
-    return failures > 0 and not stats.get("titles/done")

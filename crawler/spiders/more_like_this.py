@@ -256,16 +256,10 @@ class MoreLikeThisSpider(scrapy.Spider):
         if final is not None and final != tconst:
             # A redirect followed below us (the browser follows them itself): the title we
             # asked for was merged into ``final``, whose page this is.
-            if urlsplit(response.url).hostname not in self.allowed_domains:
-                self.crawler.stats.inc_value("offsite/redirects_dropped")
-                yield self._failure(response.url, tconst, depth, "offsite_redirect", status,
-                                    meta, crawled_at)
-                return
-            self.crawler.stats.inc_value("titles/aliases")
-            yield AliasItem(tconst=tconst, canonical_tconst=final, run_id=self.run_id,
-                            crawled_at=crawled_at)
-            if not self.frontier.record_alias(tconst, final):
-                return  # the canonical title is fetched (or failed) in its own right
+            item, is_new = self._merged(response, tconst, depth, response.url, crawled_at)
+            yield item
+            if not is_new:
+                return  # refused, or the canonical title is fetched in its own right
             tconst = final
             meta = {**meta, "tconst": final}  # a retry of this page is the canonical's
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
@@ -315,23 +309,32 @@ class MoreLikeThisSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         location = response.headers.get(b"Location", b"").decode("latin-1")
         target_url = urljoin(response.url, location)
+        item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
+        yield item
+        if is_new:
+            canonical = tconst_from_url(target_url)
+            assert canonical is not None
+            yield self.title_request(canonical, depth)
+
+    def _merged(
+        self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
+    ) -> tuple[AliasItem | FailureItem, bool]:
+        """``tconst`` redirects to ``target_url``: its row, and whether the canonical title
+        is new to this crawl (to be fetched, or parsed from this very response)."""
         target_host = urlsplit(target_url).hostname
         canonical = tconst_from_url(target_url)
         if target_host not in self.allowed_domains:
             self.crawler.stats.inc_value("offsite/redirects_dropped")
-            yield self._failure(response.url, tconst, depth, "offsite_redirect",
-                                response.status, response.meta, crawled_at,
-                                f"redirect to {target_host}")
-            return
+            return self._failure(response.url, tconst, depth, "offsite_redirect",
+                                 response.status, response.meta, crawled_at,
+                                 f"redirect to {target_host}"), False
         if canonical is None or canonical == tconst:
-            yield self._failure(response.url, tconst, depth, "redirect_not_a_title",
-                                response.status, response.meta, crawled_at, target_url)
-            return
+            return self._failure(response.url, tconst, depth, "redirect_not_a_title",
+                                 response.status, response.meta, crawled_at, target_url), False
         self.crawler.stats.inc_value("titles/aliases")
-        yield AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run_id,
-                        crawled_at=crawled_at)
-        if self.frontier.record_alias(tconst, canonical):
-            yield self.title_request(canonical, depth)
+        alias = AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run_id,
+                          crawled_at=crawled_at)
+        return alias, self.frontier.record_alias(tconst, canonical)
 
     def _title_items(
         self, record: TitleRecord, tconst: str, depth: int, crawled_at: str
@@ -353,6 +356,7 @@ class MoreLikeThisSpider(scrapy.Spider):
     ) -> FailureItem:
         self.frontier.resolve(tconst, "failure")
         self.crawler.stats.inc_value(f"failures/{reason}")
+        self.crawler.stats.inc_value("titles/failed")
         logger.warning("title %s failed: %s%s (HTTP %s, %d attempts)", tconst, reason,
                        f" ({detail})" if detail else "", status, meta.get("attempts", 1))
         return FailureItem(
