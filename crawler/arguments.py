@@ -7,12 +7,12 @@ traceback and without writing anything.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from crawler import defaults
 from crawler.ids import parse_seeds
 
 RENDER_MODES = ("never", "auto", "always")
@@ -36,7 +36,11 @@ def _int(name: str, value: object, minimum: int) -> int:
     return number
 
 
-def parse_arguments(seed: str, depth: object, max_titles: object) -> CrawlArguments:
+def parse_arguments(
+    seed: str = defaults.SEED,
+    depth: object = defaults.DEPTH,
+    max_titles: object = defaults.MAX_TITLES,
+) -> CrawlArguments:
     return CrawlArguments(
         seeds=parse_seeds(str(seed)),
         depth=_int("depth", depth, 0),
@@ -78,20 +82,3 @@ def job_arguments(args: CrawlArguments) -> dict[str, str]:
     """The arguments a JOBDIR job is recorded with, and must be resumed with."""
     return {"seed": ",".join(args.seeds), "depth": str(args.depth),
             "max_titles": str(args.max_titles)}
-
-
-def check_jobdir(jobdir: str | None, args: CrawlArguments) -> None:
-    """A JOBDIR holding a job of other arguments (or an unreadable one) is refused."""
-    if not jobdir:
-        return
-    path = Path(jobdir) / "more_like_this.json"
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"JOBDIR={jobdir!r}: its job file {path} cannot be read ({exc})"
-                         ) from None
-    if state.get("arguments") != job_arguments(args):
-        raise ValueError(f"JOBDIR={jobdir!r} holds a job with other arguments "
-                         f"({state.get('arguments')}); use another JOBDIR or the same arguments")

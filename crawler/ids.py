@@ -8,8 +8,6 @@ from urllib.parse import urlsplit
 TCONST_RE = re.compile(r"^tt\d{7,10}$")
 _TITLE_PATH_RE = re.compile(r"/title/(tt\d{7,10})(?:/|$)")
 
-DEFAULT_BASE_URL = "https://www.imdb.com"
-
 
 def is_tconst(value: str) -> bool:
     return bool(TCONST_RE.match(value))

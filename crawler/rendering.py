@@ -50,6 +50,8 @@ from scrapy.exceptions import CloseSpider
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
+from crawler import defaults
+
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
     from playwright.async_api import Request as PlaywrightRequest
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BROWSER_PACKAGE = "chromium-headless-shell"
-DEFAULT_BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
 INSTALL_HINT = (
     f"install Debian's package {BROWSER_PACKAGE} "
     f"(apt-get install -y {BROWSER_PACKAGE}, or scripts/install-browser.sh as root), "
@@ -131,7 +132,7 @@ def browser_executable(settings: BaseSettings) -> str:
     return str(
         launch.get("executable_path")
         or settings.get("BROWSER_EXECUTABLE")
-        or DEFAULT_BROWSER_EXECUTABLE
+        or defaults.BROWSER_EXECUTABLE
     )
 
 
@@ -154,7 +155,7 @@ def configure(settings: BaseSettings) -> None:
 
     Set at "spider" priority: a setting given on the command line (``-s``) wins.
     """
-    base_url = str(settings.get("IMDB_BASE_URL") or "https://www.imdb.com")
+    base_url = str(settings.get("IMDB_BASE_URL") or defaults.BASE_URL)
     host = site_host(base_url)
     extra_hosts = settings.getlist("BROWSER_EXTRA_HOSTS")
     scheme = urlsplit(base_url).scheme or "https"
@@ -168,7 +169,7 @@ def configure(settings: BaseSettings) -> None:
         "PLAYWRIGHT_LAUNCH_OPTIONS",
         {
             "executable_path": str(settings.get("BROWSER_EXECUTABLE")
-                                   or DEFAULT_BROWSER_EXECUTABLE),
+                                   or defaults.BROWSER_EXECUTABLE),
             "headless": True,
             "args": [*CHROMIUM_ARGS, _resolver_rules(host, extra_hosts)],
             "timeout": 30_000,  # ms to wait for the browser to start

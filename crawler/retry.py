@@ -1,9 +1,10 @@
 """Retries with exponential backoff that honour Retry-After, and block handling.
 
 Replaces Scrapy's RetryMiddleware (which retries at once, ignoring
-Retry-After).  A response with HTTP 202 is IMDb's AWS WAF challenge: a block,
-never a page.  It is retried later with growing delays, then handed to the
-spider, which records the title as blocked.  When challenges dominate the
+Retry-After).  A block (HTTP 202, or any answer carrying ``x-amzn-waf-action``:
+see ``crawler.failures``) is never a page.  It is retried later with growing
+delays, then handed to the spider, which records the title with the block's
+reason.  When challenges dominate the
 recent responses, the crawl stops itself rather than keep knocking.
 
 The wait happens here, per request, so other titles go on downloading
@@ -19,9 +20,8 @@ from collections import deque
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from scrapy import exceptions as scrapy_exceptions
-from twisted.internet import error as twisted_error
-from twisted.web import _newclient
+from crawler import signals as our_signals
+from crawler.failures import block_reason, is_transient
 
 if TYPE_CHECKING:
     from typing import Self
@@ -32,27 +32,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BLOCK_STATUS = 202
-
-TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
-    # Scrapy 2.13+ wraps download errors in its own classes...
-    scrapy_exceptions.DownloadTimeoutError,
-    scrapy_exceptions.DownloadConnectionRefusedError,
-    scrapy_exceptions.DownloadFailedError,
-    scrapy_exceptions.ResponseDataLossError,
-    scrapy_exceptions.CannotResolveHostError,
-    # ... older ones (and other download handlers) raise Twisted's.
-    twisted_error.TimeoutError,
-    twisted_error.TCPTimedOutError,
-    twisted_error.ConnectionRefusedError,
-    twisted_error.ConnectionDone,
-    twisted_error.ConnectionLost,
-    twisted_error.ConnectError,
-    twisted_error.DNSLookupError,
-    _newclient.ResponseFailed,
-    _newclient.ResponseNeverReceived,
-    IOError,
-)
+# Meta keys Scrapy sets per download; a retried request must not carry them over.
+_PER_DOWNLOAD_META = ("download_latency", "download_slot", "retry_times")
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -101,7 +82,8 @@ class BackoffRetryMiddleware:
         logger.debug("retrying %s in %.1fs (%s, attempt %d)", request.url, delay, reason, attempts)
         if delay > 0:
             await asyncio.sleep(delay)
-        meta = {**request.meta, "attempts": attempts + 1, "last_failure": reason}
+        meta = {k: v for k, v in request.meta.items() if k not in _PER_DOWNLOAD_META}
+        meta["attempts"] = attempts + 1
         return request.replace(meta=meta, dont_filter=True)
 
     def _note_block(self, blocked: bool) -> None:
@@ -113,7 +95,7 @@ class BackoffRetryMiddleware:
         if share >= self.block_stop_ratio:
             self.stopping = True
             logger.error(
-                "stopping: %d of the last %d responses were AWS WAF challenges (HTTP 202); "
+                "stopping: %d of the last %d responses were AWS WAF challenges or blocks; "
                 "the site is refusing this client. Try again later, more slowly "
                 "(DOWNLOAD_DELAY), or from JOBDIR to resume.",
                 sum(self.recent), len(self.recent),
@@ -127,15 +109,20 @@ class BackoffRetryMiddleware:
         if request.meta.get("dont_retry"):
             return response
         attempts = request.meta.get("attempts", 1)
-        blocked = response.status == BLOCK_STATUS
-        if "tconst" in request.meta:  # title pages only: robots.txt says nothing of blocks
-            self._note_block(blocked)
-        if blocked:
+        block = block_reason(response.status, response.headers)
+        tconst = request.meta.get("tconst")
+        if tconst is not None:  # title pages only: robots.txt says nothing of blocks
+            self._note_block(block is not None)
+        if block is not None:
             self.stats.inc_value("blocks/challenges")
+            self.stats.inc_value(f"blocks/{block}")
+            if tconst is not None:
+                self.crawler.signals.send_catch_log(
+                    signal=our_signals.title_blocked, tconst=tconst, reason=block)
             if attempts <= self.block_retries and not self.stopping:
                 delay = min(self.block_backoff_base * 2 ** (attempts - 1),
                             self.block_backoff_base * 8)
-                return await self._retry(request, "blocked", delay)
+                return await self._retry(request, block, delay)
             return response
         if response.status in self.retry_codes:
             reason = f"http_{response.status}"
@@ -154,7 +141,7 @@ class BackoffRetryMiddleware:
         return min(self.backoff_max, self.backoff_base * 2 ** (attempts - 1))
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if request.meta.get("dont_retry") or not isinstance(exception, TRANSIENT_EXCEPTIONS):
+        if request.meta.get("dont_retry") or not is_transient(exception):
             return None
         attempts = request.meta.get("attempts", 1)
         if attempts > self.max_retries or self.stopping:

@@ -7,6 +7,8 @@ mirror and turn the delays down.
 
 from __future__ import annotations
 
+from crawler import defaults
+
 BOT_NAME = "imdb_more_like_this"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -15,7 +17,7 @@ COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with argument checks up f
 # --- Where to crawl -------------------------------------------------------------------
 # Scheme and host of the site; a mirror (e.g. http://127.0.0.1:8000) takes the same crawl.
 # Only this host is ever fetched: links and redirects elsewhere are dropped and counted.
-IMDB_BASE_URL = "https://www.imdb.com"
+IMDB_BASE_URL = defaults.BASE_URL
 
 # --- Politeness ------------------------------------------------------------------------
 ROBOTSTXT_OBEY = True
@@ -58,7 +60,7 @@ CRAWL_BLOCK_WINDOW = 20
 # fills in with JavaScript is fetched again through headless Chromium; "always".
 RENDER = "never"
 # Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
-BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
+BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # Hosts besides the site's from which the browser may load scripts and XHR/fetch (never a
 # page).  imdb.com serves its scripts from a CDN host: list it here to render real pages
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
@@ -66,20 +68,17 @@ BROWSER_EXTRA_HOSTS: list[str] = []
 
 # --- Output (pipelines.parquet) -----------------------------------------------------------
 OUTPUT_DIR = "output"
-# Chunks are committed (renamed to their final names) at the end of every breadth-first
-# level and when the crawl ends: then every item of every fetched title has gone through
-# the pipelines, so a committed chunk never holds part of a title, which is what lets a
-# killed job resume exactly.  Row groups are still flushed every PARQUET_ROW_GROUP_SIZE
-# rows, so memory stays flat within a long level.  Set these (> 0) to commit mid-level too.
+# Chunks are committed (renamed to their final names, then logged) at the end of every
+# breadth-first level and when the crawl ends, so a resumed job replays whole levels.
+# A title page is one item, so its rows always share a chunk.  Above zero, these also
+# commit mid-level: once a chunk holds this many titles, or is this many seconds old.
 PARQUET_COMMIT_ROWS = 0
 PARQUET_COMMIT_SECONDS = 0
+# Rows buffered per table before they go out as one row group (memory stays flat).
 PARQUET_ROW_GROUP_SIZE = 1000
 ITEM_PIPELINES = {
-    "pipelines.normalize.NormalizeTitlePipeline": 100,
-    "pipelines.normalize.NormalizeRatingPipeline": 110,
-    "pipelines.normalize.NormalizeCreditPipeline": 120,
-    "pipelines.normalize.NormalizeMoreLikeThisPipeline": 130,
-    "pipelines.parquet.ParquetExporter": 900,
+    "pipelines.normalize.NormalizeTitlePipeline": 100,  # types a title page's values
+    "pipelines.parquet.ParquetExporter": 900,  # fans titles out into tables, commits
 }
 
 # --- Middlewares and extensions ---------------------------------------------------------
@@ -109,4 +108,5 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# For -o feeds (one line per title page): titles in any script stay readable, not \u-escaped.
 FEED_EXPORT_ENCODING = "utf-8"

@@ -4,3 +4,13 @@
 # has gone through the pipelines: the exporter commits its open chunk, so that
 # the committed dataset always holds whole levels (what a resumed run replays).
 checkpoint = object()
+
+# Sent by the exporter when the crawl closes, before its last commit.  Receivers
+# return an iterable of items still to be written (the titles a stopped crawl never
+# reached, as failures), so every scheduled title is accounted for.
+closing = object()
+
+# Sent by the retry middleware each time a title's answer is a block (arguments:
+# ``tconst``, ``reason``), so a title the stop rule leaves unfinished is recorded
+# with the block it met rather than as never fetched.
+title_blocked = object()

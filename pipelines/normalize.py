@@ -1,23 +1,23 @@
-"""Item pipelines that type and trim what the spider found, one per item class.
+"""The normalising item pipeline: one title page's values become typed columns.
 
-Each pipeline touches only its own item class (and its subclasses) and passes
-every other item through unchanged.  They only transform: nothing is written
-or dropped here.  The output is an item of a subclass of the input class (so
-``.table`` and ``isinstance`` still hold) whose fields are the columns of
-``pipelines.schemas``: e.g. ``budget`` becomes ``budget_amount`` and
-``budget_currency``, a credit's ``name`` becomes ``primary_name``.  Running a
-pipeline twice gives the same item.
+``NormalizeTitlePipeline`` types a ``TitleItem`` as a whole: its ``titles``
+fields, its rating, and each of its credits and "More like this" edges, through
+the pure functions below.  It only transforms: nothing is written or dropped
+here, and other items pass through untouched.  Afterwards every title field is a
+column of ``titles`` or ``ratings`` (``budget`` becomes ``budget_amount`` and
+``budget_currency``, ``num_votes`` gains ``num_votes_abbreviated``), each credit
+holds the columns of ``credits`` and each edge those of ``more_like_this``
+(without the title's ``tconst`` and stamps, which the exporter adds).  Running
+it twice gives the same item.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-import scrapy
-from itemadapter import ItemAdapter
-
-from crawler.items import CreditItem, MoreLikeThisItem, RatingItem, TitleItem
+from crawler.items import MONEY_FIELDS, TitleItem
 from crawler.records import TITLE_LIST_FIELDS
 from pipelines.credits import clean_characters, normalize_category, parse_notes
 from pipelines.values import (
@@ -32,8 +32,6 @@ from pipelines.values import (
     parse_runtime,
 )
 
-MONEY_FIELDS = ("budget", "opening_weekend_us_canada", "gross_us_canada", "gross_worldwide")
-LIST_FIELDS = TITLE_LIST_FIELDS
 INT_FIELDS = (
     "start_year",
     "end_year",
@@ -65,126 +63,107 @@ TEXT_FIELDS = (
     "run_id",
     "crawled_at",
 )
+# An edge's columns and the SimilarTitleRecord key each is read from.
+EDGE_TEXT = {
+    "similar_tconst": "tconst",
+    "similar_primary_title": "primary_title",
+    "similar_original_title": "original_title",
+    "similar_title_type": "title_type",
+}
 
 
-def _with_fields(base: type[scrapy.Item], *names: str) -> type[scrapy.Item]:
-    fields = {n: scrapy.Field() for n in names}
-    return type(f"Normalized{base.__name__}", (base,), {**fields, "__module__": __name__})
+def _raw(values: Mapping[str, Any], column: str, key: str) -> Any:
+    """The raw value (``key``) when present, else the already typed one (``column``)."""
+    return values[key] if key in values else values.get(column)
 
 
-NormalizedTitleItem = _with_fields(
-    TitleItem,
-    "release_date_precision",
-    "runtime_minutes",
-    *(f"{m}_{part}" for m in MONEY_FIELDS for part in ("amount", "currency")),
-)
-NormalizedRatingItem = _with_fields(RatingItem, "num_votes_abbreviated")
-NormalizedCreditItem = _with_fields(
-    CreditItem, "primary_name", "credited_as", "attributes", "uncredited"
-)
-NormalizedMoreLikeThisItem = _with_fields(MoreLikeThisItem, "similar_num_votes_abbreviated")
+def normalize_title(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A title's fields, typed; money split, release date parsed, rating typed."""
+    out = {k: v for k, v in values.items() if k not in MONEY_FIELDS}
+    for name in TEXT_FIELDS:
+        if name in values:
+            out[name] = clean_text(values[name])
+    for name in TITLE_LIST_FIELDS:
+        if name in values:
+            out[name] = clean_list(values[name])
+    for name in INT_FIELDS:
+        if name in values:
+            out[name] = parse_int(values[name])
+    if "is_adult" in values:
+        out["is_adult"] = parse_bool(values["is_adult"])
+    if "runtime_minutes" in values:
+        out["runtime_minutes"] = parse_runtime(values["runtime_minutes"])
+    for name in MONEY_FIELDS:
+        if values.get(name) is not None or f"{name}_amount" not in values:
+            money = parse_money(values.get(name))
+            out[f"{name}_amount"], out[f"{name}_currency"] = money or (None, None)
+    value = values.get("release_date")
+    if value is not None and not (
+        isinstance(value, date) and values.get("release_date_precision")
+    ):  # already typed: a second pass must keep the precision
+        parsed = parse_release_date(value)
+        out["release_date"], out["release_date_precision"] = parsed or (None, None)
+    out.update(normalize_rating(values))
+    return out
 
 
-def _copy(item: scrapy.Item, to: type[scrapy.Item], drop: tuple[str, ...] = ()) -> Any:
-    return to({k: v for k, v in ItemAdapter(item).items() if k not in drop})
+def normalize_rating(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``average_rating`` float; ``num_votes`` int and whether the page rounded it."""
+    out: dict[str, Any] = {"average_rating": parse_rating(values.get("average_rating"))}
+    if values.get("num_votes_abbreviated") is None:
+        votes = parse_count(values.get("num_votes"))
+        out["num_votes"], out["num_votes_abbreviated"] = votes or (None, None)
+    return out
+
+
+def normalize_credit(credit: Mapping[str, Any]) -> dict[str, Any]:
+    """One credit: notes -> credited_as / attributes / uncredited; name -> primary_name;
+    category in title.principals vocabulary (see ``pipelines.credits``)."""
+    characters = clean_characters(credit.get("characters"))
+    if "notes" in credit or "attributes" not in credit:
+        notes = parse_notes(credit.get("notes"))
+        credited_as, attributes, uncredited = notes.credited_as, notes.attributes, notes.uncredited
+    else:
+        credited_as = credit.get("credited_as")
+        attributes = credit.get("attributes") or []
+        uncredited = credit.get("uncredited")
+    return {
+        "category": normalize_category(credit.get("category"), characters, attributes),
+        "ordering": parse_int(credit.get("ordering")),
+        "nconst": clean_text(credit.get("nconst")),
+        "primary_name": clean_text(_raw(credit, "primary_name", "name")),
+        "characters": characters,
+        "credited_as": credited_as,
+        "attributes": attributes,
+        "uncredited": uncredited,
+    }
+
+
+def normalize_edge(card: Mapping[str, Any], rank: int | None = None) -> dict[str, Any]:
+    """One "More like this" card: rating float, votes int (+ abbreviated flag), year int."""
+    out: dict[str, Any] = {col: clean_text(_raw(card, col, key)) for col, key in EDGE_TEXT.items()}
+    out["rank"] = parse_int(card.get("rank", rank))
+    out["similar_start_year"] = parse_int(_raw(card, "similar_start_year", "start_year"))
+    out["similar_average_rating"] = parse_rating(
+        _raw(card, "similar_average_rating", "average_rating"))
+    if card.get("similar_num_votes_abbreviated") is None:
+        votes = parse_count(_raw(card, "similar_num_votes", "num_votes"))
+        out["similar_num_votes"], out["similar_num_votes_abbreviated"] = votes or (None, None)
+    else:
+        out["similar_num_votes"] = card.get("similar_num_votes")
+        out["similar_num_votes_abbreviated"] = card["similar_num_votes_abbreviated"]
+    return out
 
 
 class NormalizeTitlePipeline:
-    """TitleItem: trims text, types numbers, flattens money, parses the release date."""
+    """Types a ``TitleItem`` whole (see the module doc); other items pass through."""
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, TitleItem):
             return item
-        raw = ItemAdapter(item)
-        out = _copy(item, NormalizedTitleItem, drop=MONEY_FIELDS)
-        for name in TEXT_FIELDS:
-            if name in raw:
-                out[name] = clean_text(raw[name])
-        for name in LIST_FIELDS:
-            if name in raw:
-                out[name] = clean_list(raw[name])
-        for name in INT_FIELDS:
-            if name in raw:
-                out[name] = parse_int(raw[name])
-        if "is_adult" in raw:
-            out["is_adult"] = parse_bool(raw["is_adult"])
-        if "runtime_minutes" in raw:
-            out["runtime_minutes"] = parse_runtime(raw["runtime_minutes"])
-        for name in MONEY_FIELDS:
-            if raw.get(name) is not None or f"{name}_amount" not in raw:
-                money = parse_money(raw.get(name))
-                out[f"{name}_amount"], out[f"{name}_currency"] = money or (None, None)
-        value = raw.get("release_date")
-        if value is not None and not (
-            isinstance(value, date) and raw.get("release_date_precision")
-        ):  # already typed: a second pass must keep the precision
-            parsed = parse_release_date(value)
-            out["release_date"], out["release_date_precision"] = parsed or (None, None)
-        return out
-
-
-class NormalizeRatingPipeline:
-    """RatingItem: ``average_rating`` float, ``num_votes`` int + ``num_votes_abbreviated``."""
-
-    def process_item(self, item: Any) -> Any:
-        if not isinstance(item, RatingItem):
-            return item
-        raw = ItemAdapter(item)
-        out = _copy(item, NormalizedRatingItem)
-        out["tconst"] = clean_text(raw.get("tconst"))
-        out["average_rating"] = parse_rating(raw.get("average_rating"))
-        if raw.get("num_votes_abbreviated") is None:
-            votes = parse_count(raw.get("num_votes"))
-            out["num_votes"], out["num_votes_abbreviated"] = votes or (None, None)
-        return out
-
-
-class NormalizeCreditPipeline:
-    """CreditItem: notes -> credited_as / attributes / uncredited; name -> primary_name;
-    category in title.principals vocabulary (see ``pipelines.credits``)."""
-
-    def process_item(self, item: Any) -> Any:
-        if not isinstance(item, CreditItem):
-            return item
-        raw = ItemAdapter(item)
-        out = _copy(item, NormalizedCreditItem, drop=("name", "notes"))
-        characters = clean_characters(raw.get("characters"))
-        if "notes" in raw or "attributes" not in raw:
-            notes = parse_notes(raw.get("notes"))
-            out["credited_as"] = notes.credited_as
-            out["attributes"] = notes.attributes
-            out["uncredited"] = notes.uncredited
-        if "name" in raw:
-            out["primary_name"] = clean_text(raw["name"])
-        out["characters"] = characters
-        out["category"] = normalize_category(raw.get("category"), characters, out["attributes"])
-        out["ordering"] = parse_int(raw.get("ordering"))
-        out["nconst"] = clean_text(raw.get("nconst"))
-        out["tconst"] = clean_text(raw.get("tconst"))
-        return out
-
-
-class NormalizeMoreLikeThisPipeline:
-    """MoreLikeThisItem: rating float, votes int (+ abbreviated flag), year and rank int."""
-
-    def process_item(self, item: Any) -> Any:
-        if not isinstance(item, MoreLikeThisItem):
-            return item
-        raw = ItemAdapter(item)
-        out = _copy(item, NormalizedMoreLikeThisItem)
-        for name in (
-            "tconst",
-            "similar_tconst",
-            "similar_primary_title",
-            "similar_original_title",
-            "similar_title_type",
-        ):
-            if name in raw:
-                out[name] = clean_text(raw[name])
-        out["rank"] = parse_int(raw.get("rank"))
-        out["similar_start_year"] = parse_int(raw.get("similar_start_year"))
-        out["similar_average_rating"] = parse_rating(raw.get("similar_average_rating"))
-        if raw.get("similar_num_votes_abbreviated") is None:
-            votes = parse_count(raw.get("similar_num_votes"))
-            out["similar_num_votes"], out["similar_num_votes_abbreviated"] = votes or (None, None)
-        return out
+        values = dict(item)
+        out = normalize_title({k: v for k, v in values.items()
+                               if k not in ("credits", "more_like_this")})
+        out["credits"] = [normalize_credit(c) for c in values.get("credits") or []]
+        out["more_like_this"] = [normalize_edge(c) for c in values.get("more_like_this") or []]
+        return TitleItem(out)

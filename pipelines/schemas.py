@@ -192,6 +192,11 @@ FAILURES = pa.schema(
         _f("http_status", pa.int32(), "HTTP status of the last attempt, if any."),
         _f("attempts", pa.int32(), "How many times it was tried."),
         *_stamp(),
+        _f(
+            "detail",
+            pa.string(),
+            "What was seen: the error text, 'page is about ttX', the block header, ...",
+        ),
     ]
 )
 

@@ -119,3 +119,26 @@ def test_round_trip_record_page_crawl_dataset(tmp_path: Path) -> None:
         assert [(c["category"], c["ordering"], c["nconst"], c["primary_name"], c["characters"])
                 for c in mine] == [(c["category"], c["ordering"], c["nconst"], c["name"],
                                     c["characters"]) for c in expected]
+
+
+def test_a_feed_gives_one_line_per_title_page(tmp_path: Path) -> None:
+    """`-o titles.jsonl` next to the Parquet output: one line per outcome, nested rows."""
+    import json
+
+    expected = bfs_order(GRAPH, [SEED], 1, 1000)
+    feed = tmp_path / "titles.jsonl"
+    with MirrorServer(records=GRAPH) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=1,
+                         settings={"FEEDS": json.dumps({str(feed): {"format": "jsonlines"}})})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    by_outcome = Counter(line["outcome"] for line in lines)
+    fetched_ok = set(expected.order) - set(expected.missing)
+    assert by_outcome == {"title": len(fetched_ok), **(
+        {"failure": len(expected.missing)} if expected.missing else {})}
+    seed = next(line for line in lines if line.get("tconst") == SEED)
+    assert [e["similar_tconst"] for e in seed["more_like_this"]] == [
+        t for t, _ in sorted(((s, r) for (f, s, r) in expected.ranked_edges if f == SEED),
+                             key=lambda x: x[1])]
+    assert seed["depth"] == 0 and seed["run_id"]
+    assert len(seed["credits"]) == len(GRAPH[SEED]["credits"])

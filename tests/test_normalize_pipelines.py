@@ -1,4 +1,4 @@
-"""The normalising item pipelines, on items built from the seed page's facts."""
+"""The normalising pipeline, on title pages built from the seed page's facts."""
 
 from __future__ import annotations
 
@@ -7,35 +7,22 @@ from datetime import date
 import pyarrow as pa
 from itemadapter import ItemAdapter
 
-from crawler.items import (
-    AliasItem,
-    CreditItem,
-    FailureItem,
-    MoreLikeThisItem,
-    RatingItem,
-    TitleItem,
-)
+from crawler.items import AliasItem, FailureItem, TitleItem
 from pipelines.normalize import (
-    NormalizeCreditPipeline,
-    NormalizeMoreLikeThisPipeline,
-    NormalizeRatingPipeline,
     NormalizeTitlePipeline,
+    normalize_credit,
+    normalize_edge,
+    normalize_rating,
 )
+from pipelines.parquet import table_rows
 from pipelines.schemas import SCHEMAS
 
 STAMP = {"run_id": "r1", "crawled_at": "2024-05-01T12:00:00Z"}
-PIPELINES = [
-    NormalizeTitlePipeline(),
-    NormalizeRatingPipeline(),
-    NormalizeCreditPipeline(),
-    NormalizeMoreLikeThisPipeline(),
-]
+PIPELINE = NormalizeTitlePipeline()
 
 
 def run_all(item: object) -> object:
-    for p in PIPELINES:
-        item = p.process_item(item)
-    return item
+    return PIPELINE.process_item(item)
 
 
 def seed_title_html() -> TitleItem:
@@ -73,7 +60,7 @@ def seed_title_html() -> TitleItem:
 
 def test_title_from_html_strings() -> None:
     out = ItemAdapter(run_all(seed_title_html()))
-    assert isinstance(out.item, TitleItem) and out.item.table == "titles"
+    assert isinstance(out.item, TitleItem)
     assert out["primary_title"] == "Letyat zhuravli"
     assert out["start_year"] == 1957
     assert out["runtime_minutes"] == 95
@@ -86,11 +73,14 @@ def test_title_from_html_strings() -> None:
     assert out["opening_weekend_us_canada_amount"] is None
     assert "gross_us_canada" not in out and "budget" not in out
     assert (out["user_review_count"], out["critic_review_count"]) == (83, 73)
-    # every field is a column of titles, and the row converts without a cast error
-    assert set(out.keys()) <= set(SCHEMAS["titles"].names)
-    row = dict(out.items())
-    row["crawled_at"] = None
-    pa.Table.from_pylist([row], schema=SCHEMAS["titles"])
+    # every field is a column of titles or ratings, and each row converts without a cast error
+    columns = set(SCHEMAS["titles"].names) | set(SCHEMAS["ratings"].names)
+    assert set(out.keys()) - {"credits", "more_like_this", "outcome"} <= columns
+    assert out["outcome"] == "title"
+    for table, values in table_rows(out.item):
+        row = {k: values.get(k) for k in SCHEMAS[table].names}
+        row["crawled_at"] = None
+        pa.Table.from_pylist([row], schema=SCHEMAS[table])
 
 
 def test_title_from_json_values_and_partial_date() -> None:
@@ -123,87 +113,85 @@ def test_bad_strings_become_none() -> None:
     assert out["release_date"] is None and out["start_year"] is None
 
 
-def test_pipelines_are_idempotent() -> None:
-    once = run_all(seed_title_html())
+def test_pipeline_is_idempotent() -> None:
+    item = seed_title_html()
+    item["credits"] = [{"name": "X", "notes": ["(as Y)"], "category": "actress"}]
+    item["more_like_this"] = [{"rank": 1, "tconst": "tt0053106", "num_votes": "2.1K"}]
+    once = run_all(item)
     twice = run_all(once)
     assert dict(ItemAdapter(twice).items()) == dict(ItemAdapter(once).items())
-    credit = run_all(CreditItem(tconst="tt0050634", name="X", notes=["(as Y)"], **STAMP))
-    assert dict(ItemAdapter(run_all(credit)).items()) == dict(ItemAdapter(credit).items())
+    assert ItemAdapter(once)["credits"][0]["credited_as"] == "Y"
 
 
 def test_rating() -> None:
-    html = ItemAdapter(
-        run_all(RatingItem(tconst="tt0050634", average_rating="8.3/10", num_votes="16K", **STAMP))
-    )
-    assert (html["average_rating"], html["num_votes"], html["num_votes_abbreviated"]) == (
-        8.3,
-        16000,
-        True,
-    )
-    json_ = ItemAdapter(
-        run_all(RatingItem(tconst="tt0050634", average_rating=8.3, num_votes=16123, **STAMP))
-    )
-    assert (json_["average_rating"], json_["num_votes"], json_["num_votes_abbreviated"]) == (
-        8.3,
-        16123,
-        False,
-    )
-    missing = ItemAdapter(run_all(RatingItem(tconst="tt5935574", **STAMP)))
+    html = normalize_rating({"average_rating": "8.3/10", "num_votes": "16K"})
+    assert html == {"average_rating": 8.3, "num_votes": 16000, "num_votes_abbreviated": True}
+    json_ = normalize_rating({"average_rating": 8.3, "num_votes": 16123})
+    assert json_ == {"average_rating": 8.3, "num_votes": 16123, "num_votes_abbreviated": False}
+    missing = normalize_rating({})
     assert missing["num_votes"] is None and missing["num_votes_abbreviated"] is None
 
 
+def test_a_title_without_rating_writes_no_ratings_row() -> None:
+    out = run_all(TitleItem(tconst="tt5935574", depth=1, **STAMP))
+    assert [table for table, _ in table_rows(out)] == ["titles"]
+
+
 def test_credit() -> None:
-    item = CreditItem(
-        tconst="tt0050634",
-        category="cast",
-        ordering=5,
-        nconst=None,
-        name="  Svetlana Kharitonova ",
-        characters=["Irina Fyodorovna  Borozdina"],
-        notes=["(as S. Kharitonova)"],
-        **STAMP,
-    )
-    out = ItemAdapter(run_all(item))
+    out = normalize_credit({
+        "category": "cast",
+        "ordering": 5,
+        "nconst": None,
+        "name": "  Svetlana Kharitonova ",
+        "characters": ["Irina Fyodorovna  Borozdina"],
+        "notes": ["(as S. Kharitonova)"],
+    })
     assert out["primary_name"] == "Svetlana Kharitonova"
     assert out["characters"] == ["Irina Fyodorovna Borozdina"]
     assert out["credited_as"] == "S. Kharitonova"
     assert out["attributes"] == [] and out["uncredited"] is False
     assert out["category"] == "cast" and out["ordering"] == 5
     assert "name" not in out and "notes" not in out
-    assert set(out.keys()) <= set(SCHEMAS["credits"].names)
+    assert set(out) <= set(SCHEMAS["credits"].names)
 
-    writer = ItemAdapter(
-        run_all(
-            CreditItem(
-                tconst="tt0050634",
-                category="writer",
-                ordering=1,
-                name="Viktor Rozov",
-                notes=['play "Vecno zivye"', "screenplay"],
-                **STAMP,
-            )
-        )
-    )
+    writer = normalize_credit({
+        "category": "writer",
+        "ordering": 1,
+        "name": "Viktor Rozov",
+        "notes": ['play "Vecno zivye"', "screenplay"],
+    })
     assert writer["attributes"] == ['play "Vecno zivye"', "screenplay"]
     assert writer["characters"] == [] and writer["category"] == "writer"
 
 
 def test_more_like_this() -> None:
-    item = MoreLikeThisItem(
-        tconst="tt0050634",
-        similar_tconst="tt0053106",
-        rank=1,
-        similar_primary_title="Neotpravlennoe pismo",
-        similar_start_year="1960",
-        similar_average_rating="7.9",
-        similar_num_votes="2.1K",
-        **STAMP,
-    )
-    out = ItemAdapter(run_all(item))
+    out = normalize_edge({
+        "tconst": "tt0053106",
+        "rank": 1,
+        "primary_title": "Neotpravlennoe pismo",
+        "start_year": "1960",
+        "average_rating": "7.9",
+        "num_votes": "2.1K",
+    })
+    assert out["similar_tconst"] == "tt0053106"
+    assert out["similar_primary_title"] == "Neotpravlennoe pismo"
     assert out["similar_average_rating"] == 7.9
     assert (out["similar_num_votes"], out["similar_num_votes_abbreviated"]) == (2100, True)
     assert out["similar_start_year"] == 1960 and out["rank"] == 1
-    assert set(out.keys()) <= set(SCHEMAS["more_like_this"].names)
+    assert set(out) <= set(SCHEMAS["more_like_this"].names)
+
+
+def test_title_page_is_normalised_whole() -> None:
+    item = seed_title_html()
+    item["average_rating"], item["num_votes"] = "8.3/10", "16K"
+    item["credits"] = [{"category": "director", "ordering": 1, "nconst": "nm0456615",
+                        "name": "Mikhail Kalatozov "}]
+    item["more_like_this"] = [{"rank": 1, "tconst": "tt0053106", "average_rating": "7.9"}]
+    out = ItemAdapter(run_all(item))
+    assert (out["average_rating"], out["num_votes"], out["num_votes_abbreviated"]) == (
+        8.3, 16000, True)
+    assert out["credits"][0]["primary_name"] == "Mikhail Kalatozov"
+    assert out["more_like_this"][0]["similar_average_rating"] == 7.9
 
 
 def test_other_items_pass_through_untouched() -> None:
@@ -212,7 +200,3 @@ def test_other_items_pass_through_untouched() -> None:
     plain = {"anything": " as is "}
     for item in (failure, alias, plain):
         assert run_all(item) is item
-    rating = RatingItem(tconst="tt0050634", average_rating="8.3/10", num_votes="16K", **STAMP)
-    # a pipeline leaves other classes' items alone, even ones it could parse
-    assert NormalizeTitlePipeline().process_item(rating) is rating
-    assert NormalizeCreditPipeline().process_item(rating) is rating

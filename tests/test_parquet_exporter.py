@@ -16,17 +16,14 @@ import pytest
 import scrapy
 from scrapy.utils.test import get_crawler
 
-from crawler.items import AliasItem, CreditItem, FailureItem, RatingItem, TitleItem
+from crawler.items import AliasItem, FailureItem, TitleItem
+from crawler.run import Run
 from pipelines import parquet as parquet_module
-from pipelines.normalize import (
-    NormalizeCreditPipeline,
-    NormalizeRatingPipeline,
-    NormalizeTitlePipeline,
-)
+from pipelines.normalize import NormalizeTitlePipeline
 from pipelines.parquet import OutputDirError, ParquetExporter, read_commits, read_committed
 from pipelines.schemas import SCHEMAS
 
-NORMALIZERS = [NormalizeTitlePipeline(), NormalizeRatingPipeline(), NormalizeCreditPipeline()]
+NORMALIZE = NormalizeTitlePipeline()
 DAY = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # tconsts of the seed and of its "More like this" cards
 TCONSTS = ["tt0050634", "tt0053106", "tt0052600", "tt0075404", "tt0058604", "tt0048799"]
@@ -39,12 +36,9 @@ class FakeSpider(scrapy.Spider):
 def make_exporter(out: Path, run_id: str = "run1", **settings: Any) -> ParquetExporter:
     crawler = get_crawler(FakeSpider, {"OUTPUT_DIR": str(out), **settings})
     spider = FakeSpider()
-    spider.run_id = run_id
-    spider.started_at = DAY
-    spider.seeds = ["tt0050634"]
-    spider.max_depth = 2
-    spider.max_titles = 50
-    spider.crawl_arguments = {"seed": "tt0050634", "depth": "2", "max_titles": "50"}
+    spider.run = Run(run_id=run_id, seeds=["tt0050634"], depth=2, max_titles=50,
+                     arguments={"seed": "tt0050634", "depth": "2", "max_titles": "50"},
+                     started_at=DAY)
     crawler.spider = spider
     exporter = ParquetExporter.from_crawler(crawler)
     exporter.now = lambda: DAY  # type: ignore[method-assign]
@@ -66,21 +60,20 @@ def title(tconst: str, run_id: str = "run1", **fields: Any) -> Any:
         genres=["Drama", "War"],
         gross_worldwide="$17,923",
         release_date="1957-10-12",
+        average_rating="8.3/10",
+        num_votes="16K",
         depth=0,
         **stamp(run_id),
     )
     for k, v in fields.items():
         item[k] = v
-    for p in NORMALIZERS:
-        item = p.process_item(item)
-    return item
+    return NORMALIZE.process_item(item)
 
 
 def feed(exporter: ParquetExporter, tconsts: list[str], run_id: str = "run1") -> None:
+    """Each title page with its rating (one item, two tables)."""
     for t in tconsts:
         exporter.process_item(title(t, run_id))
-        rating = RatingItem(tconst=t, average_rating="8.3/10", num_votes="16K", **stamp(run_id))
-        exporter.process_item(NormalizeRatingPipeline().process_item(rating))
 
 
 def finals(out: Path, table: str = "titles") -> list[Path]:
@@ -141,16 +134,9 @@ def test_commit_after_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_readers_agree_on_rows_and_types(tmp_path: Path) -> None:
     exporter = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=2)
     feed(exporter, TCONSTS)
-    credit = CreditItem(
-        tconst="tt0050634",
-        category="cast",
-        ordering=5,
-        name="Svetlana Kharitonova",
-        characters=["Irina Fyodorovna Borozdina"],
-        notes=["(as S. Kharitonova)"],
-        **stamp(),
-    )
-    exporter.process_item(NormalizeCreditPipeline().process_item(credit))
+    credit = {"category": "cast", "ordering": 5, "name": "Svetlana Kharitonova",
+              "characters": ["Irina Fyodorovna Borozdina"], "notes": ["(as S. Kharitonova)"]}
+    exporter.process_item(title("tt0050635", credits=[credit]))
     exporter.close_spider(reason="finished")
     glob = str(tmp_path / "titles" / "**" / "*.parquet")
 
@@ -163,8 +149,8 @@ def test_readers_agree_on_rows_and_types(tmp_path: Path) -> None:
     arrow = dataset.to_table().sort_by("tconst")
     pandas = dataset.to_table().to_pandas().sort_values("tconst")
 
-    assert duck.num_rows == polars.height == arrow.num_rows == len(pandas) == len(TCONSTS)
-    expected_ids = sorted(TCONSTS)
+    expected_ids = sorted([*TCONSTS, "tt0050635"])
+    assert duck.num_rows == polars.height == arrow.num_rows == len(pandas) == len(expected_ids)
     assert duck.column("tconst").to_pylist() == expected_ids
     assert polars["tconst"].to_list() == expected_ids
     assert arrow.column("tconst").to_pylist() == expected_ids
@@ -198,7 +184,11 @@ def test_readers_agree_on_rows_and_types(tmp_path: Path) -> None:
     assert row["crawled_at"] == datetime(2024, 5, 1, 12, 0, 1, 250000, tzinfo=UTC)
     assert str(pandas["crawled_at"].dtype) == "datetime64[us, UTC]"
     credits = pl.read_parquet(str(tmp_path / "credits" / "**" / "*.parquet"))
-    assert credits.row(0, named=True)["credited_as"] == "S. Kharitonova"
+    assert credits.height == 1
+    row = credits.row(0, named=True)
+    assert (row["tconst"], row["credited_as"], row["primary_name"]) == (
+        "tt0050635", "S. Kharitonova", "Svetlana Kharitonova")
+    assert row["run_id"] == "run1" and row["ordering"] == 5
 
 
 def test_all_none_column_keeps_its_type(tmp_path: Path) -> None:
@@ -358,3 +348,49 @@ def test_a_torn_commit_log_line_is_cut_before_the_next_append(tmp_path: Path) ->
     feed(second, TCONSTS[2:5])  # chunk 1 committed before the 5th title
     # Appended on a line of its own, not as "11".
     assert read_commits(tmp_path, "run1") == [0, 1]
+
+
+def test_a_title_page_fans_out_into_four_tables_in_one_chunk(tmp_path: Path) -> None:
+    exporter = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=1)
+    credits = [{"category": "director", "ordering": 1, "nconst": "nm0456615",
+                "name": "Mikhail Kalatozov"},
+               {"category": "writer", "ordering": 1, "name": "Viktor Rozov",
+                "notes": ['play "Vecno zivye"', "screenplay"]}]
+    edges = [{"rank": 1, "tconst": "tt0053106", "primary_title": "Neotpravlennoe pismo",
+              "start_year": 1960, "average_rating": 7.9},
+             {"rank": 2, "tconst": "tt0052600", "average_rating": "8.0"}]
+    exporter.process_item(title("tt0050634", credits=credits, more_like_this=edges))
+    exporter.process_item(title("tt0053106"))  # commits the first title before it is added
+    got = {t: read_committed(tmp_path, "run1", t, ["tconst"]).column("tconst").to_pylist()
+           for t in ("titles", "ratings", "credits", "more_like_this")}
+    assert got == {"titles": ["tt0050634"], "ratings": ["tt0050634"],
+                   "credits": ["tt0050634"] * 2, "more_like_this": ["tt0050634"] * 2}
+    exporter.close_spider(reason="finished")
+    mlt = read_committed(tmp_path, "run1", "more_like_this",
+                         ["similar_tconst", "rank", "similar_average_rating", "run_id"])
+    assert mlt.to_pylist() == [
+        {"similar_tconst": "tt0053106", "rank": 1, "similar_average_rating": 7.9,
+         "run_id": "run1"},
+        {"similar_tconst": "tt0052600", "rank": 2, "similar_average_rating": 8.0,
+         "run_id": "run1"},
+    ]
+    rating = read_committed(tmp_path, "run1", "ratings",
+                            ["average_rating", "num_votes", "num_votes_abbreviated"])
+    assert rating.to_pylist()[0] == {"average_rating": 8.3, "num_votes": 16000,
+                                     "num_votes_abbreviated": True}
+    writer = read_committed(tmp_path, "run1", "credits", ["primary_name", "attributes"])
+    assert writer.to_pylist()[1] == {"primary_name": "Viktor Rozov",
+                                     "attributes": ['play "Vecno zivye"', "screenplay"]}
+
+
+def test_outcomes_handed_over_at_close_are_committed(tmp_path: Path) -> None:
+    from crawler import signals as our_signals
+
+    exporter = make_exporter(tmp_path)
+    left = [FailureItem(tconst="tt0053106", reason="blocked", detail="x-amzn-waf-action: "
+                        "challenge", **stamp())]
+    exporter.crawler.signals.connect(lambda: left, signal=our_signals.closing, weak=False)
+    exporter.close_spider(reason="blocked")
+    got = read_committed(tmp_path, "run1", "failures", ["tconst", "reason", "detail"])
+    assert got.to_pylist() == [{"tconst": "tt0053106", "reason": "blocked",
+                                "detail": "x-amzn-waf-action: challenge"}]

@@ -14,14 +14,15 @@ import polars as pl
 import scrapy
 from scrapy.exceptions import CloseSpider
 
-from crawler.items import CreditItem, MoreLikeThisItem, RatingItem, TitleItem
+from crawler.items import TitleItem
+from crawler.run import Run
 from tests.conftest import ROOT
 
 STAMP = {"crawled_at": "2024-05-01T12:00:00Z"}
 
 
 class ItemsSpider(scrapy.Spider):
-    """Yields the seed title's items as the HTML shows them, then stops (or is closed)."""
+    """Yields the seed title's page as its HTML shows it, then stops (or is closed)."""
 
     name = "items"
 
@@ -29,37 +30,25 @@ class ItemsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         from datetime import UTC, datetime
 
-        self.run_id = run_id
-        self.started_at = datetime(2024, 5, 1, 12, tzinfo=UTC)
-        self.seeds = ["tt0050634"]
-        self.crawl_arguments = {"seed": "tt0050634", "depth": "0", "max_titles": "1"}
+        self.run = Run(run_id=run_id, seeds=["tt0050634"], depth=0, max_titles=1,
+                       arguments={"seed": "tt0050634", "depth": "0", "max_titles": "1"},
+                       started_at=datetime(2024, 5, 1, 12, tzinfo=UTC))
         self.close_reason = close
 
     async def start(self) -> Any:
-        stamp = {"run_id": self.run_id, **STAMP}
         yield TitleItem(
             tconst="tt0050634",
             primary_title="Letyat zhuravli",
             runtime_minutes="1h 35m",
             gross_worldwide="$17,923",
+            average_rating="8.3/10",
+            num_votes="16K",
+            credits=[{"category": "writer", "ordering": 1, "name": "Viktor Rozov",
+                      "notes": ['play "Vecno zivye"', "screenplay"]}],
+            more_like_this=[{"rank": 1, "tconst": "tt0053106", "average_rating": "7.9"}],
             depth=0,
-            **stamp,
-        )
-        yield RatingItem(tconst="tt0050634", average_rating="8.3/10", num_votes="16K", **stamp)
-        yield CreditItem(
-            tconst="tt0050634",
-            category="writer",
-            ordering=1,
-            name="Viktor Rozov",
-            notes=['play "Vecno zivye"', "screenplay"],
-            **stamp,
-        )
-        yield MoreLikeThisItem(
-            tconst="tt0050634",
-            similar_tconst="tt0053106",
-            rank=1,
-            similar_average_rating="7.9",
-            **stamp,
+            run_id=self.run.run_id,
+            **STAMP,
         )
         if self.close_reason:
             raise CloseSpider(self.close_reason)
@@ -73,9 +62,6 @@ process = CrawlerProcess({{
     "OUTPUT_DIR": {str(out)!r},
     "ITEM_PIPELINES": {{
         "pipelines.normalize.NormalizeTitlePipeline": 100,
-        "pipelines.normalize.NormalizeRatingPipeline": 110,
-        "pipelines.normalize.NormalizeCreditPipeline": 120,
-        "pipelines.normalize.NormalizeMoreLikeThisPipeline": 130,
         "pipelines.parquet.ParquetExporter": 900,
     }},
     "TELNETCONSOLE_ENABLED": False,
@@ -106,7 +92,7 @@ def test_crawl_writes_tables_and_a_crawl_runs_row(tmp_path: Path) -> None:
     runs = pl.read_parquet(str(tmp_path / "crawl_runs" / "**" / "*.parquet")).to_dicts()
     assert len(runs) == 1
     assert runs[0]["finish_reason"] == "finished"
-    assert runs[0]["items"] == 4 and runs[0]["titles_rows"] == 1
+    assert runs[0]["items"] == 1 and runs[0]["titles_rows"] == 1
     assert runs[0]["more_like_this_rows"] == 1 and runs[0]["seeds"] == ["tt0050634"]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from crawler import rendering
+from crawler import defaults, rendering
 from crawler.mirror.faults import Fault
 from crawler.mirror.loader import load_catalogue
 from crawler.mirror.server import MirrorServer
@@ -33,10 +33,10 @@ from crawler.rendering import (
 )
 from tests.crawling import read_table, run_crawl
 
-BROWSER_PRESENT = os.access(rendering.DEFAULT_BROWSER_EXECUTABLE, os.X_OK)
+BROWSER_PRESENT = os.access(defaults.BROWSER_EXECUTABLE, os.X_OK)
 needs_browser = pytest.mark.skipif(
     not BROWSER_PRESENT,
-    reason=f"{rendering.DEFAULT_BROWSER_EXECUTABLE} not found: install Debian's package "
+    reason=f"{defaults.BROWSER_EXECUTABLE} not found: install Debian's package "
     f"{BROWSER_PACKAGE} (scripts/install-browser.sh)",
 )
 

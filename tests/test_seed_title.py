@@ -15,16 +15,12 @@ from typing import Any
 import pytest
 
 from crawler.extraction import extract_page
-from crawler.items import items_from_record
+from crawler.items import title_item
 from crawler.mirror.loader import load_catalogue
 from crawler.mirror.renderer import render_title_page
 from crawler.records import PageKind
-from pipelines.normalize import (
-    NormalizeCreditPipeline,
-    NormalizeMoreLikeThisPipeline,
-    NormalizeRatingPipeline,
-    NormalizeTitlePipeline,
-)
+from pipelines.normalize import NormalizeTitlePipeline
+from pipelines.parquet import table_rows
 
 URL = "https://www.imdb.com/title/tt0050634/"
 
@@ -72,14 +68,11 @@ def rows() -> dict[str, list[dict[str, Any]]]:
     result = extract_page(page.encode("utf-8"), URL, 200, "text/html; charset=utf-8")
     assert result["kind"] is PageKind.TITLE, result["reason"]
     assert result["title"] is not None
-    pipelines = [NormalizeTitlePipeline(), NormalizeRatingPipeline(),
-                 NormalizeCreditPipeline(), NormalizeMoreLikeThisPipeline()]
+    item = title_item(result["title"], depth=0, run_id="seed",
+                      crawled_at="2026-11-26T00:00:00+00:00")
     out: dict[str, list[dict[str, Any]]] = {}
-    for item in items_from_record(result["title"], depth=0, run_id="seed",
-                                  crawled_at="2026-11-26T00:00:00+00:00"):
-        for p in pipelines:
-            item = p.process_item(item)
-        out.setdefault(item.table, []).append(dict(item))
+    for table, row in table_rows(NormalizeTitlePipeline().process_item(item)):
+        out.setdefault(table, []).append(row)
     return out
 
 

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
+from crawler import defaults, job
 from crawler.arguments import (
     check_base_url,
-    check_jobdir,
     check_output_dir,
     check_render,
+    job_arguments,
     parse_arguments,
 )
 
@@ -39,14 +40,17 @@ class Command(ScrapyCrawl):
         assert self.settings is not None
         try:
             crawl_args = parse_arguments(
-                spargs.get("seed", "tt0050634"),
-                spargs.get("depth", 2),
-                spargs.get("max_titles", 1000),
+                spargs.get("seed", defaults.SEED),
+                spargs.get("depth", defaults.DEPTH),
+                spargs.get("max_titles", defaults.MAX_TITLES),
             )
             render = check_render(self.settings.get("RENDER", "never"))
             check_base_url(self.settings.get("IMDB_BASE_URL"))
             check_output_dir(self.settings.get("OUTPUT_DIR"))
-            check_jobdir(self.settings.get("JOBDIR"), crawl_args)
+            jobdir = self.settings.get("JOBDIR")
+            if jobdir:
+                job.lock_job(jobdir)
+                job.check_job(jobdir, job_arguments(crawl_args))
         except ValueError as e:
             print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
             sys.exit(2)

@@ -1,37 +1,36 @@
 """The ``more_like_this`` spider: breadth-first along IMDb's "More like this" links.
 
 It only decides what to fetch next.  Reading a page is ``crawler.extraction``;
-turning values into typed columns is ``pipelines.normalize``; writing is
-``pipelines.parquet``.  Every title it schedules ends as a row of ``titles``,
-``failures`` or ``aliases``.
+naming failures is ``crawler.failures``; the frontier is ``crawler.frontier``;
+JOBDIR state is ``crawler.job``; typing values is ``pipelines.normalize``;
+writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
+``titles``, ``failures`` or ``aliases``.
 
     scrapy crawl more_like_this -a seed=tt0050634 -a depth=2 -a max_titles=1000
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-import os
-import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider
 
+from crawler import defaults, job
 from crawler import signals as our_signals
 from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
 from crawler.extraction import extract_page
+from crawler.failures import block_reason, exception_detail, exception_reason
 from crawler.frontier import Frontier
 from crawler.ids import tconst_from_url, title_url
-from crawler.items import AliasItem, FailureItem, items_from_record
+from crawler.items import AliasItem, FailureItem, OutcomeItem, title_item
 from crawler.records import PageKind, TitleRecord
+from crawler.run import Run, check_run_id, new_run_id, utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -41,14 +40,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 # Kinds of page worth asking for again (a cut connection, a glitch), unlike a 404.
 RETRY_KINDS = {PageKind.TRUNCATED, PageKind.EMPTY}
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return utc_now().isoformat(timespec="microseconds")
 
 
 class MoreLikeThisSpider(scrapy.Spider):
@@ -56,31 +54,27 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     def __init__(
         self,
-        seed: str = "tt0050634",
-        depth: str | int = 2,
-        max_titles: str | int = 1000,
+        seed: str = defaults.SEED,
+        depth: str | int = defaults.DEPTH,
+        max_titles: str | int = defaults.MAX_TITLES,
         run_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         args = parse_arguments(seed, depth, max_titles)
-        if run_id is not None and not RUN_ID_RE.match(run_id):
-            raise ValueError(f"run_id={run_id!r}: expected letters, digits, '-' or '_'")
-        self.seeds = args.seeds
-        self.max_depth = args.depth
-        self.max_titles = args.max_titles
-        self.crawl_arguments = job_arguments(args)
-        self.started_at = datetime.now(UTC)
-        self.run_id = run_id or (
-            self.started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        started_at = utc_now()
+        self.run = Run(
+            run_id=check_run_id(run_id) if run_id is not None else new_run_id(started_at),
+            seeds=args.seeds, depth=args.depth, max_titles=args.max_titles,
+            arguments=job_arguments(args), started_at=started_at,
         )
-        self.frontier = Frontier(self.seeds, self.max_depth, self.max_titles)
-        self.resumed = False
-        self.base_url = "https://www.imdb.com"
+        self.frontier = Frontier(self.run.seeds, self.run.depth, self.run.max_titles)
+        self.base_url = defaults.BASE_URL
         self.render_mode = "never"
-        self.jobdir: Path | None = None
-        self._refetched: set[str] = set()
-        self._lost: list[FailureItem] = []  # written with the last chunk (see below)
+        self.jobdir: str | None = None
+        self._refetched: set[str] = set()  # titles fetched again after being lost once
+        self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
+        self._processing: set[asyncio.Future[None]] = set()  # items sent from idle
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -98,75 +92,22 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.base_url = check_base_url(settings.get("IMDB_BASE_URL"))
         spider.render_mode = check_render(settings.get("RENDER", "never"))
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
-        jobdir = settings.get("JOBDIR")
-        if jobdir:
-            spider.jobdir = Path(jobdir)
-            spider._load_job()
+        spider.jobdir = settings.get("JOBDIR") or None
+        if spider.jobdir:
+            spider.run = job.open_job(spider.jobdir, spider.run)
+            if spider.run.resumed:
+                spider._resume(settings.get("OUTPUT_DIR"))
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.unfinished_failures, signal=our_signals.closing)
+        crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
         return spider
 
-    # --- job state (JOBDIR) ------------------------------------------------------------
-
-    def _load_job(self) -> None:
-        """Same run id and arguments as the killed run, so the dataset comes out as one run."""
-        assert self.jobdir is not None
-        path = self.jobdir / "more_like_this.json"
-        if path.exists():
-            state = json.loads(path.read_text(encoding="utf-8"))
-            if state["arguments"] != self.crawl_arguments:
-                raise ValueError(
-                    f"JOBDIR {self.jobdir} holds a job with other arguments "
-                    f"({state['arguments']}); use another JOBDIR or the same arguments"
-                )
-            self.run_id = state["run_id"]
-            self.started_at = datetime.fromisoformat(state["started_at"])
-            self.resumed = True
-        else:
-            self.jobdir.mkdir(parents=True, exist_ok=True)
-            state = {
-                "run_id": self.run_id, "arguments": self.crawl_arguments,
-                "started_at": self.started_at.isoformat(),
-            }
-            self._write_job_state(state)
-
-    def _write_job_state(self, state: dict[str, Any]) -> None:
-        """Replace the job file atomically: a kill mid-write must not leave it torn."""
-        assert self.jobdir is not None
-        path = self.jobdir / "more_like_this.json"
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-
-    def _replay_committed(self) -> None:
-        from pipelines.parquet import read_committed
-
-        output_dir = self.settings.get("OUTPUT_DIR")
-
-        def rows(table: str, columns: list[str]) -> list[dict[str, Any]]:
-            return read_committed(output_dir, self.run_id, table, columns).to_pylist()
-
-        outcomes: dict[str, str] = {}
-        for r in rows("titles", ["tconst"]):
-            outcomes[r["tconst"]] = "title"
-        for r in rows("failures", ["tconst"]):
-            outcomes.setdefault(r["tconst"], "failure")
-        aliases = {r["tconst"]: r["canonical_tconst"]
-                   for r in rows("aliases", ["tconst", "canonical_tconst"])}
-        ranked: dict[str, list[tuple[int, str]]] = {}
-        for r in rows("more_like_this", ["tconst", "similar_tconst", "rank"]):
-            ranked.setdefault(r["tconst"], []).append((r["rank"], r["similar_tconst"]))
-        edges = {t: [s for _, s in sorted(v)] for t, v in ranked.items()}
-        self.frontier = Frontier.replay(
-            self.seeds, self.max_depth, self.max_titles, outcomes, edges, aliases
-        )
-        self.crawler.stats.set_value("resume/titles_done", len(outcomes))
-        logger.info(
-            "resuming run %s at depth %d: %d titles already done, %d to fetch at this depth",
-            self.run_id, self.frontier.depth, len(outcomes), len(self.frontier.pending),
-        )
+    def _resume(self, output_dir: str) -> None:
+        self.frontier = job.replay(output_dir, self.run)
+        done = len(self.frontier.done)
+        logger.info("resuming run %s at depth %d: %d titles already done, %d to fetch at "
+                    "this depth", self.run.run_id, self.frontier.depth, done,
+                    len(self.frontier.pending))
 
     # --- requests --------------------------------------------------------------------
 
@@ -181,7 +122,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             "handle_httpstatus_all": True,
             **meta,
         }
-        if self.render_mode == "always":
+        if self.render_mode == "always" or meta.pop("render", False):
             from crawler.rendering import browser_meta
 
             meta.update(browser_meta(self.base_url))
@@ -194,30 +135,18 @@ class MoreLikeThisSpider(scrapy.Spider):
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if self.resumed:
-            self._replay_committed()
+        if self.run.resumed:
+            self.crawler.stats.set_value("resume/titles_done", len(self.frontier.done))
         depth = self.frontier.depth
         for tconst in self.frontier.pending:
             yield self.title_request(tconst, depth)
 
     def _on_idle(self) -> None:
         """A level is complete: commit it, then start the next one (or let the crawl end)."""
-        # Every request has an errback, so nothing should be left here; if something is
-        # (a middleware dropped a request silently), fetch it once more rather than lose it.
-        lost = [t for t in self.frontier.pending if t not in self._refetched]
-        for tconst in self.frontier.pending:
-            if tconst in self._refetched:
-                logger.error("title %s was lost twice without an outcome; giving it up", tconst)
-                self.crawler.stats.inc_value("titles/lost")
-                self._lost.append(self._failure(
-                    title_url(self.base_url, tconst), tconst, self.frontier.depth, "lost",
-                    None, {"attempts": 2}, _now()))
-        if lost:
-            for tconst in lost:
-                logger.error("title %s had no outcome at the end of its level; fetching again",
-                             tconst)
-                self._refetched.add(tconst)
-                self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
+        if any(not f.done() for f in self._processing):
+            raise DontCloseSpider
+        if self.frontier.pending:
+            self._recover_lost(self.frontier.pending)
             raise DontCloseSpider
         self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
         finished_depth = self.frontier.depth
@@ -230,6 +159,31 @@ class MoreLikeThisSpider(scrapy.Spider):
             self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
         raise DontCloseSpider
 
+    def _recover_lost(self, pending: list[str]) -> None:
+        """Titles of a finished level without an outcome (a middleware dropped their request
+        silently): each is fetched once more, then recorded as lost, with its level."""
+        depth = self.frontier.depth
+        for tconst in pending:
+            if tconst not in self._refetched:
+                logger.error("title %s had no outcome at the end of its level; fetching "
+                             "again", tconst)
+                self._refetched.add(tconst)
+                self.crawler.engine.crawl(self.title_request(tconst, depth))
+                continue
+            logger.error("title %s was lost twice without an outcome; giving it up", tconst)
+            self.crawler.stats.inc_value("titles/lost")
+            item = self._failure(title_url(self.base_url, tconst), tconst, depth, "lost",
+                                 None, {"attempts": 2}, _now(),
+                                 "no outcome after two requests")
+            self._process_now(item)
+
+    def _process_now(self, item: OutcomeItem) -> None:
+        """Send an item that no callback yields (from the idle handler) to the pipelines."""
+        scraper = self.crawler.engine.scraper
+        future = asyncio.ensure_future(scraper.start_itemproc_async(item, response=None))
+        self._processing.add(future)
+        future.add_done_callback(self._processing.discard)
+
     # --- responses -------------------------------------------------------------------
 
     def parse_title(self, response: Response) -> Iterator[Any]:
@@ -240,6 +194,12 @@ class MoreLikeThisSpider(scrapy.Spider):
         status = response.status
         self.crawler.stats.inc_value(f"titles/status/{status}")
 
+        block = block_reason(status, response.headers)
+        if block is not None:
+            action = response.headers.get(b"x-amzn-waf-action", b"").decode("latin-1")
+            yield self._failure(response.url, tconst, depth, block, status, meta, crawled_at,
+                                f"x-amzn-waf-action: {action}" if action else f"HTTP {status}")
+            return
         if status in REDIRECT_CODES:
             yield from self._on_redirect(response, tconst, depth, crawled_at)
             return
@@ -247,7 +207,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             yield self._failure(response.url, tconst, depth, "not_found", status, meta,
                                 crawled_at)
             return
-        if status >= 400 and status != 202:
+        if status >= 400:
             yield self._failure(response.url, tconst, depth, f"http_{status}", status, meta,
                                 crawled_at)
             return
@@ -261,42 +221,44 @@ class MoreLikeThisSpider(scrapy.Spider):
             if not is_new:
                 return  # refused, or the canonical title is fetched in its own right
             tconst = final
-            meta = {**meta, "tconst": final}  # a retry of this page is the canonical's
+        yield from self._read_page(response, tconst, depth, crawled_at)
+
+    def _read_page(
+        self, response: Response, tconst: str, depth: int, crawled_at: str
+    ) -> Iterator[Any]:
+        meta = response.meta
         ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        result = extract_page(response.body, response.url, status, ctype)
+        result = extract_page(response.body, response.url, response.status, ctype)
         kind = result["kind"]
         self.crawler.stats.inc_value(f"pages/{kind}")
-        if kind is PageKind.TITLE and result["title"] is not None:
-            record = result["title"]
+        record = result["title"]
+        if kind is PageKind.TITLE and record is not None:
             if self._wants_browser(record, meta):
-                from crawler.rendering import browser_meta
-
                 self.crawler.stats.inc_value("render/auto_refetch")
-                yield response.request.replace(
-                    meta={**meta, **browser_meta(self.base_url), "rendered": True},
-                    dont_filter=True,
-                )
+                yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
+                                         rendered=True, render=True)
                 return
-            yield from self._title_items(record, tconst, depth, crawled_at)
+            yield title_item(record, depth=depth, run_id=self.run.run_id,
+                             crawled_at=crawled_at)
+            self.crawler.stats.inc_value("titles/done")
             self.frontier.record_links(
                 tconst, [s["tconst"] for s in record.get("more_like_this") or []]
             )
             self.frontier.resolve(tconst, "title")
             return
-        if kind in RETRY_KINDS and meta.get("attempts", 1) <= self.settings.getint(
-            "CRAWL_RETRY_TIMES"
-        ):
+        attempts = meta.get("attempts", 1)
+        if kind in RETRY_KINDS and attempts <= self.settings.getint("CRAWL_RETRY_TIMES"):
             self.crawler.stats.inc_value(f"retry/reason/{kind}")
-            yield response.request.replace(
-                meta={**meta, "attempts": meta.get("attempts", 1) + 1}, dont_filter=True
-            )
+            yield self.title_request(tconst, depth, attempts=attempts + 1,
+                                     rendered=bool(meta.get("rendered")),
+                                     render=bool(meta.get("playwright")))
             return
         reason = "blocked" if kind is PageKind.CHALLENGE else str(kind)
         detail = result.get("reason")
         if kind is PageKind.WRONG_TITLE and result.get("found_tconst"):
             detail = f"page is about {result['found_tconst']}"
-        yield self._failure(response.url, tconst, depth, reason, status, meta, crawled_at,
-                            detail)
+        yield self._failure(response.url, tconst, depth, reason, response.status, meta,
+                            crawled_at, detail)
 
     def _wants_browser(self, record: TitleRecord, meta: dict[str, Any]) -> bool:
         """In RENDER=auto, a page whose JavaScript-filled parts are missing is rendered."""
@@ -332,16 +294,9 @@ class MoreLikeThisSpider(scrapy.Spider):
             return self._failure(response.url, tconst, depth, "redirect_not_a_title",
                                  response.status, response.meta, crawled_at, target_url), False
         self.crawler.stats.inc_value("titles/aliases")
-        alias = AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run_id,
+        alias = AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run.run_id,
                           crawled_at=crawled_at)
         return alias, self.frontier.record_alias(tconst, canonical)
-
-    def _title_items(
-        self, record: TitleRecord, tconst: str, depth: int, crawled_at: str
-    ) -> Iterator[Any]:
-        yield from items_from_record(record, depth=depth, run_id=self.run_id,
-                                     crawled_at=crawled_at)
-        self.crawler.stats.inc_value("titles/done")
 
     def _failure(
         self,
@@ -360,56 +315,44 @@ class MoreLikeThisSpider(scrapy.Spider):
         logger.warning("title %s failed: %s%s (HTTP %s, %d attempts)", tconst, reason,
                        f" ({detail})" if detail else "", status, meta.get("attempts", 1))
         return FailureItem(
-            tconst=tconst, url=url, depth=depth, reason=reason, http_status=status,
-            attempts=meta.get("attempts", 1), run_id=self.run_id, crawled_at=crawled_at,
+            tconst=tconst, url=url, depth=depth, reason=reason, detail=detail,
+            http_status=status, attempts=meta.get("attempts", 1), run_id=self.run.run_id,
+            crawled_at=crawled_at,
         )
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        meta = request.meta
         exc = failure.value
-        if isinstance(exc, IgnoreRequest):
-            reason = "robots_disallowed" if "robots" in str(exc).lower() else "ignored"
-        else:
-            reason = {
-                "DownloadTimeoutError": "timeout",
-                "ResponseDataLossError": "connection_lost",
-                "DownloadConnectionRefusedError": "connection_refused",
-                "DownloadFailedError": "connection_lost",
-                "CannotResolveHostError": "dns_error",
-                "TimeoutError": "timeout",
-                "TCPTimedOutError": "timeout",
-                "ResponseFailed": "connection_lost",
-                "ResponseNeverReceived": "connection_lost",
-                "ConnectionRefusedError": "connection_refused",
-                "DNSLookupError": "dns_error",
-            }.get(type(exc).__name__, f"error_{type(exc).__name__}")
-        yield self._failure(request.url, meta["tconst"], meta["title_depth"], reason, None,
-                            meta, _now(), str(exc)[:200])
+        yield self._failure(request.url, request.meta["tconst"], request.meta["title_depth"],
+                            exception_reason(exc), None, request.meta, _now(),
+                            exception_detail(exc))
 
     # --- end of the crawl -----------------------------------------------------------
+
+    def _on_block(self, tconst: str, reason: str) -> None:
+        self._last_block[tconst] = reason
 
     def unfinished_failures(self) -> list[FailureItem]:
         """Titles scheduled but without an outcome when the crawl stops early.
 
-        Without JOBDIR they are recorded as failures ("not_fetched"), so the dataset
-        accounts for every scheduled title; with JOBDIR a rerun fetches them instead.
+        Without JOBDIR they are recorded as failures, so the dataset accounts for every
+        scheduled title: ``blocked`` (or the block's own reason) when their last answer
+        was a block, else ``not_fetched``.  With JOBDIR a rerun fetches them instead.
         """
-        items = list(self._lost)
         if self.jobdir is not None:
-            return items
+            return []
         stamp = _now()
+        items = []
         for tconst in self.frontier.pending:
+            reason = self._last_block.get(tconst, "not_fetched")
             items.append(FailureItem(
                 tconst=tconst, url=title_url(self.base_url, tconst),
-                depth=self.frontier.depth, reason="not_fetched", http_status=None,
-                attempts=0, run_id=self.run_id, crawled_at=stamp,
+                depth=self.frontier.depth, reason=reason, http_status=None, attempts=0,
+                detail="the crawl stopped before the title had an outcome",
+                run_id=self.run.run_id, crawled_at=stamp,
             ))
         return items
 
     def closed(self, reason: str) -> None:
         if self.jobdir is not None and reason == "finished":
-            path = self.jobdir / "more_like_this.json"
-            state = json.loads(path.read_text(encoding="utf-8"))
-            state["finished_at"] = _now()
-            self._write_job_state(state)
+            job.mark_finished(self.jobdir, self.run, utc_now())

@@ -1,0 +1,17 @@
+"""Defaults that several modules need, each defined once.
+
+``crawler.settings`` exposes the site and browser ones as settings; the spider,
+the ``crawl`` command and the argument checks use the argument ones.
+"""
+
+from __future__ import annotations
+
+# The site crawled; IMDB_BASE_URL points the same crawl at a mirror.
+BASE_URL = "https://www.imdb.com"
+# Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
+BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
+
+# Spider arguments (-a name=value).
+SEED = "tt0050634"  # Letyat zhuravli (The Cranes Are Flying, 1957)
+DEPTH = 2
+MAX_TITLES = 1000

@@ -1,0 +1,90 @@
+"""Why a title failed: the one place that names failure reasons.
+
+The retry middleware (``crawler.retry``) and the spider both ask here: which
+download errors are worth retrying, which answers are blocks, and what reason a
+title's row in ``failures`` gets.  Exceptions are matched by class, not by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scrapy import exceptions as scrapy_exceptions
+from twisted.internet import defer
+from twisted.internet import error as twisted_error
+from twisted.web import _newclient
+
+# AWS WAF tells what it did in this header; each action is a block, never a page.
+WAF_ACTION_HEADER = b"x-amzn-waf-action"
+BLOCK_REASONS = {
+    "challenge": "blocked",  # HTTP 202, an empty body (2026) or a challenge page (before)
+    "captcha": "captcha",  # HTTP 405
+    "block": "waf_block",  # HTTP 403
+}
+# IMDb's challenge status: a 202 is never a title page, with or without the header.
+CHALLENGE_STATUS = 202
+
+# Download errors, most specific first: (exception classes, reason, worth retrying).
+_EXCEPTION_REASONS: tuple[tuple[tuple[type[BaseException], ...], str, bool], ...] = (
+    ((scrapy_exceptions.DownloadTimeoutError, twisted_error.TimeoutError,
+      twisted_error.TCPTimedOutError), "timeout", True),
+    ((scrapy_exceptions.DownloadConnectionRefusedError, twisted_error.ConnectionRefusedError),
+     "connection_refused", True),
+    ((scrapy_exceptions.CannotResolveHostError, twisted_error.DNSLookupError),
+     "dns_error", True),
+    ((scrapy_exceptions.ResponseDataLossError, scrapy_exceptions.DownloadFailedError,
+      _newclient.ResponseFailed, _newclient.ResponseNeverReceived,
+      twisted_error.ConnectionDone, twisted_error.ConnectionLost, twisted_error.ConnectError),
+     "connection_lost", True),
+    ((OSError,), "connection_lost", True),  # other handlers' socket errors
+    # A body over DOWNLOAD_MAXSIZE is cancelled by the download handler.
+    ((scrapy_exceptions.DownloadCancelledError, defer.CancelledError), "too_large", False),
+)
+# Scrapy's decompression middleware drops a body that inflates past DOWNLOAD_MAXSIZE.
+_MAXSIZE_MARKER = "DOWNLOAD_MAXSIZE"
+
+
+def block_reason(status: int, headers: Mapping[bytes, Any] | Any) -> str | None:
+    """The failure reason when an answer is a block (see ``BLOCK_REASONS``), else None."""
+    action = _header(headers, WAF_ACTION_HEADER).strip().lower()
+    if action:
+        return BLOCK_REASONS.get(action, "blocked")
+    if status == CHALLENGE_STATUS:
+        return "blocked"
+    return None
+
+
+def exception_reason(exc: BaseException) -> str:
+    """The failure reason of a request that ended in ``exc``."""
+    if isinstance(exc, scrapy_exceptions.IgnoreRequest):
+        text = str(exc)
+        if _MAXSIZE_MARKER in text:
+            return "too_large"
+        return "robots_disallowed" if "robots" in text.lower() else "ignored"
+    for classes, reason, _ in _EXCEPTION_REASONS:
+        if isinstance(exc, classes):
+            return reason
+    return f"error_{type(exc).__name__}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A download error worth retrying (a glitch, not an answer)."""
+    return any(isinstance(exc, classes) and retry for classes, _, retry in _EXCEPTION_REASONS)
+
+
+def exception_detail(exc: BaseException) -> str:
+    """What the failure's ``detail`` column records of an exception: its class and text."""
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return (f"{name}: {text}" if text else name)[:500]
+
+
+def _header(headers: Any, name: bytes) -> str:
+    try:
+        value = headers.get(name)
+    except (AttributeError, TypeError):
+        return ""
+    if not value:
+        return ""
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)

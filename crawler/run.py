@@ -1,0 +1,46 @@
+"""The identity of a crawl run: what every row it writes is stamped with.
+
+A run keeps its id across the sessions of a JOBDIR job (a killed run resumed),
+so the dataset comes out as one run.  The spider builds the ``Run``; the exporter
+receives it explicitly (``crawler.signals.run_opened``) rather than reading the
+spider's attributes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# A run id names files (``<run_id>-<chunk>.parquet``): letters, digits, '-' and '_'.
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", re.ASCII)
+
+
+def new_run_id(started_at: datetime) -> str:
+    """``20261126T170000Z-1a2b3c4d``: sorts by start time, unique across machines."""
+    return started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID_RE.match(run_id):
+        raise ValueError(f"run_id={run_id!r} cannot name files; expected 1-64 letters, digits, "
+                         "'-' or '_', starting with a letter or digit")
+    return run_id
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Run:
+    """One crawl run: its id, its arguments, and when it started."""
+
+    run_id: str
+    seeds: list[str]
+    depth: int
+    max_titles: int
+    arguments: dict[str, str]  # as given with -a, the way a JOBDIR job records them
+    started_at: datetime = field(default_factory=utc_now)
+    resumed: bool = False  # this session continues a JOBDIR job
