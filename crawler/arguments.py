@@ -8,6 +8,7 @@ traceback and without writing anything.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,11 +50,24 @@ def parse_arguments(
 
 
 def check_base_url(value: str) -> str:
-    parts = urlsplit(value)
+    """Scheme and host (and port) only: anything more would end up in every URL and row."""
+    parts = urlsplit(str(value))
+    expected = "expected e.g. https://www.imdb.com or http://127.0.0.1:8000"
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError(f"IMDB_BASE_URL={value!r} has a bad port; {expected}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"IMDB_BASE_URL={value!r} is not an http(s) URL with a host; "
-                         "expected e.g. https://www.imdb.com or http://127.0.0.1:8000")
-    return value.rstrip("/")
+                         f"{expected}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"IMDB_BASE_URL=...@{parts.hostname} carries credentials, which "
+                         f"would be sent and stored with every row; {expected}")
+    if parts.query or parts.fragment or "?" in str(value) or "#" in str(value):
+        raise ValueError(f"IMDB_BASE_URL={value!r} has a query or fragment; {expected}")
+    if parts.path.strip("/"):
+        raise ValueError(f"IMDB_BASE_URL={value!r} has a path; {expected}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def check_render(value: str) -> str:
@@ -76,6 +90,47 @@ def check_output_dir(value: str) -> Path:
         raise ValueError(f"OUTPUT_DIR={value!r} is not writable (checked {probe}); expected a "
                          "directory this user can write to, or one that can be created")
     return path
+
+
+# -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.
+ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "run_id", "_job")
+
+
+def check_argument_names(names: list[str]) -> None:
+    unknown = sorted(n for n in names if n not in ACCEPTED_ARGUMENTS)
+    if unknown:
+        accepted = ", ".join(a for a in ACCEPTED_ARGUMENTS if not a.startswith("_"))
+        raise ValueError(f"unknown argument(s) {', '.join(f'-a {n}' for n in unknown)}; "
+                         f"accepted: {accepted}")
+
+
+# Settings that must be numbers within a range: (name, minimum, whole number).
+NUMERIC_SETTINGS = (
+    ("CONCURRENT_REQUESTS", 1, True),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN", 1, True),
+    ("DOWNLOAD_DELAY", 0, False),
+    ("DOWNLOAD_TIMEOUT", 0.001, False),
+    ("DOWNLOAD_MAXSIZE", 1, True),
+    ("AUTOTHROTTLE_START_DELAY", 0, False),
+    ("AUTOTHROTTLE_MAX_DELAY", 0, False),
+    ("AUTOTHROTTLE_TARGET_CONCURRENCY", 0.001, False),
+    ("CRAWL_MAX_MERGE_CHAIN", 1, True),
+)
+
+
+def check_numeric_settings(get: Callable[[str], object]) -> None:
+    """Zero or negative concurrency (a crawl that hangs), a negative delay: refused."""
+    for name, minimum, whole in NUMERIC_SETTINGS:
+        value = get(name)
+        if value is None:
+            continue
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            number = float("nan")
+        if not number >= minimum or (whole and not number.is_integer()):
+            kind = "a whole number" if whole else "a number"
+            raise ValueError(f"{name}={value!r} is out of range; expected {kind} >= {minimum}")
 
 
 def job_arguments(args: CrawlArguments) -> dict[str, str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from crawler.ids import is_tconst
+
 
 @dataclass
 class Frontier:
@@ -28,18 +30,21 @@ class Frontier:
     links: dict[str, list[str]] = field(default_factory=dict)  # current level's links
     aliases: dict[str, str] = field(default_factory=dict)  # merged tconst -> canonical
     joined: set[str] = field(default_factory=set)  # merge targets that joined this level
-    dropped_by_limit: int = 0  # titles linked but not scheduled because of max_titles
+    seeds_over_limit: list[str] = field(default_factory=list)  # seeds beyond max_titles
+    titles_over_limit: int = 0  # linked or merged-into titles not scheduled: max_titles
 
     def __post_init__(self) -> None:
         if not self.level and not self.scheduled:
             for tconst in self.seeds:
-                self._schedule(tconst, 0)
+                if not self._schedule(tconst, 0) and tconst not in self.scheduled:
+                    self.seeds_over_limit.append(tconst)
+            self.titles_over_limit = 0
 
     def _schedule(self, tconst: str, depth: int) -> bool:
         if tconst in self.scheduled:
             return False
         if len(self.scheduled) >= self.max_titles:
-            self.dropped_by_limit += 1
+            self.titles_over_limit += 1
             return False
         self.scheduled[tconst] = depth
         self.level.append(tconst)
@@ -49,19 +54,44 @@ class Frontier:
         """The "More like this" tconsts of a fetched title of the current level."""
         self.links[tconst] = list(similar)
 
+    def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
+        """Why ``tconst`` redirecting to ``canonical`` is not a merge to follow, or None.
+
+        ``redirect_loop`` when following aliases from ``canonical`` comes back to
+        ``tconst``; ``redirect_chain`` when ``tconst`` was itself reached through
+        ``max_chain`` redirects already.
+        """
+        seen = {tconst}
+        target: str | None = canonical
+        while target is not None:
+            if target in seen:
+                return "redirect_loop"
+            seen.add(target)
+            target = self.aliases.get(target)
+        if self.chain_length(tconst) >= max_chain:
+            return "redirect_chain"
+        return None
+
+    def chain_length(self, tconst: str) -> int:
+        """How many redirects led to ``tconst`` (0 for a title that was linked or a seed)."""
+        origins = {c: t for t, c in self.aliases.items()}
+        length = 0
+        while tconst in origins and length <= len(origins):
+            tconst = origins[tconst]
+            length += 1
+        return length
+
     def record_alias(self, tconst: str, canonical: str) -> bool:
         """``tconst`` redirected to ``canonical``; True when ``canonical`` should be fetched.
 
         The canonical title joins the current level (it stands for the merged one)
-        unless it is already known; it does not count against ``max_titles``
-        twice because the merged tconst already took its place.
+        unless it is already known.  It counts against ``max_titles`` like any title,
+        so a site of endless merges cannot grow the crawl past its budget.
         """
         self.aliases[tconst] = canonical
         self.done[tconst] = "alias"
-        if canonical in self.scheduled:
+        if not self._schedule(canonical, self.depth):
             return False
-        self.scheduled[canonical] = self.depth
-        self.level.append(canonical)
         self.joined.add(canonical)
         return True
 
@@ -144,3 +174,34 @@ class Frontier:
                 return f
             f.advance()
         return f
+
+
+@dataclass
+class Links:
+    """A title page's "More like this" cards, cleaned (see ``clean_links``)."""
+
+    kept: list[int]  # indexes of the cards kept, in page order
+    invalid: int = 0  # card ids that are not tconsts
+    self_links: int = 0  # cards linking the title to itself
+    duplicates: int = 0  # cards repeating a title already linked
+
+
+def clean_links(tconst: str, similar: Sequence[str | None]) -> Links:
+    """Which cards become edges: each linked title once, at its first card's rank.
+
+    A card id that is not a tconst is dropped (never scheduled); so is a card
+    linking a title to itself, and a second card of the same title.
+    """
+    links = Links(kept=[])
+    seen: set[str] = set()
+    for i, similar_tconst in enumerate(similar):
+        if similar_tconst is None or not is_tconst(similar_tconst):
+            links.invalid += 1
+        elif similar_tconst == tconst:
+            links.self_links += 1
+        elif similar_tconst in seen:
+            links.duplicates += 1
+        else:
+            seen.add(similar_tconst)
+            links.kept.append(i)
+    return links

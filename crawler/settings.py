@@ -55,6 +55,11 @@ CRAWL_BLOCK_BACKOFF_BASE = 60.0
 CRAWL_BLOCK_STOP_RATIO = 0.5
 CRAWL_BLOCK_WINDOW = 20
 
+# A title redirecting to another is a merge (an alias row; the canonical title is fetched).
+# A merge reached through more than this many redirects is a failure (redirect_chain), and
+# one that leads back to where it started is a redirect_loop.
+CRAWL_MAX_MERGE_CHAIN = 5
+
 # --- Rendering through a browser (scrapy-playwright) -----------------------------------
 # "never": plain HTTP only; "auto": a title page whose HTTP response lacks what the page
 # fills in with JavaScript is fetched again through headless Chromium; "always".

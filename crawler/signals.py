@@ -14,3 +14,8 @@ closing = object()
 # ``tconst``, ``reason``), so a title the stop rule leaves unfinished is recorded
 # with the block it met rather than as never fetched.
 title_blocked = object()
+
+# Sent by the exporter once a session's crawl_runs row is committed (argument:
+# ``finish_reason``): only then is a finished JOBDIR job marked finished, so a kill
+# before that row leaves a job that a rerun completes.
+run_recorded = object()

@@ -33,6 +33,9 @@ never reached), commits, and writes one ``crawl_runs`` row as a chunk of its own
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -110,6 +113,16 @@ def table_rows(item: Any) -> Iterable[tuple[str, dict[str, Any]]]:
         yield "aliases", values
 
 
+def output_error_line(output_dir: Path, exc: OSError) -> str:
+    """One line naming why OUTPUT_DIR could not be written ("disk full in OUTPUT_DIR ...")."""
+    what = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+            errno.EIO: "I/O error"}.get(exc.errno or 0, "cannot write")
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"{what} in OUTPUT_DIR {str(output_dir)!r}{where}: {exc.strerror or exc}; "
+            "the rows not yet committed were not written")
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -146,6 +159,8 @@ class ParquetExporter:
         self.committed_rows: dict[str, int] = dict.fromkeys(SCHEMAS, 0)
         self._closed = False
         self._run_row_written = False
+        self.failure: str | None = None  # why OUTPUT_DIR could not be written, once it failed
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ParquetExporter:
@@ -178,13 +193,50 @@ class ParquetExporter:
             logger.warning("ParquetExporter: %s is not an outcome; not written",
                            type(item).__name__)
             return item
-        self._maybe_commit()
-        if self._chunk_started is None:
-            self._chunk_started = time.monotonic()
-            self._chunk_date = self.now().date()
-        for table, values in table_rows(item):
-            self._add_row(table, values)
+        if self.failure is not None:
+            self.crawler.stats.inc_value("output/items_lost")
+            return item
+        try:
+            self._maybe_commit()
+            if self._chunk_started is None:
+                self._chunk_started = time.monotonic()
+                self._chunk_date = self.now().date()
+            for table, values in table_rows(item):
+                self._add_row(table, values)
+        except OSError as exc:
+            self._fail(exc)
         return item
+
+    # --- a disk that fails --------------------------------------------------------------
+
+    def _fail(self, exc: OSError) -> None:
+        """OUTPUT_DIR cannot be written: drop the open chunk, stop the crawl, say why.
+
+        What the open chunk held is not in the dataset, so the run ends with finish
+        reason ``output_failed`` (a non-zero exit); with JOBDIR a rerun fetches it again.
+        """
+        if self.failure is not None:
+            return
+        self.failure = output_error_line(self.output_dir, exc)
+        logger.error("%s", self.failure)
+        self.crawler.stats.set_value("output/error", self.failure)
+        self._discard_open_chunk()
+        engine = self.crawler.engine
+        if engine is not None and engine.running:
+            self._closing = asyncio.ensure_future(
+                engine.close_spider_async(reason="output_failed"))
+
+    def _discard_open_chunk(self) -> None:
+        writers, self._writers = self._writers, {}
+        for writer, tmp, _ in writers.values():
+            with contextlib.suppress(OSError, pa.ArrowException):
+                writer.close()
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._buffers = {}
+        self._chunk_rows = {}
+        self._chunk_started = None
+        self._chunk_date = None
 
     def close_spider(self, reason: str | None = None) -> None:
         """Commits the open chunk; writes the crawl_runs row once the finish reason is
@@ -192,11 +244,11 @@ class ParquetExporter:
         if self.run is None:
             return
         if not self._closed:
+            self._closed = True
             for _, items in self.crawler.signals.send_catch_log(signal=our_signals.closing):
                 for item in items or ():
                     self.process_item(item)
-            self.commit()
-            self._closed = True
+            self._commit_or_fail()
         reason = reason or self.crawler.stats.get_value("finish_reason")
         if reason:
             self.write_crawl_run(reason)
@@ -208,11 +260,22 @@ class ParquetExporter:
     def checkpoint(self) -> None:
         """The spider finished a breadth-first level: commit it whole."""
         if not self._closed and self.run is not None:
-            self.commit()
+            self._commit_or_fail()
 
     def spider_idle(self) -> None:
-        if not self._closed:
-            self._maybe_commit()
+        if not self._closed and self.failure is None:
+            try:
+                self._maybe_commit()
+            except OSError as exc:
+                self._fail(exc)
+
+    def _commit_or_fail(self) -> None:
+        if self.failure is not None:
+            return
+        try:
+            self.commit()
+        except OSError as exc:
+            self._fail(exc)
 
     # --- rows ---------------------------------------------------------------------------
 
@@ -390,7 +453,12 @@ class ParquetExporter:
             "pages": stats.get_value("response_received_count", 0),
             "items": stats.get_value("item_scraped_count", 0),
             "errors": stats.get_value("log_count/ERROR", 0),
-            "finish_reason": stats.get_value("finish_reason") or reason,
+            "finish_reason": "output_failed" if self.failure else (
+                stats.get_value("finish_reason") or reason),
+            "error": self.failure or stats.get_value("run/error"),
+            "invalid_links": stats.get_value("links/invalid", 0),
+            "seeds_over_limit": stats.get_value("frontier/seeds_over_limit", 0),
+            "titles_over_limit": stats.get_value("frontier/titles_over_limit", 0),
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }
@@ -398,4 +466,14 @@ class ParquetExporter:
         self._chunk_started = time.monotonic()
         self._buffers["crawl_runs"] = [row]
         self._chunk_rows = {"crawl_runs": 1}
-        self.commit()
+        try:
+            self.commit()
+            self.crawler.signals.send_catch_log(signal=our_signals.run_recorded,
+                                                finish_reason=row["finish_reason"])
+        except OSError as exc:
+            self._discard_open_chunk()
+            if self.failure is None:
+                self.failure = output_error_line(self.output_dir, exc)
+                self.crawler.stats.set_value("output/error", self.failure)
+            logger.error("the crawl_runs row of run %s could not be written: %s",
+                         run.run_id, exc.strerror or exc)

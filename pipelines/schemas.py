@@ -237,6 +237,18 @@ CRAWL_RUNS = pa.schema(
             for t in TABLE_COUNTS
         ],
         _f("crawled_at", TIMESTAMP, "When this row was written (UTC).", nullable=False),
+        _f("error", pa.string(), "Why the session failed, in one line; null when it did not."),
+        _f(
+            "invalid_links",
+            pa.int64(),
+            "'More like this' cards whose id is not a tconst: dropped, never scheduled.",
+        ),
+        _f("seeds_over_limit", pa.int64(), "Seeds not scheduled because of max_titles."),
+        _f(
+            "titles_over_limit",
+            pa.int64(),
+            "Linked or merged-into titles not scheduled because of max_titles (whole run).",
+        ),
     ]
 )
 

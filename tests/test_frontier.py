@@ -57,7 +57,7 @@ def test_breadth_first_order_and_depth_limit() -> None:
 def test_max_titles_cuts_in_breadth_first_order() -> None:
     order, f = crawl(GRAPH, ["tt0000001"], depth=5, max_titles=3)
     assert [t for _, t in order] == ["tt0000001", "tt0000002", "tt0000003"]
-    assert f.dropped_by_limit > 0
+    assert f.titles_over_limit > 0
 
 
 def test_depth_zero_fetches_only_the_seeds() -> None:
@@ -99,3 +99,31 @@ def test_replay_after_any_stop_continues_exactly(graph: dict[str, list[str]], de
     rest, _ = crawl(graph, seeds, depth, max_titles, frontier=resumed)
     done_before = [(d, t) for d, t in partial if d < committed_depth]
     assert done_before + rest == full
+
+
+def test_seeds_beyond_max_titles_are_reported() -> None:
+    f = Frontier(["tt0000001", "tt0000002", "tt0000003"], max_depth=1, max_titles=2)
+    assert f.level == ["tt0000001", "tt0000002"]
+    assert f.seeds_over_limit == ["tt0000003"] and f.titles_over_limit == 0
+
+
+def test_merges_count_against_max_titles() -> None:
+    f = Frontier(["tt0000001"], max_depth=2, max_titles=1)
+    assert f.record_alias("tt0000001", "tt0000002") is False  # the budget is spent
+    assert f.pending == [] and f.titles_over_limit == 1
+    g = Frontier(["tt0000001"], max_depth=2, max_titles=2)
+    assert g.record_alias("tt0000001", "tt0000002") is True
+    assert g.pending == ["tt0000002"]
+
+
+def test_merge_loops_and_long_chains_are_named() -> None:
+    f = Frontier(["tt0000001"], max_depth=0, max_titles=100)
+    assert f.merge_problem("tt0000001", "tt0000002", max_chain=3) is None
+    f.record_alias("tt0000001", "tt0000002")
+    assert f.merge_problem("tt0000002", "tt0000001", max_chain=3) == "redirect_loop"
+    assert f.merge_problem("tt0000002", "tt0000002", max_chain=3) == "redirect_loop"
+    f.record_alias("tt0000002", "tt0000003")
+    f.record_alias("tt0000003", "tt0000004")
+    assert f.chain_length("tt0000004") == 3
+    assert f.merge_problem("tt0000004", "tt0000005", max_chain=3) == "redirect_chain"
+    assert f.merge_problem("tt0000003", "tt0000005", max_chain=3) is None

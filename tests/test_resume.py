@@ -484,15 +484,22 @@ def test_sigkill_without_jobdir_leaves_only_readable_files(
 SHUTDOWN = "Closing spider (shutdown)"
 
 
-def test_ctrl_c_without_jobdir_accounts_for_every_scheduled_title(tmp_path: Path) -> None:
+INTERRUPTED = "error: finish reason shutdown: interrupted before the crawl was done"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_without_jobdir_accounts_for_every_scheduled_title(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     out = tmp_path / "out"
     at = LEVEL_ENDS[1] + 1  # the first request of level 2
     with MirrorServer(records=GRAPH) as mirror:
         # Requests in flight wait until the shutdown has begun: the rest of level 2 is cut.
         proc = Trigger(mirror).run(command(mirror.base_url, out, None), at=at,
-                                   sig=signal.SIGINT, hold_until=SHUTDOWN)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert SHUTDOWN in proc.stderr
+                                   sig=sig, hold_until=SHUTDOWN)
+    # An interrupted run is not a success, even though it accounted for everything.
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert SHUTDOWN in proc.stderr and INTERRUPTED in proc.stderr
     assert_readable(out)
     assert not hidden_tmp_files(out)
 
@@ -526,7 +533,8 @@ def test_ctrl_c_with_jobdir_then_resume(tmp_path: Path, baseline: dict[str, Coun
         trigger = Trigger(mirror)
         cmd = command(mirror.base_url, out, job)
         stopped = trigger.run(cmd, at=30, sig=signal.SIGINT, hold_until=SHUTDOWN)
-        assert stopped.returncode == 0, stopped.stderr[-3000:]
+        assert stopped.returncode == 1, stopped.stderr[-3000:]
+        assert INTERRUPTED in stopped.stderr
         assert_readable(out)
         assert not hidden_tmp_files(out)
         (run,) = read_table(out, "crawl_runs")

@@ -141,6 +141,10 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("failures_rows", "int64"),
         ("aliases_rows", "int64"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("error", "string"),
+        ("invalid_links", "int64"),
+        ("seeds_over_limit", "int64"),
+        ("titles_over_limit", "int64"),
     ],
 }
 

@@ -1,10 +1,18 @@
-"""``scrapy crawl`` that checks the arguments first and reports bad ones in one line.
+"""``scrapy crawl`` that checks the arguments first and reports problems in one line.
 
-Scrapy would otherwise start the engine and print a traceback from deep
-inside it.  Here a bad seed, depth, max_titles, RENDER, IMDB_BASE_URL or
-OUTPUT_DIR ends the command before anything is logged, fetched or written,
-with exit code 2.  The checks run in ``process_options``, which Scrapy calls
-before it sets up logging and the crawler process.
+Scrapy would otherwise start the engine and print a traceback from deep inside
+it.  Here a bad seed, depth, max_titles, an unknown ``-a`` argument, a bad
+RENDER, IMDB_BASE_URL, OUTPUT_DIR or numeric setting, or a JOBDIR that is in use
+or holds another job, ends the command before anything is logged, fetched or
+written, with exit code 2.  The checks run in ``process_options``, which Scrapy
+calls before it sets up logging and the crawler process.
+
+Exit codes (also in the README):
+
+- 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
+- 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
+  by an OUTPUT_DIR that could not be written, or it fetched no title at all;
+- 2: refused before it started.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from crawler import defaults, job
 from crawler.arguments import (
+    check_argument_names,
     check_base_url,
+    check_numeric_settings,
     check_output_dir,
     check_render,
     job_arguments,
@@ -26,9 +36,22 @@ from crawler.arguments import (
 if TYPE_CHECKING:
     import argparse
 
+    from scrapy.crawler import Crawler
+
 SPIDER = "more_like_this"
-# Finish reasons of a crawl that stopped itself for something the user must act on.
-FAILED_REASONS = ("blocked", "browser_failed", "output_failed")
+# Finish reasons of a crawl that stopped for something the user must act on, and why.
+FAILED_REASONS = {
+    "blocked": "the site refused this client (AWS WAF); see the failures table",
+    "browser_failed": "the browser failed; see the log",
+    "output_failed": "OUTPUT_DIR could not be written",
+    "shutdown": "interrupted before the crawl was done; run the same command again "
+                "(with JOBDIR it resumes)",
+}
+
+
+def fail(message: str, code: int) -> None:
+    print(f"scrapy crawl {SPIDER}: error: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 class Command(ScrapyCrawl):
@@ -37,31 +60,37 @@ class Command(ScrapyCrawl):
         if args != [SPIDER]:
             return
         spargs = opts.spargs
-        assert self.settings is not None
+        settings = self.settings
+        assert settings is not None
         try:
+            check_argument_names(list(spargs))
             crawl_args = parse_arguments(
                 spargs.get("seed", defaults.SEED),
                 spargs.get("depth", defaults.DEPTH),
                 spargs.get("max_titles", defaults.MAX_TITLES),
             )
-            render = check_render(self.settings.get("RENDER", "never"))
-            check_base_url(self.settings.get("IMDB_BASE_URL"))
-            check_output_dir(self.settings.get("OUTPUT_DIR"))
-            jobdir = self.settings.get("JOBDIR")
+            render = check_render(settings.get("RENDER", "never"))
+            check_base_url(settings.get("IMDB_BASE_URL"))
+            check_output_dir(settings.get("OUTPUT_DIR"))
+            check_numeric_settings(settings.get)
+            jobdir = settings.get("JOBDIR")
             if jobdir:
                 job.lock_job(jobdir)
-                job.check_job(jobdir, job_arguments(crawl_args))
+                state = job.check_job(jobdir, job_arguments(crawl_args))
+                if state is not None and state.finished_at is not None:
+                    print(f"scrapy crawl {SPIDER}: JOBDIR {jobdir} holds run {state.run_id}, "
+                          f"already finished at {state.finished_at.isoformat()}; nothing to "
+                          "do (use another JOBDIR for a new run)", file=sys.stderr)
+                    sys.exit(0)
         except ValueError as e:
-            print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
-            sys.exit(2)
+            fail(str(e), 2)
         if render != "never":
             from crawler.rendering import BrowserUnavailableError, check_browser
 
             try:
-                check_browser(self.settings)
+                check_browser(settings)
             except BrowserUnavailableError as e:
-                print(f"scrapy crawl {SPIDER}: error: {e}", file=sys.stderr)
-                sys.exit(1)
+                fail(str(e), 1)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args != [SPIDER]:
@@ -72,15 +101,25 @@ class Command(ScrapyCrawl):
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         # `or` short-circuits: a crawler that failed to start has no stats to read.
-        if self.crawler_process.bootstrap_failed or (
-            crawler.stats.get_value("finish_reason") in FAILED_REASONS
-        ):
+        if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
-        elif crawler.stats.get_value("titles/failed") and not crawler.stats.get_value(
-            "titles/done"
-        ):
-            # A scheduled run that got no title at all must not look like a success.
-            print(f"scrapy crawl {SPIDER}: error: no title could be fetched; see the failures "
-                  "table for why", file=sys.stderr)
+            return
+        problem = run_problem(crawler)
+        if problem is not None:
+            print(f"scrapy crawl {SPIDER}: error: {problem}", file=sys.stderr)
             self.exitcode = 1
 
+def run_problem(crawler: Crawler) -> str | None:
+    """One line saying why a finished crawl must not count as a success, or None."""
+    assert crawler.stats is not None
+    stats = crawler.stats
+    reason = stats.get_value("finish_reason")
+    output_error = stats.get_value("output/error")
+    if output_error:
+        return str(output_error)
+    if reason in FAILED_REASONS:
+        return f"finish reason {reason}: {FAILED_REASONS[reason]}"
+    if stats.get_value("titles/failed") and not stats.get_value("titles/done"):
+        # A scheduled run that got no title at all must not look like a success.
+        return "no title could be fetched; see the failures table for why"
+    return None

@@ -26,8 +26,8 @@ from crawler import signals as our_signals
 from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
 from crawler.extraction import extract_page
 from crawler.failures import block_reason, exception_detail, exception_reason
-from crawler.frontier import Frontier
-from crawler.ids import tconst_from_url, title_url
+from crawler.frontier import Frontier, clean_links
+from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, title_item
 from crawler.records import PageKind, TitleRecord
 from crawler.run import Run, check_run_id, new_run_id, utc_now
@@ -72,6 +72,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.base_url = defaults.BASE_URL
         self.render_mode = "never"
         self.jobdir: str | None = None
+        self.max_merge_chain = 5
         self._refetched: set[str] = set()  # titles fetched again after being lost once
         self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
         self._processing: set[asyncio.Future[None]] = set()  # items sent from idle
@@ -92,6 +93,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.base_url = check_base_url(settings.get("IMDB_BASE_URL"))
         spider.render_mode = check_render(settings.get("RENDER", "never"))
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
+        spider.max_merge_chain = settings.getint("CRAWL_MAX_MERGE_CHAIN")
         spider.jobdir = settings.get("JOBDIR") or None
         if spider.jobdir:
             spider.run = job.open_job(spider.jobdir, spider.run)
@@ -100,6 +102,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.unfinished_failures, signal=our_signals.closing)
         crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
+        crawler.signals.connect(spider._on_run_recorded, signal=our_signals.run_recorded)
         return spider
 
     def _resume(self, output_dir: str) -> None:
@@ -137,6 +140,12 @@ class MoreLikeThisSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.run.resumed:
             self.crawler.stats.set_value("resume/titles_done", len(self.frontier.done))
+        over = self.frontier.seeds_over_limit
+        if over:
+            logger.warning("%d seed(s) beyond max_titles=%d were not scheduled: %s%s",
+                           len(over), self.run.max_titles, ", ".join(over[:10]),
+                           ", ..." if len(over) > 10 else "")
+        self._report_limits()
         depth = self.frontier.depth
         for tconst in self.frontier.pending:
             yield self.title_request(tconst, depth)
@@ -153,11 +162,28 @@ class MoreLikeThisSpider(scrapy.Spider):
         next_level = self.frontier.advance()
         if not next_level:
             return
+        self._report_limits()
         logger.info("depth %d complete; fetching %d titles at depth %d",
                     finished_depth, len(next_level), self.frontier.depth)
         for tconst in next_level:
-            self.crawler.engine.crawl(self.title_request(tconst, self.frontier.depth))
+            self._schedule(tconst, self.frontier.depth)
         raise DontCloseSpider
+
+    def _schedule(self, tconst: str, depth: int) -> None:
+        """Request a title; one that cannot be requested becomes a failure, never a lost
+        level."""
+        try:
+            self.crawler.engine.crawl(self.title_request(tconst, depth))
+        except Exception as exc:  # one bad value must not cost the rest of the level
+            logger.error("title %s cannot be requested: %s", tconst, exc)
+            self._process_now(self._failure(
+                str(tconst), str(tconst), depth, exception_reason(exc), None, {"attempts": 0},
+                _now(), exception_detail(exc)))
+
+    def _report_limits(self) -> None:
+        stats = self.crawler.stats
+        stats.set_value("frontier/seeds_over_limit", len(self.frontier.seeds_over_limit))
+        stats.set_value("frontier/titles_over_limit", self.frontier.titles_over_limit)
 
     def _recover_lost(self, pending: list[str]) -> None:
         """Titles of a finished level without an outcome (a middleware dropped their request
@@ -168,7 +194,7 @@ class MoreLikeThisSpider(scrapy.Spider):
                 logger.error("title %s had no outcome at the end of its level; fetching "
                              "again", tconst)
                 self._refetched.add(tconst)
-                self.crawler.engine.crawl(self.title_request(tconst, depth))
+                self._schedule(tconst, depth)
                 continue
             logger.error("title %s was lost twice without an outcome; giving it up", tconst)
             self.crawler.stats.inc_value("titles/lost")
@@ -238,6 +264,7 @@ class MoreLikeThisSpider(scrapy.Spider):
                 yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
                                          rendered=True, render=True)
                 return
+            record = self._with_clean_links(tconst, record)
             yield title_item(record, depth=depth, run_id=self.run.run_id,
                              crawled_at=crawled_at)
             self.crawler.stats.inc_value("titles/done")
@@ -260,6 +287,22 @@ class MoreLikeThisSpider(scrapy.Spider):
         yield self._failure(response.url, tconst, depth, reason, response.status, meta,
                             crawled_at, detail)
 
+    def _with_clean_links(self, tconst: str, record: TitleRecord) -> TitleRecord:
+        """The record with only the cards that become edges (see ``clean_links``)."""
+        cards = record.get("more_like_this") or []
+        links = clean_links(tconst, [c.get("tconst") for c in cards])
+        if len(links.kept) == len(cards):
+            return record
+        stats = self.crawler.stats
+        for name, count in (("invalid", links.invalid), ("self", links.self_links),
+                            ("duplicate", links.duplicates)):
+            if count:
+                stats.inc_value(f"links/{name}", count)
+        if links.invalid:
+            logger.warning("title %s: %d 'More like this' card(s) with an id that is not a "
+                           "tconst were dropped", tconst, links.invalid)
+        return {**record, "more_like_this": [cards[i] for i in links.kept]}
+
     def _wants_browser(self, record: TitleRecord, meta: dict[str, Any]) -> bool:
         """In RENDER=auto, a page whose JavaScript-filled parts are missing is rendered."""
         if self.render_mode != "auto" or meta.get("rendered") or meta.get("playwright"):
@@ -271,12 +314,30 @@ class MoreLikeThisSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         location = response.headers.get(b"Location", b"").decode("latin-1")
         target_url = urljoin(response.url, location)
+        if (tconst_from_url(target_url) == tconst
+                and urlsplit(target_url).hostname in self.allowed_domains):
+            yield from self._same_title_redirect(response, tconst, depth, target_url,
+                                                 crawled_at)
+            return
         item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
         yield item
         if is_new:
             canonical = tconst_from_url(target_url)
             assert canonical is not None
             yield self.title_request(canonical, depth)
+
+    def _same_title_redirect(
+        self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
+    ) -> Iterator[Any]:
+        """A redirect to the same title (a query string, a trailing slash): followed once."""
+        meta = response.meta
+        if meta.get("same_title_redirect"):
+            yield self._failure(response.url, tconst, depth, "redirect_loop", response.status,
+                                meta, crawled_at, f"redirects to itself again: {target_url}")
+            return
+        self.crawler.stats.inc_value("titles/same_title_redirects")
+        yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
+                                 same_title_redirect=True).replace(url=target_url)
 
     def _merged(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
@@ -285,18 +346,25 @@ class MoreLikeThisSpider(scrapy.Spider):
         is new to this crawl (to be fetched, or parsed from this very response)."""
         target_host = urlsplit(target_url).hostname
         canonical = tconst_from_url(target_url)
+        meta = response.meta
         if target_host not in self.allowed_domains:
             self.crawler.stats.inc_value("offsite/redirects_dropped")
             return self._failure(response.url, tconst, depth, "offsite_redirect",
-                                 response.status, response.meta, crawled_at,
+                                 response.status, meta, crawled_at,
                                  f"redirect to {target_host}"), False
-        if canonical is None or canonical == tconst:
+        if canonical is None or not is_tconst(canonical):
             return self._failure(response.url, tconst, depth, "redirect_not_a_title",
-                                 response.status, response.meta, crawled_at, target_url), False
+                                 response.status, meta, crawled_at, target_url), False
+        problem = self.frontier.merge_problem(tconst, canonical, self.max_merge_chain)
+        if problem is not None:
+            return self._failure(response.url, tconst, depth, problem, response.status, meta,
+                                 crawled_at, f"redirect to {canonical}"), False
         self.crawler.stats.inc_value("titles/aliases")
         alias = AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run.run_id,
                           crawled_at=crawled_at)
-        return alias, self.frontier.record_alias(tconst, canonical)
+        is_new = self.frontier.record_alias(tconst, canonical)
+        self._report_limits()
+        return alias, is_new
 
     def _failure(
         self,
@@ -353,6 +421,6 @@ class MoreLikeThisSpider(scrapy.Spider):
             ))
         return items
 
-    def closed(self, reason: str) -> None:
-        if self.jobdir is not None and reason == "finished":
+    def _on_run_recorded(self, finish_reason: str) -> None:
+        if self.jobdir is not None and finish_reason == "finished":
             job.mark_finished(self.jobdir, self.run, utc_now())
