@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from crawler.mirror import MirrorServer, load_catalogue, synthetic_graph
+from mirror import MirrorServer, load_catalogue, synthetic_graph
 from tests.conftest import REAL_PAGES, ROOT, needs_shared
 
 
@@ -140,7 +140,7 @@ def test_render_options_pad_pages() -> None:
 
 def test_command_line_prints_its_url_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--catalogue", "--synthetic", "5", "--port", "0"],
+        [sys.executable, "-m", "mirror", "--catalogue", "--synthetic", "5", "--port", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

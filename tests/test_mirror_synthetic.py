@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from crawler.mirror import bfs_order, load_catalogue, synthetic_graph
-from crawler.mirror.synthetic import outside_tconst
+from mirror import bfs_order, load_catalogue, synthetic_graph
+from mirror.synthetic import outside_tconst
 
 
 def _graph(links: dict[str, list[str]]) -> dict:

@@ -1,5 +1,5 @@
 """A local IMDb mirror: a threaded HTTP/1.1 server on 127.0.0.1 serving saved real
-pages and rendered records, with fault injection (see :mod:`crawler.mirror.faults`).
+pages and rendered records, with fault injection (see :mod:`mirror.faults`).
 
 Routes::
 
@@ -32,9 +32,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.ids import is_tconst
-from crawler.mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
-from crawler.mirror.renderer import more_like_this_payload, render_title_page
 from crawler.records import TitleRecord
+from mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
+from mirror.renderer import more_like_this_payload, render_title_page
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
 _TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")

@@ -1,4 +1,4 @@
-"""``python -m crawler.mirror``: run the mirror until killed; the first stdout line is its
+"""``python -m mirror``: run the mirror until killed; the first stdout line is its
 base URL (``http://127.0.0.1:PORT``)."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import argparse
 import sys
 from typing import Any
 
-from crawler.mirror.faults import Fault
-from crawler.mirror.loader import load_catalogue
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import synthetic_graph
+from mirror.faults import Fault
+from mirror.loader import load_catalogue
+from mirror.server import MirrorServer
+from mirror.synthetic import synthetic_graph
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.mirror", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m mirror", description=__doc__)
     parser.add_argument(
         "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
     )
