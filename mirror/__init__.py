@@ -13,7 +13,7 @@ imports only ``crawler.records``/``crawler.ids`` from them (no Scrapy here).
 
 from mirror.faults import Fault
 from mirror.loader import load_catalogue
-from mirror.renderer import render_title_page
+from mirror.render import render_title_page
 from mirror.server import MirrorServer
 from mirror.synthetic import BfsExpectation, bfs_order, synthetic_graph
 

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from crawler.ids import is_tconst
 from crawler.records import TitleRecord
 from mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
-from mirror.renderer import more_like_this_payload, render_title_page
+from mirror.render import more_like_this_payload, render_title_page
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
 _TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")

@@ -18,7 +18,7 @@ from crawler.extraction import extract_page
 from crawler.items import items_from_record
 from crawler.records import PageKind
 from mirror.loader import load_catalogue
-from mirror.renderer import render_title_page
+from mirror.render import render_title_page
 from pipelines.normalize import (
     NormalizeCreditPipeline,
     NormalizeMoreLikeThisPipeline,
