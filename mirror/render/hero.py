@@ -11,10 +11,9 @@ from mirror.render.markup import principal_credits
 def _metadata(r: TitleRecord) -> str:
     tconst = r["tconst"]
     meta = []
-    if r.get("title_type") not in (None, "movie"):
-        meta.append(
-            f'<li role="presentation">{esc(TYPE_TEXT.get(r["title_type"], r["title_type"]))}</li>'
-        )
+    kind = r.get("title_type")
+    if kind is not None and kind != "movie":
+        meta.append(f'<li role="presentation">{esc(TYPE_TEXT.get(kind, kind))}</li>')
     if r.get("start_year") is not None:
         years = str(r["start_year"])
         if r.get("end_year"):

@@ -76,6 +76,7 @@ def json_ld(record: TitleRecord) -> dict:
     if r.get("keywords"):
         ld["keywords"] = ",".join(r["keywords"])
     _add_people(ld, by_category(r.get("credits", [])))
-    if isinstance(r.get("runtime_minutes"), int):
-        ld["duration"] = iso_duration(r["runtime_minutes"])
+    runtime = r.get("runtime_minutes")
+    if isinstance(runtime, int):
+        ld["duration"] = iso_duration(runtime)
     return ld

@@ -6,10 +6,10 @@ of theirs is copied."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
-from crawler.records import CreditRecord, SimilarTitleRecord
+from crawler.records import CreditRecord, Money, SimilarTitleRecord
 from mirror.render.common import category_text, esc, money_display, rating_display
 
 _REFS = {"director": "tt_ov_dr", "creator": "tt_ov_wr", "writer": "tt_ov_wr", "cast": "tt_ov_st"}
@@ -52,7 +52,7 @@ def detail(testid: str, label: str, content: str) -> str:
 
 def money_item(testid: str, label: str, value: Any, suffix: str = "") -> str:
     if isinstance(value, dict):
-        shown = money_display(value) + suffix
+        shown = money_display(cast(Money, value)) + suffix
     elif isinstance(value, str):
         shown = value
     else:

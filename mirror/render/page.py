@@ -69,8 +69,9 @@ def render_title_page(
     r = record
     if rating_display is None and isinstance(r.get("average_rating"), int | float):
         rating_display = f"{r['average_rating']:.1f}/10"
-    if votes_display is None and isinstance(r.get("num_votes"), int):
-        votes_display = compact_votes(r["num_votes"])
+    votes = r.get("num_votes")
+    if votes_display is None and isinstance(votes, int):
+        votes_display = compact_votes(votes)
     main = body(r, votes_display, rating_display, js_only_more_like_this)
     data = next_data(r, with_more_like_this=not js_only_more_like_this)
     tail = (

@@ -127,10 +127,11 @@ def _storyline_rows(r: TitleRecord) -> str:
             f'<li role="presentation" data-testid="storyline-genres"><span>Genres</span>'
             f"<div>{list_items(r['genres'], '/search/title/?genres={}')}</div></li>"
         )
-    if r.get("certificate"):
+    certificate = r.get("certificate")
+    if certificate:
         rows.append(
             f'<li role="presentation" data-testid="storyline-certificate">'
-            f"<span>Certificate</span><div>{list_items([r['certificate']])}</div></li>"
+            f"<span>Certificate</span><div>{list_items([certificate])}</div></li>"
         )
     if not rows:
         return ""
@@ -174,8 +175,8 @@ def _companies(names: list[str], ids: list[str]) -> str:
     )
 
 
-def _release_detail(r: TitleRecord) -> str:
-    shown = date_display(r["release_date"])
+def _release_detail(r: TitleRecord, iso: str) -> str:
+    shown = date_display(iso)
     if r.get("release_country"):
         shown += f" ({r['release_country']})"
     return detail(
@@ -187,8 +188,9 @@ def _release_detail(r: TitleRecord) -> str:
 
 def details(r: TitleRecord) -> str:
     rows = []
-    if r.get("release_date"):
-        rows.append(_release_detail(r))
+    release = r.get("release_date")
+    if release:
+        rows.append(_release_detail(r, release))
     countries = r.get("countries_of_origin", [])
     if countries:
         label = "Country of origin" if len(countries) == 1 else "Countries of origin"
