@@ -24,7 +24,7 @@ import re
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -120,7 +120,12 @@ class MirrorServer:
     """The mirror.  ``records`` maps tconst to a TitleRecord or ``(record, render options)``;
     ``render_options`` apply to every rendered record (a record's own win).  ``faults``
     maps a tconst or a path to a Fault or a sequence of Faults; ``fault_rate`` adds
-    random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``."""
+    random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``.
+
+    ``records`` is looked up per request and never copied, so it can be a mapping that
+    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  Pages are
+    rendered per request; the last ``cache_pages`` are kept, so memory stays flat
+    however large the graph."""
 
     def __init__(
         self,
@@ -136,13 +141,14 @@ class MirrorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_delay: float = 30.0,
+        cache_pages: int = 64,
     ) -> None:
         self.layout = layout
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
-        self.records: dict[str, tuple[TitleRecord, dict[str, Any]]] = {}
-        for tconst, value in (records or {}).items():
-            record, options = value if isinstance(value, tuple) else (value, {})
-            self.records[tconst] = (record, {**(render_options or {}), **options})
+        self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
+            records if records is not None else {}
+        )
+        self.render_options: dict[str, Any] = dict(render_options or {})
         self.faults: dict[str, list[Fault]] = {}
         self.set_faults(faults or {})
         self.fault_rate = fault_rate
@@ -154,7 +160,8 @@ class MirrorServer:
         self.hits: Counter[str] = Counter()  # path (no query) -> requests
         self.log: list[tuple[str, int]] = []  # (path with query, status), in order
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[bytes, int, str]] = {}
+        self._cache: OrderedDict[str, tuple[bytes, int, str]] = OrderedDict()
+        self._cache_pages = cache_pages
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -166,7 +173,8 @@ class MirrorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._httpd.server_address[0]}:{self.port}"
+        host = self._httpd.server_address[0]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def url(self, tconst: str) -> str:
         return f"{self.base_url}/title/{tconst}/"
@@ -206,44 +214,53 @@ class MirrorServer:
             table[path] = [value] if isinstance(value, Fault) else list(value)
         self.faults = table
 
-    def reset_hits(self) -> None:
-        with self._lock:
-            self.hits.clear()
-            self.log.clear()
-
     # --- content ---
-    def tconsts(self) -> list[str]:
-        return sorted(set(self.records) | set(self.pages))
+    def title_count(self) -> int:
+        """Titles served: records and saved pages (a tconst in both counts twice)."""
+        return len(self.records) + len(self.pages)
+
+    def record(self, tconst: str) -> tuple[TitleRecord, dict[str, Any]] | None:
+        """The record of ``tconst`` and its render options, or None."""
+        value = self.records.get(tconst)
+        if value is None:
+            return None
+        record, options = value if isinstance(value, tuple) else (value, {})
+        return record, {**self.render_options, **options}
 
     def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
         """(body, status, content type) of a title, or None when the mirror lacks it.
-        Rendered and saved pages are kept in memory after the first request."""
+        Made per request; the most recent few are cached."""
         with self._lock:
             cached = self._cache.get(tconst)
-        if cached is not None:
-            return cached
-        if tconst in self.records:
-            record, options = self.records[tconst]
-            body = render_title_page(record, **options).encode("utf-8")
-            found = (body, 200, HTML)
-        else:
-            files = self.pages.get(tconst, {})
-            layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
-            if layout is None:
-                return None
-            body = files[layout].read_bytes()
-            # The saved WAF page is a block, as imdb.com sends it: 202.
-            found = (body, 202 if layout == "other" else 200, _content_type(body))
-        with self._lock:
-            self._cache[tconst] = found
+            if cached is not None:
+                self._cache.move_to_end(tconst)
+                return cached
+        found = self._make_page(tconst)
+        if found is not None and self._cache_pages > 0:
+            with self._lock:
+                self._cache[tconst] = found
+                while len(self._cache) > self._cache_pages:
+                    self._cache.popitem(last=False)
         return found
 
-    def mlt_json(self, tconst: str) -> bytes | None:
-        if tconst not in self.records:
+    def _make_page(self, tconst: str) -> tuple[bytes, int, str] | None:
+        found = self.record(tconst)
+        if found is not None:
+            record, options = found
+            return render_title_page(record, **options).encode("utf-8"), 200, HTML
+        files = self.pages.get(tconst, {})
+        layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
+        if layout is None:
             return None
-        return json.dumps(
-            more_like_this_payload(self.records[tconst][0]), ensure_ascii=False
-        ).encode("utf-8")
+        body = files[layout].read_bytes()
+        # The saved WAF page is a block, as imdb.com sends it: 202.
+        return body, 202 if layout == "other" else 200, _content_type(body)
+
+    def mlt_json(self, tconst: str) -> bytes | None:
+        found = self.record(tconst)
+        if found is None:
+            return None
+        return json.dumps(more_like_this_payload(found[0]), ensure_ascii=False).encode("utf-8")
 
     def _count(self, path: str) -> int:
         with self._lock:
@@ -329,11 +346,11 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         m = _MLT_RE.match(path)
         if m:
             mirror._count(path)
-            body = mirror.mlt_json(m.group(1))
-            if body is None:
+            cards = mirror.mlt_json(m.group(1))
+            if cards is None:
                 self._not_found(head)
             else:
-                self._send(200, body, "application/json; charset=utf-8", head=head)
+                self._send(200, cards, "application/json; charset=utf-8", head=head)
             return
         m = _TITLE_RE.match(path)
         if not m:
