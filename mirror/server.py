@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from crawler.ids import is_tconst
 from crawler.records import TitleRecord
 from mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
-from mirror.render import more_like_this_payload, render_title_page
+from mirror.render import more_like_this_payload, render_title_page_bytes
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
 _TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")
@@ -141,7 +141,7 @@ class MirrorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_delay: float = 30.0,
-        cache_pages: int = 64,
+        cache_pages: int = 16,
     ) -> None:
         self.layout = layout
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
@@ -247,7 +247,7 @@ class MirrorServer:
         found = self.record(tconst)
         if found is not None:
             record, options = found
-            return render_title_page(record, **options).encode("utf-8"), 200, HTML
+            return render_title_page_bytes(record, **options), 200, HTML
         files = self.pages.get(tconst, {})
         layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
         if layout is None:

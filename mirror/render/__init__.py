@@ -28,7 +28,11 @@ from mirror.render.common import (
 from mirror.render.json_ld import json_ld
 from mirror.render.markup import more_like_this_html
 from mirror.render.next_data import next_data
-from mirror.render.page import more_like_this_payload, render_title_page
+from mirror.render.page import (
+    more_like_this_payload,
+    render_title_page,
+    render_title_page_bytes,
+)
 from mirror.render.sections import MLT_JSON_PATH
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "next_data",
     "rating_display",
     "render_title_page",
+    "render_title_page_bytes",
     "runtime_long",
     "runtime_short",
 ]

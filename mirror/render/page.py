@@ -50,6 +50,30 @@ def _head(r: TitleRecord) -> str:
     )
 
 
+_END = "</body></html>"
+
+
+def _unpadded(
+    r: TitleRecord,
+    votes_display: str | None,
+    rating_display: str | None,
+    js_only_more_like_this: bool,
+) -> str:
+    """The page up to where the padding goes (before ``</body></html>``)."""
+    if rating_display is None and isinstance(r.get("average_rating"), int | float):
+        rating_display = f"{r['average_rating']:.1f}/10"
+    votes = r.get("num_votes")
+    if votes_display is None and isinstance(votes, int):
+        votes_display = compact_votes(votes)
+    main = body(r, votes_display, rating_display, js_only_more_like_this)
+    data = next_data(r, with_more_like_this=not js_only_more_like_this)
+    tail = (
+        "</main></div>"
+        f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
+    )
+    return _head(r) + main + tail
+
+
 def render_title_page(
     record: TitleRecord,
     *,
@@ -66,23 +90,29 @@ def render_title_page(
     the JSON: an inline script fetches them from ``/_mirror/mlt/<tconst>.json`` after
     load.  ``pad_to_bytes`` pads (hidden markup + a comment) to at least that many bytes.
     """
-    r = record
-    if rating_display is None and isinstance(r.get("average_rating"), int | float):
-        rating_display = f"{r['average_rating']:.1f}/10"
-    votes = r.get("num_votes")
-    if votes_display is None and isinstance(votes, int):
-        votes_display = compact_votes(votes)
-    main = body(r, votes_display, rating_display, js_only_more_like_this)
-    data = next_data(r, with_more_like_this=not js_only_more_like_this)
-    tail = (
-        "</main></div>"
-        f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
-    )
-    page = _head(r) + main + tail
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this)
     if pad_to_bytes:
-        size = len((page + "</body></html>").encode("utf-8"))
+        size = len((page + _END).encode("utf-8"))
         page += _padding(pad_to_bytes - size)
-    return page + "</body></html>"
+    return page + _END
+
+
+def render_title_page_bytes(
+    record: TitleRecord,
+    *,
+    votes_display: str | None = None,
+    rating_display: str | None = None,
+    js_only_more_like_this: bool = False,
+    pad_to_bytes: int = 0,
+) -> bytes:
+    """``render_title_page(...).encode("utf-8")``, made faster for padded pages: only the
+    page proper is encoded; the (ASCII) padding is added as bytes."""
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this).encode()
+    end = _END.encode()
+    if not pad_to_bytes:
+        return page + end
+    padding = _padding(pad_to_bytes - len(page) - len(end)).encode("ascii")
+    return b"".join((page, padding, end))
 
 
 def more_like_this_payload(record: TitleRecord) -> dict:
