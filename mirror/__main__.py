@@ -15,7 +15,7 @@ from mirror.server import MirrorServer
 from mirror.synthetic import SyntheticGraph
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mirror", description=__doc__)
     parser.add_argument(
         "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
@@ -59,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     # Looked up in order: the catalogue's titles win; the synthetic graph makes its
     # records per request (memory does not grow with --synthetic).

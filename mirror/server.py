@@ -374,70 +374,57 @@ class _MirrorHandler(BaseHTTPRequestHandler):
 
     def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:
         """Serve ``fault``; False when the normal page should follow (a slow response)."""
-        p = fault.params
-        mirror = self.mirror
-        kind = fault.kind
-        if kind == "slow":
-            time.sleep(min(float(p.get("delay", 1.0)), mirror.max_delay))
+        if fault.kind == "slow":
+            time.sleep(min(float(fault.params.get("delay", 1.0)), self.mirror.max_delay))
             return False
+        if not self._answer_instead(fault, tconst, head):
+            self._spoil_page(fault, tconst, head)
+        return True
+
+    def _answer_instead(self, fault: Fault, tconst: str, head: bool) -> bool:
+        """Answer without the page (an error, a block, a redirect...); False for the
+        faults that spoil the page itself."""
+        p = fault.params
+        kind = fault.kind
         if kind == "throttle":
-            self._send(
-                429,
-                b"Too many requests",
-                "text/plain",
-                {"Retry-After": _seconds(p.get("retry_after", 1))},
-                head,
-            )
-            return True
-        if kind == "status":
+            retry_after = {"Retry-After": _seconds(p.get("retry_after", 1))}
+            self._send(429, b"Too many requests", "text/plain", retry_after, head)
+        elif kind == "status":
             extra = (
                 {"Retry-After": _seconds(p["retry_after"])}
                 if p.get("retry_after") is not None
                 else {}
             )
             code = int(p["status"])
-            self._send(
-                code,
-                f"<html><body><h1>{code}</h1></body></html>".encode(),
-                headers=extra,
-                head=head,
-            )
-            return True
-        if kind == "challenge":
+            body = f"<html><body><h1>{code}</h1></body></html>".encode()
+            self._send(code, body, headers=extra, head=head)
+        elif kind == "challenge":
             self._send(202, CHALLENGE_HTML, headers={"x-amzn-waf-action": "challenge"}, head=head)
-            return True
-        if kind == "redirect":
+        elif kind == "redirect":
             to = str(p["to"])  # a tconst (a merged title), or a full URL (another host)
             location = to if "://" in to else f"/title/{to}/"
             self._send(301, b"", headers={"Location": location}, head=head)
-            return True
-        if kind == "non_html":
+        elif kind == "non_html":
             body = json.dumps({"tconst": tconst, "message": "not a page"}).encode()
             self._send(200, body, "application/json", head=head)
-            return True
-        if kind == "empty":
+        elif kind == "empty":
             self._send(200, b"", head=head)
-            return True
-        source = p["tconst"] if kind == "wrong_title" else tconst
-        found = mirror.page_bytes(source)
+        else:
+            return False
+        return True
+
+    def _spoil_page(self, fault: Fault, tconst: str, head: bool) -> None:
+        """Serve a page gone wrong: another title's, cut, broken or padded."""
+        p = fault.params
+        kind = fault.kind
+        found = self.mirror.page_bytes(p["tconst"] if kind == "wrong_title" else tconst)
         if found is None:
             self._not_found(head)
-            return True
+            return
         body, _status, content_type = found
         if kind == "drop":
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if not head:
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
-            with mirror._lock:
-                mirror.log.append((self.path, 200))
-            return True
+            self._drop(body, content_type, head)
+            return
         if kind == "truncated_json":
             body = _break_next_data(body, truncate=float(p.get("fraction", 0.5)))
         elif kind == "malformed_json":
@@ -447,7 +434,21 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         elif kind == "huge":
             body = _pad(body, int(p.get("bytes", HUGE_BYTES)))
         self._send(200, body, content_type, head=head)
-        return True
+
+    def _drop(self, body: bytes, content_type: str, head: bool) -> None:
+        """Headers with the full length, half the body, then the connection closed."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+        with self.mirror._lock:
+            self.mirror.log.append((self.path, 200))
 
 
 def _seconds(value: Any) -> str:
