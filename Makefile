@@ -33,6 +33,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/mirror_memory.py
 
 clean:
 	rm -rf $(VENV) output/*/ .pytest_cache .hypothesis

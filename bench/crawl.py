@@ -1,6 +1,6 @@
 """End-to-end crawl benchmark: the real spider against a synthetic graph of real-sized pages.
 
-Starts the local mirror (``python -m crawler.mirror --synthetic N --pad BYTES``) in its
+Starts the local mirror (``python -m mirror --synthetic N --pad BYTES``) in its
 own process, crawls it breadth-first from the first synthetic title, and prints
 pages/s, the crawler's peak RSS and the rows written.  Run at two sizes to see
 that memory does not grow with the crawl:
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def start_mirror(titles: int, pad: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--synthetic", str(titles), "--pad", str(pad),
+        [sys.executable, "-m", "mirror", "--synthetic", str(titles), "--pad", str(pad),
          "--port", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )

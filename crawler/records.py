@@ -1,6 +1,7 @@
 """Records that the extraction layer returns: the contract between the page
-parsers (``crawler.extraction``), the spider, the pipelines and the renderer
-of the local mirror (``crawler.mirror``).
+parsers (``crawler.extraction``), the spider and the pipelines.  The test
+mirror (the top-level ``mirror`` package, not part of the crawler) renders them
+back into pages.
 
 No Scrapy import here: records are plain dicts described by ``TypedDict`` so
 that extraction can be tested and benchmarked on its own.

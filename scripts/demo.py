@@ -1,6 +1,6 @@
 """`make demo`: crawl the bundled offline catalogue from tt0050634 and show what was written.
 
-Starts the local mirror (crawler/mirror) on 127.0.0.1 over the catalogue (the seed
+Starts the local mirror (mirror) on 127.0.0.1 over the catalogue (the seed
 title with every fact of its page, and its 11 "More like this" titles with what is
 known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
 back as hive-partitioned Parquet with DuckDB, Polars and pandas.
@@ -21,8 +21,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.mirror.loader import load_catalogue  # noqa: E402
-from crawler.mirror.server import MirrorServer  # noqa: E402
+from mirror.loader import load_catalogue  # noqa: E402
+from mirror.server import MirrorServer  # noqa: E402
 
 OUTPUT = ROOT / "output"
 TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")

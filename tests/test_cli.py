@@ -79,7 +79,7 @@ def test_scrapy_list_names_the_spider() -> None:
 
 
 def test_a_crawl_that_fetched_no_title_exits_1(tmp_path: Path) -> None:
-    from crawler.mirror.server import MirrorServer
+    from mirror.server import MirrorServer
 
     with MirrorServer(records={}) as mirror:  # every title is a 404
         proc = run(crawl_command(mirror.base_url, tmp_path / "out", seed="tt0050634"))

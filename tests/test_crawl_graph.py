@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from mirror.server import MirrorServer
+from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from tests.crawling import read_table, run_crawl
 
 GRAPH = synthetic_graph(60, out_degree=5, seed=3)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from crawler.mirror.server import MirrorServer
+from mirror.server import MirrorServer
 from tests.conftest import REAL_PAGES, needs_shared, real_pages
 from tests.crawling import read_table, run_crawl
 from tests.test_extraction_golden import _script, first, longest, title_objects

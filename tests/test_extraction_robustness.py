@@ -174,8 +174,8 @@ def test_latin1_reencoded_real_page() -> None:
 
 def test_challenge_markers_in_a_title_pages_text_do_not_make_it_a_block() -> None:
     """Found by hypothesis: a credited name "token.awswaf.com" made a title page a challenge."""
-    from crawler.mirror.loader import load_catalogue
-    from crawler.mirror.renderer import render_title_page
+    from mirror.loader import load_catalogue
+    from mirror.render import render_title_page
 
     record, options = load_catalogue()["tt0050634"]
     odd = {**record, "credits": [{"category": "cast", "ordering": 1, "nconst": None,

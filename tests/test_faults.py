@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crawler.mirror.faults import Fault
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import synthetic_graph, tconst_of
+from mirror.faults import Fault
+from mirror.server import MirrorServer
+from mirror.synthetic import synthetic_graph, tconst_of
 from tests.crawling import read_table, run_crawl
 
 GRAPH = synthetic_graph(40, out_degree=3, seed=5)

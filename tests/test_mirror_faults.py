@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from crawler.mirror import Fault, MirrorServer, synthetic_graph
-from crawler.mirror.faults import pick, pick_by_rate
+from mirror import Fault, MirrorServer, synthetic_graph
+from mirror.faults import pick, pick_by_rate
 
 GRAPH = synthetic_graph(4)
 T1, T2 = "tt9000001", "tt9000002"

@@ -10,8 +10,8 @@ import re
 import pytest
 from lxml import html as lxml_html
 
-from crawler.mirror import load_catalogue, render_title_page
-from crawler.mirror.renderer import compact_votes, date_display, money_display, runtime_long
+from mirror import load_catalogue, render_title_page
+from mirror.render import compact_votes, date_display, money_display, runtime_long
 from tests.conftest import SEED_DIR, needs_shared
 
 SEED = "tt0050634"

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.mirror import load_catalogue, render_title_page
 from crawler.records import PageKind, TitleRecord
+from mirror import load_catalogue, render_title_page
 
 extraction = pytest.importorskip("crawler.extraction")
 

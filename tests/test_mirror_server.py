@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from crawler.mirror import MirrorServer, load_catalogue, synthetic_graph
+from mirror import MirrorServer, SyntheticGraph, load_catalogue, synthetic_graph
 from tests.conftest import REAL_PAGES, ROOT, needs_shared
 
 
@@ -140,7 +140,7 @@ def test_render_options_pad_pages() -> None:
 
 def test_command_line_prints_its_url_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--catalogue", "--synthetic", "5", "--port", "0"],
+        [sys.executable, "-m", "mirror", "--catalogue", "--synthetic", "5", "--port", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -162,3 +162,12 @@ def test_every_synthetic_title_is_served(n: int) -> None:
         for tconst in graph:
             assert _get(m.url(tconst))[0] == 200
         assert sum(m.hits.values()) == n
+
+
+def test_pages_are_rendered_per_request_and_only_a_few_kept() -> None:
+    graph = SyntheticGraph(100_000)
+    with MirrorServer(records=graph, cache_pages=3) as m:
+        for i in (1, 50_000, 99_999, 7, 1):
+            assert _get(m.url(f"tt{9_000_000 + i}"))[0] == 200
+        assert len(m._cache) == 3
+        assert _get(m.url("tt9100001"))[0] == 404  # one past the last title

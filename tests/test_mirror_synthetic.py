@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from crawler.mirror import bfs_order, load_catalogue, synthetic_graph
-from crawler.mirror.synthetic import outside_tconst
+from mirror import bfs_order, load_catalogue, synthetic_graph
+from mirror.synthetic import SyntheticGraph, outside_tconst
 
 
 def _graph(links: dict[str, list[str]]) -> dict:
@@ -70,7 +70,6 @@ def test_bfs_order_on_a_hand_made_graph() -> None:
 
     cut = bfs_order(graph, ["tt0000001"], depth=5, max_titles=4)
     assert cut.order == ["tt0000001", "tt0000002", "tt0000003", "tt0000004"]
-    assert cut.dropped_by_limit == 2  # tt0000005 (from tt0000003), then tt0000006
 
     deep = bfs_order(graph, ["tt0000001"], depth=5, max_titles=100)
     assert deep.order[-1] == "tt0000006" and deep.missing == ["tt0000006"]
@@ -97,3 +96,19 @@ def test_catalogue_loads(tconst: str) -> None:
             s["tconst"] for s in record["more_like_this"]}
     else:
         assert "more_like_this" not in record and record["also_known_as"] == ["Letter Never Sent"]
+
+
+def test_the_lazy_graph_makes_the_same_records_on_demand() -> None:
+    eager = synthetic_graph(60, seed=2)
+    lazy = SyntheticGraph(60, seed=2)
+    assert len(lazy) == 60 and list(lazy) == list(eager)
+    assert json.dumps(dict(lazy)) == json.dumps(eager)  # same records, same key order
+    assert "tt9000060" in lazy and "tt9000061" not in lazy and "tt8000007" not in lazy
+    assert lazy.get("tt0050634") is None
+    # A huge graph costs nothing until a title is asked for; its links are its own.
+    huge = SyntheticGraph(10_000_000)
+    record = huge["tt9999998"]
+    links = [c["tconst"] for c in record["more_like_this"]]
+    assert links[0] == "tt9999999" and len(set(links)) == 12  # rank 1: the next title
+    assert all(t in huge for t in links)  # 999,998 is not a multiple of 7: no outside link
+    assert huge["tt9999998"] == record

@@ -19,9 +19,6 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler import defaults, rendering
-from crawler.mirror.faults import Fault
-from crawler.mirror.loader import load_catalogue
-from crawler.mirror.server import MirrorServer
 from crawler.rendering import (
     BROWSER_PACKAGE,
     BrowserUnavailableError,
@@ -31,6 +28,9 @@ from crawler.rendering import (
     configure,
     same_site,
 )
+from mirror.faults import Fault
+from mirror.loader import load_catalogue
+from mirror.server import MirrorServer
 from tests.crawling import read_table, run_crawl
 
 BROWSER_PRESENT = os.access(defaults.BROWSER_EXECUTABLE, os.X_OK)

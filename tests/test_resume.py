@@ -28,9 +28,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from crawler import settings as project_settings
-from crawler.mirror.faults import Fault
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from mirror.faults import Fault
+from mirror.server import MirrorServer
+from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from pipelines.parquet import read_commits, read_committed
 from pipelines.schemas import SCHEMAS
 from tests.crawling import FAST, ROOT, crawl_command, read_table

@@ -16,9 +16,9 @@ import pytest
 
 from crawler.extraction import extract_page
 from crawler.items import title_item
-from crawler.mirror.loader import load_catalogue
-from crawler.mirror.renderer import render_title_page
 from crawler.records import PageKind
+from mirror.loader import load_catalogue
+from mirror.render import render_title_page
 from pipelines.normalize import NormalizeTitlePipeline
 from pipelines.parquet import table_rows
 

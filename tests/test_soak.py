@@ -8,9 +8,9 @@ import random
 from collections import Counter
 from pathlib import Path
 
-from crawler.mirror.faults import Fault
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import synthetic_graph, tconst_of
+from mirror.faults import Fault
+from mirror.server import MirrorServer
+from mirror.synthetic import synthetic_graph, tconst_of
 from tests.crawling import read_table, run_crawl
 
 N = 2000

@@ -1,5 +1,5 @@
 """A local IMDb mirror: a threaded HTTP/1.1 server on 127.0.0.1 serving saved real
-pages and rendered records, with fault injection (see :mod:`crawler.mirror.faults`).
+pages and rendered records, with fault injection (see :mod:`mirror.faults`).
 
 Routes::
 
@@ -24,7 +24,7 @@ import re
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,9 +32,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.ids import is_tconst
-from crawler.mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
-from crawler.mirror.renderer import more_like_this_payload, render_title_page
 from crawler.records import TitleRecord
+from mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
+from mirror.render import more_like_this_payload, render_title_page_bytes
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
 _TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")
@@ -120,7 +120,12 @@ class MirrorServer:
     """The mirror.  ``records`` maps tconst to a TitleRecord or ``(record, render options)``;
     ``render_options`` apply to every rendered record (a record's own win).  ``faults``
     maps a tconst or a path to a Fault or a sequence of Faults; ``fault_rate`` adds
-    random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``."""
+    random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``.
+
+    ``records`` is looked up per request and never copied, so it can be a mapping that
+    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  Pages are
+    rendered per request; the last ``cache_pages`` are kept, so memory stays flat
+    however large the graph."""
 
     def __init__(
         self,
@@ -136,13 +141,14 @@ class MirrorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_delay: float = 30.0,
+        cache_pages: int = 16,
     ) -> None:
         self.layout = layout
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
-        self.records: dict[str, tuple[TitleRecord, dict[str, Any]]] = {}
-        for tconst, value in (records or {}).items():
-            record, options = value if isinstance(value, tuple) else (value, {})
-            self.records[tconst] = (record, {**(render_options or {}), **options})
+        self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
+            records if records is not None else {}
+        )
+        self.render_options: dict[str, Any] = dict(render_options or {})
         self.faults: dict[str, list[Fault]] = {}
         self.set_faults(faults or {})
         self.fault_rate = fault_rate
@@ -154,7 +160,8 @@ class MirrorServer:
         self.hits: Counter[str] = Counter()  # path (no query) -> requests
         self.log: list[tuple[str, int]] = []  # (path with query, status), in order
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[bytes, int, str]] = {}
+        self._cache: OrderedDict[str, tuple[bytes, int, str]] = OrderedDict()
+        self._cache_pages = cache_pages
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -166,7 +173,8 @@ class MirrorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._httpd.server_address[0]}:{self.port}"
+        host = self._httpd.server_address[0]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def url(self, tconst: str) -> str:
         return f"{self.base_url}/title/{tconst}/"
@@ -206,44 +214,53 @@ class MirrorServer:
             table[path] = [value] if isinstance(value, Fault) else list(value)
         self.faults = table
 
-    def reset_hits(self) -> None:
-        with self._lock:
-            self.hits.clear()
-            self.log.clear()
-
     # --- content ---
-    def tconsts(self) -> list[str]:
-        return sorted(set(self.records) | set(self.pages))
+    def title_count(self) -> int:
+        """Titles served: records and saved pages (a tconst in both counts twice)."""
+        return len(self.records) + len(self.pages)
+
+    def record(self, tconst: str) -> tuple[TitleRecord, dict[str, Any]] | None:
+        """The record of ``tconst`` and its render options, or None."""
+        value = self.records.get(tconst)
+        if value is None:
+            return None
+        record, options = value if isinstance(value, tuple) else (value, {})
+        return record, {**self.render_options, **options}
 
     def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
         """(body, status, content type) of a title, or None when the mirror lacks it.
-        Rendered and saved pages are kept in memory after the first request."""
+        Made per request; the most recent few are cached."""
         with self._lock:
             cached = self._cache.get(tconst)
-        if cached is not None:
-            return cached
-        if tconst in self.records:
-            record, options = self.records[tconst]
-            body = render_title_page(record, **options).encode("utf-8")
-            found = (body, 200, HTML)
-        else:
-            files = self.pages.get(tconst, {})
-            layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
-            if layout is None:
-                return None
-            body = files[layout].read_bytes()
-            # The saved WAF page is a block, as imdb.com sends it: 202.
-            found = (body, 202 if layout == "other" else 200, _content_type(body))
-        with self._lock:
-            self._cache[tconst] = found
+            if cached is not None:
+                self._cache.move_to_end(tconst)
+                return cached
+        found = self._make_page(tconst)
+        if found is not None and self._cache_pages > 0:
+            with self._lock:
+                self._cache[tconst] = found
+                while len(self._cache) > self._cache_pages:
+                    self._cache.popitem(last=False)
         return found
 
-    def mlt_json(self, tconst: str) -> bytes | None:
-        if tconst not in self.records:
+    def _make_page(self, tconst: str) -> tuple[bytes, int, str] | None:
+        found = self.record(tconst)
+        if found is not None:
+            record, options = found
+            return render_title_page_bytes(record, **options), 200, HTML
+        files = self.pages.get(tconst, {})
+        layout = next((x for x in (self.layout, *_LAYOUT_FALLBACK) if x in files), None)
+        if layout is None:
             return None
-        return json.dumps(
-            more_like_this_payload(self.records[tconst][0]), ensure_ascii=False
-        ).encode("utf-8")
+        body = files[layout].read_bytes()
+        # The saved WAF page is a block, as imdb.com sends it: 202.
+        return body, 202 if layout == "other" else 200, _content_type(body)
+
+    def mlt_json(self, tconst: str) -> bytes | None:
+        found = self.record(tconst)
+        if found is None:
+            return None
+        return json.dumps(more_like_this_payload(found[0]), ensure_ascii=False).encode("utf-8")
 
     def _count(self, path: str) -> int:
         with self._lock:
@@ -329,11 +346,11 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         m = _MLT_RE.match(path)
         if m:
             mirror._count(path)
-            body = mirror.mlt_json(m.group(1))
-            if body is None:
+            cards = mirror.mlt_json(m.group(1))
+            if cards is None:
                 self._not_found(head)
             else:
-                self._send(200, body, "application/json; charset=utf-8", head=head)
+                self._send(200, cards, "application/json; charset=utf-8", head=head)
             return
         m = _TITLE_RE.match(path)
         if not m:
@@ -357,70 +374,57 @@ class _MirrorHandler(BaseHTTPRequestHandler):
 
     def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:
         """Serve ``fault``; False when the normal page should follow (a slow response)."""
-        p = fault.params
-        mirror = self.mirror
-        kind = fault.kind
-        if kind == "slow":
-            time.sleep(min(float(p.get("delay", 1.0)), mirror.max_delay))
+        if fault.kind == "slow":
+            time.sleep(min(float(fault.params.get("delay", 1.0)), self.mirror.max_delay))
             return False
+        if not self._answer_instead(fault, tconst, head):
+            self._spoil_page(fault, tconst, head)
+        return True
+
+    def _answer_instead(self, fault: Fault, tconst: str, head: bool) -> bool:
+        """Answer without the page (an error, a block, a redirect...); False for the
+        faults that spoil the page itself."""
+        p = fault.params
+        kind = fault.kind
         if kind == "throttle":
-            self._send(
-                429,
-                b"Too many requests",
-                "text/plain",
-                {"Retry-After": _seconds(p.get("retry_after", 1))},
-                head,
-            )
-            return True
-        if kind == "status":
+            retry_after = {"Retry-After": _seconds(p.get("retry_after", 1))}
+            self._send(429, b"Too many requests", "text/plain", retry_after, head)
+        elif kind == "status":
             extra = (
                 {"Retry-After": _seconds(p["retry_after"])}
                 if p.get("retry_after") is not None
                 else {}
             )
             code = int(p["status"])
-            self._send(
-                code,
-                f"<html><body><h1>{code}</h1></body></html>".encode(),
-                headers=extra,
-                head=head,
-            )
-            return True
-        if kind == "challenge":
+            body = f"<html><body><h1>{code}</h1></body></html>".encode()
+            self._send(code, body, headers=extra, head=head)
+        elif kind == "challenge":
             self._send(202, CHALLENGE_HTML, headers={"x-amzn-waf-action": "challenge"}, head=head)
-            return True
-        if kind == "redirect":
+        elif kind == "redirect":
             to = str(p["to"])  # a tconst (a merged title), or a full URL (another host)
             location = to if "://" in to else f"/title/{to}/"
             self._send(301, b"", headers={"Location": location}, head=head)
-            return True
-        if kind == "non_html":
+        elif kind == "non_html":
             body = json.dumps({"tconst": tconst, "message": "not a page"}).encode()
             self._send(200, body, "application/json", head=head)
-            return True
-        if kind == "empty":
+        elif kind == "empty":
             self._send(200, b"", head=head)
-            return True
-        source = p["tconst"] if kind == "wrong_title" else tconst
-        found = mirror.page_bytes(source)
+        else:
+            return False
+        return True
+
+    def _spoil_page(self, fault: Fault, tconst: str, head: bool) -> None:
+        """Serve a page gone wrong: another title's, cut, broken or padded."""
+        p = fault.params
+        kind = fault.kind
+        found = self.mirror.page_bytes(p["tconst"] if kind == "wrong_title" else tconst)
         if found is None:
             self._not_found(head)
-            return True
+            return
         body, _status, content_type = found
         if kind == "drop":
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if not head:
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                with contextlib.suppress(OSError):
-                    self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
-            with mirror._lock:
-                mirror.log.append((self.path, 200))
-            return True
+            self._drop(body, content_type, head)
+            return
         if kind == "truncated_json":
             body = _break_next_data(body, truncate=float(p.get("fraction", 0.5)))
         elif kind == "malformed_json":
@@ -430,7 +434,21 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         elif kind == "huge":
             body = _pad(body, int(p.get("bytes", HUGE_BYTES)))
         self._send(200, body, content_type, head=head)
-        return True
+
+    def _drop(self, body: bytes, content_type: str, head: bool) -> None:
+        """Headers with the full length, half the body, then the connection closed."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+        with self.mirror._lock:
+            self.mirror.log.append((self.path, 200))
 
 
 def _seconds(value: Any) -> str:

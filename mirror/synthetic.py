@@ -13,13 +13,16 @@ links (fewer when the graph is too small), in rank order:
   for it (404): a crawl schedules it and records a failure.
 
 Same arguments, same graph, in any process (``random.Random`` seeded with a string).
+A title's record and links depend only on its index and the graph's arguments, so
+:class:`SyntheticGraph` makes any title on demand, without the others.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from crawler.records import CreditRecord, SimilarTitleRecord, TitleRecord
 
@@ -85,17 +88,10 @@ def _person(rng: random.Random) -> tuple[str, str]:
     )
 
 
-def _title(index: int, seed: int) -> TitleRecord:
-    rng = random.Random(f"title:{seed}:{index}")
-    tconst = tconst_of(index)
-    kind = "tvSeries" if index % 5 == 0 else "movie"
-    year = rng.randint(1920, 2023)
-    name = f"Synthetic Title {index}"
-    country, country_code = rng.choice(_COUNTRIES)
-    language, language_code = rng.choice(_LANGUAGES)
-    credits: list[CreditRecord] = []
+def _credits(rng: random.Random, index: int) -> list[CreditRecord]:
+    """A director, one or two writers (the second without an id), three to six actors."""
     director, director_id = _person(rng)
-    credits.append(
+    credits: list[CreditRecord] = [
         {
             "category": "director",
             "ordering": 1,
@@ -104,7 +100,7 @@ def _title(index: int, seed: int) -> TitleRecord:
             "characters": [],
             "notes": [],
         }
-    )
+    ]
     for k in range(rng.randint(1, 2)):
         writer, writer_id = _person(rng)
         credits.append(
@@ -129,10 +125,14 @@ def _title(index: int, seed: int) -> TitleRecord:
                 "notes": ["uncredited"] if k == 5 else [],
             }
         )
-    votes = rng.randint(20, 2_500_000)
+    return credits
+
+
+def _identity(rng: random.Random, index: int, kind: str, year: int) -> dict[str, Any]:
+    name = f"Synthetic Title {index}"
     return {
-        "tconst": tconst,
-        "url": f"https://www.imdb.com/title/{tconst}/",
+        "tconst": tconst_of(index),
+        "url": f"https://www.imdb.com/title/{tconst_of(index)}/",
         "title_type": kind,
         "primary_title": name,
         "original_title": name if index % 3 else f"Titre synthétique {index}",
@@ -143,22 +143,38 @@ def _title(index: int, seed: int) -> TitleRecord:
         "genres": sorted(rng.sample(_GENRES, rng.randint(1, 3))),
         "certificate": rng.choice(_CERTS),
         "release_date": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        "release_country": country,
-        "release_country_code": country_code,
-        "countries_of_origin": [country],
-        "countries_of_origin_codes": [country_code],
-        "spoken_languages": [language],
-        "spoken_language_codes": [language_code],
+    }
+
+
+def _places_and_texts(
+    rng: random.Random,
+    index: int,
+    country: tuple[str, str],
+    language: tuple[str, str],
+    author: str,
+) -> dict[str, Any]:
+    return {
+        "release_country": country[0],
+        "release_country_code": country[1],
+        "countries_of_origin": [country[0]],
+        "countries_of_origin_codes": [country[1]],
+        "spoken_languages": [language[0]],
+        "spoken_language_codes": [language[1]],
         "also_known_as": [f"Synthetic {index}"],
         "plot": f"The plot of synthetic title {index}, in one sentence.",
         "storyline": f"A longer storyline of synthetic title {index}. It has two sentences.",
-        "storyline_author": director,
+        "storyline_author": author,
         "taglines": [f"Tagline {index}"],
         "keywords": [f"keyword {index}", "synthetic"],
         "keywords_total": 2 + rng.randint(0, 40),
         "filming_locations": [f"Stage {index % 9 + 1}, Test City"],
         "production_companies": [f"Studio {index % 13}"],
         "production_company_ids": [f"co9{index % 13:06d}"],
+    }
+
+
+def _numbers(rng: random.Random, index: int, year: int) -> dict[str, Any]:
+    return {
         "budget": {"amount": rng.randint(1, 200) * 100_000, "currency": "USD"},
         "opening_weekend_us_canada": None,
         "gross_us_canada": {"amount": rng.randint(10_000, 90_000_000), "currency": "USD"},
@@ -176,10 +192,28 @@ def _title(index: int, seed: int) -> TitleRecord:
         "metascore": rng.randint(20, 100) if index % 2 else None,
         "poster_url": None,
         "average_rating": round(rng.uniform(2.0, 9.6), 1),
+    }
+
+
+def _title(index: int, seed: int) -> TitleRecord:
+    """Title ``index`` without its links: a function of (index, seed) only."""
+    rng = random.Random(f"title:{seed}:{index}")
+    kind = "tvSeries" if index % 5 == 0 else "movie"
+    year = rng.randint(1920, 2023)
+    country = rng.choice(_COUNTRIES)
+    language = rng.choice(_LANGUAGES)
+    credits = _credits(rng, index)
+    votes = rng.randint(20, 2_500_000)
+    director = credits[0]["name"]
+    record: dict[str, Any] = {
+        **_identity(rng, index, kind, year),  # the rng is drawn from in key order
+        **_places_and_texts(rng, index, country, language, director),
+        **_numbers(rng, index, year),
         "num_votes": votes,
         "credits": credits,
         "more_like_this": [],
     }
+    return cast(TitleRecord, record)
 
 
 def _card(target: TitleRecord, rank: int) -> SimilarTitleRecord:
@@ -197,51 +231,98 @@ def _card(target: TitleRecord, rank: int) -> SimilarTitleRecord:
     }
 
 
+def _outside_card(i: int, rank: int) -> SimilarTitleRecord:
+    return {
+        "rank": rank,
+        "tconst": outside_tconst(i),
+        "primary_title": f"Outside Title {i}",
+        "original_title": None,
+        "title_type": "movie",
+        "start_year": 2000,
+        "end_year": None,
+        "average_rating": 5.0,
+        "num_votes": 100,
+        "genres": ["Drama"],
+    }
+
+
+def _links(i: int, n_titles: int, out_degree: int, seed: int) -> tuple[list[int], bool]:
+    """The in-graph targets of title ``i`` in rank order, and whether it also links
+    outside the graph: a function of its arguments only, so any title's links can be
+    worked out on their own."""
+    rng = random.Random(f"links:{seed}:{i}")
+    inside = min(out_degree, n_titles - 1)
+    leaves = out_degree > 0 and i % OUTSIDE_EVERY == 0
+    if leaves and inside == out_degree:
+        inside -= 1
+    targets: list[int] = []
+    if inside > 0:
+        targets.append(i % n_titles + 1)
+        others = (
+            [j for j in range(1, n_titles + 1) if j != i and j != targets[0]]
+            if n_titles <= 4 * out_degree + 2
+            else None
+        )
+        while len(targets) < inside:
+            j = rng.choice(others) if others else rng.randint(1, n_titles)
+            if j != i and j not in targets:
+                targets.append(j)
+    return targets, leaves
+
+
+class SyntheticGraph(Mapping[str, TitleRecord]):
+    """The graph of ``n_titles`` titles as a read-only mapping ``{tconst: record}`` whose
+    records are made on demand: nothing is held per title, so a graph of a million
+    titles costs no more memory than one of ten.  Each lookup makes a fresh record
+    (the title and its linked titles' cards) from (tconst, n_titles, out_degree, seed)."""
+
+    def __init__(self, n_titles: int, *, out_degree: int = 12, seed: int = 0) -> None:
+        if n_titles < 1:
+            raise ValueError("n_titles must be at least 1")
+        self.n_titles = n_titles
+        self.out_degree = out_degree
+        self.seed = seed
+
+    def index_of(self, tconst: object) -> int | None:
+        """1 for ``tt9000001``; None for a tconst outside the graph."""
+        if not isinstance(tconst, str) or not tconst.startswith("tt") or not tconst[2:].isdigit():
+            return None
+        index = int(tconst[2:]) - FIRST + 1
+        return index if 1 <= index <= self.n_titles and tconst == tconst_of(index) else None
+
+    def record(self, index: int) -> TitleRecord:
+        """Title ``index`` (1-based) with its "More like this" cards."""
+        title = _title(index, self.seed)
+        targets, leaves = _links(index, self.n_titles, self.out_degree, self.seed)
+        cards = [_card(_title(j, self.seed), rank) for rank, j in enumerate(targets, 1)]
+        if leaves:
+            cards.append(_outside_card(index, len(cards) + 1))
+        title["more_like_this"] = cards
+        return title
+
+    def __getitem__(self, tconst: str) -> TitleRecord:
+        index = self.index_of(tconst)
+        if index is None:
+            raise KeyError(tconst)
+        return self.record(index)
+
+    def __contains__(self, tconst: object) -> bool:
+        return self.index_of(tconst) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (tconst_of(i) for i in range(1, self.n_titles + 1))
+
+    def __len__(self) -> int:
+        return self.n_titles
+
+
 def synthetic_graph(
     n_titles: int, *, out_degree: int = 12, seed: int = 0
 ) -> dict[str, TitleRecord]:
     """``{tconst: record}`` of ``n_titles`` titles with "More like this" links (see the
-    module doc for the rules, including the links that leave the graph)."""
-    if n_titles < 1:
-        raise ValueError("n_titles must be at least 1")
-    titles = {tconst_of(i): _title(i, seed) for i in range(1, n_titles + 1)}
-    for i in range(1, n_titles + 1):
-        rng = random.Random(f"links:{seed}:{i}")
-        inside = min(out_degree, n_titles - 1)
-        leaves = out_degree > 0 and i % OUTSIDE_EVERY == 0
-        if leaves and inside == out_degree:
-            inside -= 1
-        targets: list[int] = []
-        if inside > 0:
-            targets.append(i % n_titles + 1)
-            others = (
-                [j for j in range(1, n_titles + 1) if j != i and j != targets[0]]
-                if n_titles <= 4 * out_degree + 2
-                else None
-            )
-            while len(targets) < inside:
-                j = rng.choice(others) if others else rng.randint(1, n_titles)
-                if j != i and j not in targets:
-                    targets.append(j)
-        cards = [_card(titles[tconst_of(j)], rank) for rank, j in enumerate(targets, 1)]
-        if leaves:
-            out = outside_tconst(i)
-            cards.append(
-                {
-                    "rank": len(cards) + 1,
-                    "tconst": out,
-                    "primary_title": f"Outside Title {i}",
-                    "original_title": None,
-                    "title_type": "movie",
-                    "start_year": 2000,
-                    "end_year": None,
-                    "average_rating": 5.0,
-                    "num_votes": 100,
-                    "genres": ["Drama"],
-                }
-            )
-        titles[tconst_of(i)]["more_like_this"] = cards
-    return titles
+    module doc for the rules, including the links that leave the graph), all made up
+    front; :class:`SyntheticGraph` makes the same records one at a time, on demand."""
+    return dict(SyntheticGraph(n_titles, out_degree=out_degree, seed=seed))
 
 
 @dataclass
@@ -253,7 +334,6 @@ class BfsExpectation:
     edges: set[tuple[str, str]] = field(default_factory=set)  # (tconst, similar) from fetched pages
     ranked_edges: list[tuple[str, str, int]] = field(default_factory=list)  # with rank, in order
     missing: list[str] = field(default_factory=list)  # scheduled but not in the graph (404)
-    dropped_by_limit: int = 0  # links not scheduled because max_titles was reached
 
 
 def bfs_order(
@@ -269,7 +349,6 @@ def bfs_order(
         if tconst in exp.depth:
             return
         if len(exp.order) >= max_titles:
-            exp.dropped_by_limit += 1
             return
         exp.depth[tconst] = d
         exp.order.append(tconst)

@@ -1,7 +1,7 @@
 """The catalogue of the mirror: hand-checked title records stored as JSON.
 
 Each ``catalogue/<tconst>.json`` is ``{"record": TitleRecord, "render": {...}}``; the
-``render`` dict holds keyword arguments of :func:`crawler.mirror.renderer.render_title_page`
+``render`` dict holds keyword arguments of :func:`mirror.render.render_title_page`
 for facts the record cannot carry (the seed page shows its votes only as "16K").
 Records hold facts from ``../shared/seed`` only: an unknown fact is absent or null.
 """

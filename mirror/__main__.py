@@ -1,20 +1,22 @@
-"""``python -m crawler.mirror``: run the mirror until killed; the first stdout line is its
+"""``python -m mirror``: run the mirror until killed; the first stdout line is its
 base URL (``http://127.0.0.1:PORT``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
+from typing import Any, cast
 
-from crawler.mirror.faults import Fault
-from crawler.mirror.loader import load_catalogue
-from crawler.mirror.server import MirrorServer
-from crawler.mirror.synthetic import synthetic_graph
+from mirror.faults import Fault
+from mirror.loader import load_catalogue
+from mirror.server import MirrorServer
+from mirror.synthetic import SyntheticGraph
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.mirror", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mirror", description=__doc__)
     parser.add_argument(
         "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
     )
@@ -57,13 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
-    args = parser.parse_args(argv)
+    return parser
 
-    records: dict[str, Any] = {}
-    if args.synthetic:
-        records.update(synthetic_graph(args.synthetic, out_degree=args.out_degree, seed=args.seed))
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    # Looked up in order: the catalogue's titles win; the synthetic graph makes its
+    # records per request (memory does not grow with --synthetic).
+    sources: list[Mapping[str, Any]] = []
     if args.catalogue is not None:
-        records.update(load_catalogue(args.catalogue or None))
+        sources.append(load_catalogue(args.catalogue or None))
+    if args.synthetic:
+        sources.append(SyntheticGraph(args.synthetic, out_degree=args.out_degree, seed=args.seed))
     options: dict[str, Any] = {}
     if args.pad:
         options["pad_to_bytes"] = args.pad
@@ -71,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         options["js_only_more_like_this"] = True
     mirror = MirrorServer(
         pages_dir=args.pages,
-        records=records,
+        records=ChainMap(*cast("list[MutableMapping[str, Any]]", sources)),  # only read
         layout=args.layout,
         render_options=options,
         fault_rate=args.fault_rate,
@@ -81,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
     )
     print(mirror.base_url, flush=True)
-    print(f"{len(mirror.tconsts())} titles", file=sys.stderr, flush=True)
+    print(f"{mirror.title_count()} titles", file=sys.stderr, flush=True)
     try:
         mirror.serve_forever()
     except KeyboardInterrupt:

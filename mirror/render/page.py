@@ -1,0 +1,121 @@
+"""A whole title page: head (with the JSON-LD block), the ``data-testid`` sections, the
+``__NEXT_DATA__`` script, and optional padding to a real page's size."""
+
+from __future__ import annotations
+
+from crawler.records import TitleRecord
+from mirror.render.common import compact_votes, esc, script_json
+from mirror.render.json_ld import json_ld
+from mirror.render.markup import more_like_this_html
+from mirror.render.next_data import next_data
+from mirror.render.sections import body
+
+
+def _padding(missing: int) -> str:
+    """Inert markup (hidden, no test ids) then a comment, ``missing`` UTF-8 bytes in all."""
+    if missing <= 0:
+        return ""
+    block = (
+        '<div class="mirror-pad"><span class="mirror-pad__cell">'
+        "padding to a real page size</span></div>"
+    )
+    head, tail = '<div hidden aria-hidden="true">', "</div>"
+    markup = ""
+    budget = missing // 2 - len(head) - len(tail)
+    if budget > len(block):
+        markup = head + block * (budget // len(block)) + tail
+    rest = missing - len(markup)
+    if rest < 7:  # "<!---->" is the shortest comment
+        return markup + " " * rest
+    return markup + "<!--" + "p" * (rest - 7) + "-->"
+
+
+def _head(r: TitleRecord) -> str:
+    tconst = r["tconst"]
+    title = r.get("primary_title") or tconst
+    year = f" ({r['start_year']})" if r.get("start_year") else ""
+    return (
+        '<!DOCTYPE html><html lang="en-US" xmlns:og="http://opengraphprotocol.org/schema/">'
+        '<head><meta charset="utf-8"/>'
+        '<meta name="viewport" content="width=device-width"/>'
+        f"<title>{esc(title)}{esc(year)} - IMDb</title>"
+        f'<meta name="description" content="{esc(r.get("plot") or "")}"/>'
+        f'<meta property="og:url" content="https://www.imdb.com/title/{tconst}/"/>'
+        '<meta property="og:site_name" content="IMDb"/>'
+        f'<meta property="og:title" content="{esc(title)}{esc(year)} - IMDb"/>'
+        f'<meta property="imdb:pageConst" content="{tconst}"/>'
+        f'<link rel="canonical" href="https://www.imdb.com/title/{tconst}/"/>'
+        f'<script type="application/ld+json">{script_json(json_ld(r))}</script>'
+        '</head><body><div id="__next"><main role="main">'
+    )
+
+
+_END = "</body></html>"
+
+
+def _unpadded(
+    r: TitleRecord,
+    votes_display: str | None,
+    rating_display: str | None,
+    js_only_more_like_this: bool,
+) -> str:
+    """The page up to where the padding goes (before ``</body></html>``)."""
+    if rating_display is None and isinstance(r.get("average_rating"), int | float):
+        rating_display = f"{r['average_rating']:.1f}/10"
+    votes = r.get("num_votes")
+    if votes_display is None and isinstance(votes, int):
+        votes_display = compact_votes(votes)
+    main = body(r, votes_display, rating_display, js_only_more_like_this)
+    data = next_data(r, with_more_like_this=not js_only_more_like_this)
+    tail = (
+        "</main></div>"
+        f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
+    )
+    return _head(r) + main + tail
+
+
+def render_title_page(
+    record: TitleRecord,
+    *,
+    votes_display: str | None = None,
+    rating_display: str | None = None,
+    js_only_more_like_this: bool = False,
+    pad_to_bytes: int = 0,
+) -> str:
+    """The HTML of the title page of ``record``.
+
+    ``votes_display``/``rating_display`` override what the HTML shows ("16K", "8.3/10");
+    by default they are derived from ``num_votes``/``average_rating``.  With
+    ``js_only_more_like_this`` the "More like this" cards are neither in the HTML nor in
+    the JSON: an inline script fetches them from ``/_mirror/mlt/<tconst>.json`` after
+    load.  ``pad_to_bytes`` pads (hidden markup + a comment) to at least that many bytes.
+    """
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this)
+    if pad_to_bytes:
+        size = len((page + _END).encode("utf-8"))
+        page += _padding(pad_to_bytes - size)
+    return page + _END
+
+
+def render_title_page_bytes(
+    record: TitleRecord,
+    *,
+    votes_display: str | None = None,
+    rating_display: str | None = None,
+    js_only_more_like_this: bool = False,
+    pad_to_bytes: int = 0,
+) -> bytes:
+    """``render_title_page(...).encode("utf-8")``, made faster for padded pages: only the
+    page proper is encoded; the (ASCII) padding is added as bytes."""
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this).encode()
+    end = _END.encode()
+    if not pad_to_bytes:
+        return page + end
+    padding = _padding(pad_to_bytes - len(page) - len(end)).encode("ascii")
+    return b"".join((page, padding, end))
+
+
+def more_like_this_payload(record: TitleRecord) -> dict:
+    """What ``/_mirror/mlt/<tconst>.json`` serves: the cards' markup and their data."""
+    similar = record.get("more_like_this", [])
+    return {"tconst": record["tconst"], "html": more_like_this_html(similar), "titles": similar}
