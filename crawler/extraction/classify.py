@@ -24,21 +24,30 @@ _HTML_TYPES = ("text/html", "application/xhtml")
 
 def decode_body(body: bytes | str | None) -> str:
     """Text of a body: UTF-8 when it is, else the declared charset, else cp1252; never raises."""
+    return decode(body)[0]
+
+
+def decode(body: bytes | str | None) -> tuple[str, bytes | None]:
+    """(text of a body, the body itself when it is that text's UTF-8 encoding, else None).
+
+    The bytes let the JSON layers hand their slice straight to orjson, with no re-encoding.
+    """
     if body is None:
-        return ""
+        return "", None
     if isinstance(body, str):
-        return body
+        return body, None
+    raw = bytes(body)
     try:
-        return bytes(body).decode("utf-8")
+        return raw.decode("utf-8"), raw
     except UnicodeDecodeError:
         pass
-    m = _CHARSET_RE.search(body[:4096])
+    m = _CHARSET_RE.search(raw[:4096])
     if m:
         try:
-            return body.decode(m.group(1).decode("ascii"), errors="replace")
+            return raw.decode(m.group(1).decode("ascii"), errors="replace"), None
         except (LookupError, UnicodeDecodeError):
             pass
-    return body.decode("cp1252", errors="replace")
+    return raw.decode("cp1252", errors="replace"), None
 
 
 def is_challenge(text: str, status: int) -> bool:

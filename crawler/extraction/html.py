@@ -22,33 +22,52 @@ _LIST_ITEM_RE = re.compile(
 )
 _NCONST_RE = re.compile(r'href="/name/(nm\d{7,10})')
 _MAX_SECTION = 400_000
-_TESTID_RE = re.compile(r'data-testid="([^"]{1,80})"')
 
 
 class TestIds:
-    """Where each data-testid sits in the page, indexed in one pass on first use.
+    """Finds elements by data-testid in the page's markup, by ``str.find`` from known points.
 
-    A failed ``str.find`` scans the whole ~1 MB page (~0.25 ms); a dozen of them cost more
-    than one regex pass, so lookups go through this index.  ``end`` bounds the scan (the
-    ``__NEXT_DATA__`` script, after the markup, need not be searched).
+    ``end`` bounds the search (the ``__NEXT_DATA__`` script, after the markup, need not be
+    searched).  A title page's head (~300 KB of styles and scripts) has no data-testid, and
+    related ones share a prefix ("title-boxoffice-budget", "title-boxoffice-grossdomestic"):
+    each search starts at the first data-testid of its prefix, found once, so the Box office
+    fields of a page without that section cost one search, not one each.
     """
 
     def __init__(self, text: str, end: int | None = None) -> None:
         self.text = text
         self.end = len(text) if end is None or end < 0 else end
-        self._index: dict[str, list[int]] | None = None
+        self._starts: dict[str, int] = {}
+
+    def _start(self, prefix: str) -> int:
+        """Offset of the first ``data-testid="<prefix>...``, or -1 (memoised)."""
+        at = self._starts.get(prefix)
+        if at is None:
+            lo = self._start("") if prefix else 0
+            at = -1 if lo < 0 else self.text.find(f'data-testid="{prefix}', lo, self.end)
+            self._starts[prefix] = at
+        return at
+
+    def first(self, testid: str, start: int = 0) -> int:
+        """Offset of the first ``data-testid="<testid>"`` at or after ``start``, or -1."""
+        if not testid or '"' in testid:
+            return -1
+        lo = self._start(testid[: max(testid.rfind("-"), testid.rfind("_")) + 1])
+        if lo < 0:
+            return -1
+        return self.text.find(f'data-testid="{testid}"', max(lo, start), self.end)
 
     def positions(self, testid: str) -> list[int]:
-        if self._index is None:
-            index: dict[str, list[int]] = {}
-            for m in _TESTID_RE.finditer(self.text, 0, self.end):
-                index.setdefault(m.group(1), []).append(m.start())
-            self._index = index
-        return self._index.get(testid, [])
+        found: list[int] = []
+        at = self.first(testid)
+        while at >= 0:
+            found.append(at)
+            at = self.first(testid, at + 1)
+        return found
 
     def section(self, testid: str) -> tuple[str, int] | None:
-        at = self.positions(testid)
-        return _element_at(self.text, at[0]) if at else None
+        at = self.first(testid)
+        return _element_at(self.text, at) if at >= 0 else None
 
     def sections(self, testid: str) -> list[str]:
         found = (_element_at(self.text, at) for at in self.positions(testid))

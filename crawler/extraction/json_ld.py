@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
+
+import orjson
 
 from crawler.ids import tconst_from_url
 from crawler.records import CreditRecord
@@ -30,7 +31,7 @@ def load(text: str) -> dict | None:
     if end < 0:
         return None
     try:
-        data = json.loads(text[m.end() : end])
+        data = orjson.loads(text[m.end() : end])
     except ValueError:
         return None
     if isinstance(data, list):
