@@ -24,14 +24,22 @@ _NCONST_RE = re.compile(r'href="/name/(nm\d{7,10})')
 _MAX_SECTION = 400_000
 
 
+def _parent(testid: str) -> str:
+    """The prefix up to the last separator: "title-boxoffice-" of "title-boxoffice-budget",
+    "title-" of "title-boxoffice-", "" of "title-" and of "plot"."""
+    stem = testid[:-1]
+    return stem[: max(stem.rfind("-"), stem.rfind("_")) + 1]
+
+
 class TestIds:
     """Finds elements by data-testid in the page's markup, by ``str.find`` from known points.
 
     ``end`` bounds the search (the ``__NEXT_DATA__`` script, after the markup, need not be
     searched).  A title page's head (~300 KB of styles and scripts) has no data-testid, and
-    related ones share a prefix ("title-boxoffice-budget", "title-boxoffice-grossdomestic"):
-    each search starts at the first data-testid of its prefix, found once, so the Box office
-    fields of a page without that section cost one search, not one each.
+    related ones share prefixes ("title-boxoffice-budget", "title-boxoffice-grossdomestic"):
+    each search starts at the first data-testid of its parent prefix ("title-boxoffice-",
+    itself searched from the first "title-", found once), so the Box office fields of a page
+    without that section cost one short search, not one long one each.
     """
 
     def __init__(self, text: str, end: int | None = None) -> None:
@@ -43,7 +51,7 @@ class TestIds:
         """Offset of the first ``data-testid="<prefix>...``, or -1 (memoised)."""
         at = self._starts.get(prefix)
         if at is None:
-            lo = self._start("") if prefix else 0
+            lo = self._start(_parent(prefix)) if prefix else 0
             at = -1 if lo < 0 else self.text.find(f'data-testid="{prefix}', lo, self.end)
             self._starts[prefix] = at
         return at
@@ -52,7 +60,7 @@ class TestIds:
         """Offset of the first ``data-testid="<testid>"`` at or after ``start``, or -1."""
         if not testid or '"' in testid:
             return -1
-        lo = self._start(testid[: max(testid.rfind("-"), testid.rfind("_")) + 1])
+        lo = self._start(_parent(testid))
         if lo < 0:
             return -1
         return self.text.find(f'data-testid="{testid}"', max(lo, start), self.end)

@@ -28,27 +28,23 @@ def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview |
     """(offset of the ``__NEXT_DATA__`` tag in ``text``, -1 if absent; its JSON source, None if
     absent or unclosed).
 
-    ``raw``, when given, is ``text`` encoded in UTF-8: the JSON is then cut from it, and
-    orjson parses those bytes without re-encoding the text.
+    The tag is searched from the end: it follows the markup, and Next.js escapes "<" inside
+    its JSON, so the last copy is the real one (an earlier one can only be page text, e.g.
+    inside JSON-LD).  ``raw``, when given, is ``text`` encoded in UTF-8: the JSON is then cut
+    from it, and orjson parses those bytes without re-encoding the text.
     """
+    start = text.rfind(NEXT_OPEN)
+    if start < 0:
+        return -1, None
     if raw is None:
-        start = text.find(NEXT_OPEN)
-        if start < 0:
-            return -1, None
         body = text.find(">", start)
         end = text.find("</script>", body) if body >= 0 else -1
         return start, (text[body + 1 : end] if end >= 0 else None)
-    raw_start = raw.find(_NEXT_OPEN_BYTES)
-    if raw_start < 0:
-        return -1, None
-    # The tag's offset in the text: no more before ``raw_start`` than the page has bytes
-    # beyond its characters (UTF-8 continuation bytes), so the search starts there.
-    start = text.find(NEXT_OPEN, raw_start - (len(raw) - len(text)))
-    body = raw.find(b">", raw_start)
+    body = raw.find(b">", raw.rfind(_NEXT_OPEN_BYTES))
     end = -1
     if body >= 0:
-        # Next.js escapes "<" inside the JSON, so the first "<" after it is normally the
-        # closing tag: one memchr instead of a substring search over ~200 KB.
+        # With "<" escaped in the JSON, the first "<" after it is normally the closing tag:
+        # one memchr instead of a substring search over ~200 KB.
         end = raw.find(b"<", body)
         if end >= 0 and not raw.startswith(b"</script>", end):
             end = raw.find(b"</script>", end)
