@@ -120,13 +120,14 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
 
 
 def dig(obj: Any, *path: str | int) -> Any:
+    """``obj[path[0]][path[1]]...``, or None where a step is missing or of the wrong type."""
     for step in path:
-        if isinstance(step, int):
-            if not isinstance(obj, list) or len(obj) <= step:
-                return None
-        elif not isinstance(obj, dict):
+        if isinstance(obj, dict):
+            obj = obj.get(step)  # JSON keys are strings: an index step finds nothing here
+        elif isinstance(obj, list) and isinstance(step, int) and 0 <= step < len(obj):
+            obj = obj[step]
+        else:
             return None
-        obj = obj[step] if isinstance(step, int) else obj.get(step)
     return obj
 
 
