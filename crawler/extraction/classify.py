@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 
-from crawler.ids import tconst_from_url
+from crawler.ids import TCONST_PATTERN, tconst_from_url
 from crawler.records import PageKind
 
 _CHARSET_RE = re.compile(rb"""charset=["']?([A-Za-z0-9_.:-]{1,40})""")
 _CANONICAL_RE = re.compile(
-    r"""<link[^>]{0,200}?rel=["']canonical["'][^>]{0,200}?href=["']([^"']+)["']"""
-    r"""|<link[^>]{0,200}?href=["']([^"']+)["'][^>]{0,200}?rel=["']canonical["']"""
+    r"""<link[^>]{0,200}?rel=["']canonical["'][^>]{0,200}?href=["']([^"']{1,2000})["']"""
+    r"""|<link[^>]{0,200}?href=["']([^"']{1,2000})["'][^>]{0,200}?rel=["']canonical["']"""
 )
 _OG_URL_RE = re.compile(
-    r"""<meta[^>]{0,100}?property=["']og:url["'][^>]{0,100}?content=["']([^"']+)"""
+    r"""<meta[^>]{0,100}?property=["']og:url["'][^>]{0,100}?content=["']([^"']{1,2000})"""
 )
-_NEXT_TCONST_RE = re.compile(r'"pageProps":\{[^{}]{0,200}?"tconst":"(tt\d{7,10})"')
-_SUBPAGE_RE = re.compile(r"/title/tt\d{7,10}/([a-z]+)")
+_NEXT_TCONST_RE = re.compile(rf'"pageProps":\{{[^{{}}]{{0,200}}?"tconst":"({TCONST_PATTERN})"')
+_SUBPAGE_RE = re.compile(rf"/title/{TCONST_PATTERN}/([a-z]+)")
 # Markers of AWS WAF's challenge page (served with HTTP 202 to clients it wants to verify).
 _CHALLENGE_MARKERS = ("awsWafCookieDomainList", "AwsWafIntegration", "token.awswaf.com")
 _HTML_TYPES = ("text/html", "application/xhtml")

@@ -16,12 +16,13 @@ from typing import Any
 
 import orjson
 
+from crawler.ids import NCONST_PATTERN, is_tconst
 from crawler.records import CreditRecord, SimilarTitleRecord
 
 NEXT_OPEN = '<script id="__NEXT_DATA__"'
 _NEXT_OPEN_BYTES = NEXT_OPEN.encode()
 _TAG_RE = re.compile(r"<[^>]+>")
-_NCONST_RE = re.compile(r"^nm\d{7,10}$")
+_NCONST_RE = re.compile(NCONST_PATTERN)
 
 
 def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview | None]:
@@ -87,7 +88,9 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
     props = props if isinstance(props, dict) else {}
     pp = props.get("pageProps")
     pp = pp if isinstance(pp, dict) else {}
-    page_id = pp.get("tconst") if isinstance(pp.get("tconst"), str) else None
+    # Ids are read only when they are tconsts ("tt" + ASCII digits), as everywhere else.
+    pp_tconst = pp.get("tconst") if is_tconst(pp.get("tconst")) else None
+    page_id = pp_tconst
     merged: dict = {}
     used: list[str] = []
     for key, short in (("aboveTheFoldData", "above"), ("mainColumnData", "main")):
@@ -115,8 +118,8 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
                 found = True
         if found:
             used.append("urql")
-    found_id = merged.get("id") if isinstance(merged.get("id"), str) else None
-    return merged, found_id or (pp.get("tconst") if used else None), used
+    found_id = merged.get("id") if is_tconst(merged.get("id")) else None
+    return merged, found_id or (pp_tconst if used else None), used
 
 
 def dig(obj: Any, *path: str | int) -> Any:
@@ -135,7 +138,10 @@ def plain(value: Any) -> str | None:
     """Text of a ``plaidHtml``/``plainText`` value as the page shows it."""
     if not isinstance(value, str):
         return None
-    return html.unescape(_TAG_RE.sub("", value)).strip() or None
+    # Tags are stripped only up to the last ">": past it a "<" has no ">" to end a tag, and
+    # the regex, retried at each such "<", would be quadratic on "<<<<...".
+    cut = value.rfind(">") + 1
+    return html.unescape(_TAG_RE.sub("", value[:cut]) + value[cut:]).strip() or None
 
 
 # Scalar fields: TitleRecord field -> path in the merged title.
@@ -251,7 +257,7 @@ def _notes(credit: dict) -> list[str]:
 def _person(credit: dict) -> tuple[str | None, str | None]:
     nconst = dig(credit, "name", "id")
     name = dig(credit, "name", "nameText", "text")
-    return (nconst if isinstance(nconst, str) and _NCONST_RE.match(nconst) else None), name
+    return (nconst if isinstance(nconst, str) and _NCONST_RE.fullmatch(nconst) else None), name
 
 
 # Crew groups in the merged title -> category; principalCredits category ids map the same way.
@@ -330,7 +336,7 @@ def read_more_like_this(title: dict) -> list[SimilarTitleRecord] | None:
     for edge in edges:
         node = dig(edge, "node")
         tconst = dig(node, "id")
-        if not isinstance(tconst, str):
+        if not is_tconst(tconst):
             continue
         genres = dig(node, "titleGenres", "genres")
         cards.append(
