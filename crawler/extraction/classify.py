@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from crawler.ids import TCONST_PATTERN, tconst_from_url
@@ -44,10 +45,21 @@ def decode(body: bytes | str | None) -> tuple[str, bytes | None]:
     m = _CHARSET_RE.search(raw[:4096])
     if m:
         try:
-            return raw.decode(m.group(1).decode("ascii"), errors="replace"), None
+            charset = m.group(1).decode("ascii")
+            # A page declared UTF-8 that is not: re-encoded (e.g. to Latin-1) on the way, unless
+            # its valid UTF-8 characters outnumber the broken bytes (a stray byte or two).
+            if codecs.lookup(charset).name != "utf-8" or _mostly_utf8(raw):
+                return raw.decode(charset, errors="replace"), None
         except (LookupError, UnicodeDecodeError):
             pass
     return raw.decode("cp1252", errors="replace"), None
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    text = raw.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - broken > broken
 
 
 def is_challenge(text: str, status: int) -> bool:
