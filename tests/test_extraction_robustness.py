@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_module
+import json
 import re
 import time
 from pathlib import Path
@@ -355,3 +356,51 @@ def test_hostile_sections_are_linear_and_leave_no_markup(
     if result["title"] is not None:
         junk = [s[:60] for s in _strings(result["title"]) if "<" in s]
         assert not junk
+
+
+# --- Ids are ASCII: "tt" + Unicode digits is not a tconst anywhere ---------------------------
+
+_ARABIC_TT = "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663"  # tt٠١٣٣٠٩٣
+_ARABIC_NM = "nm\u0660\u0660\u0660\u0660\u0660\u0660\u0661"
+
+
+def test_next_data_cards_with_unicode_digit_ids_are_dropped() -> None:
+    cards = [
+        {"node": {"id": tconst, "titleText": {"text": f"T{i}"}}}
+        for i, tconst in enumerate(["tt0053106", _ARABIC_TT, "tt0058604"])
+    ]
+    cast = [{"node": {"name": {"id": _ARABIC_NM, "nameText": {"text": "A"}}}}]
+    main = json.dumps(
+        {"id": "tt0050634", "moreLikeThisTitles": {"edges": cards}, "cast": {"edges": cast}}
+    )
+    main = f'"mainColumnData":{main},'
+    page = FIXTURE.replace('"aboveTheFoldData":', main + '"aboveTheFoldData":', 1)
+    title = extract_page(page, URL)["title"]
+    assert [c["tconst"] for c in title["more_like_this"]] == ["tt0053106", "tt0058604"]
+    assert [(c["name"], c["nconst"]) for c in title["credits"]] == [("A", None)]
+
+
+def test_html_cards_and_cast_links_with_unicode_digit_ids_are_not_read() -> None:
+    cards = "".join(
+        f'<a href="/title/{tconst}/?ref_=tt_sims_tt_t_{i}">T{i}</a>'
+        for i, tconst in enumerate(["tt0053106", _ARABIC_TT, "tt0058604"], 1)
+    )
+    cast = (
+        '<div data-testid="title-cast-item"><a data-testid="title-cast-item__actor" '
+        f'href="/name/{_ARABIC_NM}/">A</a></div>'
+    )
+    page = _with_markup(f'<section data-testid="MoreLikeThis">{cards}</section>{cast}')
+    title = extract_page(page, URL)["title"]
+    assert [c["tconst"] for c in title["more_like_this"]] == ["tt0053106", "tt0058604"]
+    cast_credits = [c for c in title["credits"] if c["category"] == "cast"]
+    assert [(c["name"], c["nconst"]) for c in cast_credits] == [("A", None)]
+
+
+def test_page_claiming_a_unicode_digit_tconst_is_not_that_title() -> None:
+    page = FIXTURE.replace("tt0050634", _ARABIC_TT)
+    for url in (URL, f"https://www.imdb.com/title/{_ARABIC_TT}/"):
+        result = extract_page(page, url)
+        _check(result)
+        assert result["found_tconst"] is None
+        assert result["tconst"] in (None, "tt0050634")
+        assert result["title"] is None
