@@ -223,24 +223,6 @@ def parse_runtime(value: Any) -> int | None:
     return int(m.group("h") or 0) * 60 + int(m.group("m") or 0)
 
 
-_AWARDS = re.compile(
-    r"^(?:(?P<w>\d+)\s+wins?)?\s*(?:&|and)?\s*(?:(?P<n>\d+)\s+nominations?)?(?:\s+total)?\.?$",
-    re.IGNORECASE,
-)
-
-
-def parse_awards(value: Any) -> tuple[int, int] | None:
-    """``"6 wins & 4 nominations"`` -> ``(6, 4)``; also ``"... total"``,
-    ``"1 win & 17 nominations"``, ``"2 wins"`` -> ``(2, 0)``, ``"1 nomination"`` -> ``(0, 1)``.
-    """
-    if not isinstance(value, str):
-        return None
-    m = _AWARDS.match(_plain(value))
-    if not m or (m.group("w") is None and m.group("n") is None):
-        return None
-    return int(m.group("w") or 0), int(m.group("n") or 0)
-
-
 def parse_int(value: Any) -> int | None:
     """A whole number: 1957, ``"1957"``, ``"16,123"``; counts like ``"1.2K"`` are rounded."""
     counted = parse_count(value)
