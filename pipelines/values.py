@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 # Currency symbols and prefixes as IMDb shows them -> ISO 4217.  The whole prefix
 # is looked up, so "A$" is AUD.  A bare "$" is USD: IMDb writes other dollars
@@ -86,7 +86,7 @@ def clean_list(values: Any) -> list[str]:
     return out
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
