@@ -324,16 +324,16 @@ _HOSTILE_TOKENS = [
     " ", "Drama", "8.7", "</a>", "</span>", "</div>", "<div>", '"', _GENRE_ITEM,
     '<span class="ipc-rating-star">', '<a href="/title/tt0053106/?ref_=tt_sims_tt_t_1">',
     '<a data-testid="cast-item-characters-link">', '<div data-testid="title-cast-item">',
-    '<a href="/name/nm0000001/">', '<span itemprop="genre">', '<a title="' + "z" * 5000,
+    '<a href="/name/nm0000001/">', '<span itemprop="genre">', '<a title="' + "z" * 200,
 ]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     testid=st.sampled_from(_HOSTILE_TESTIDS),
     tag=st.sampled_from(["div", "section", "li", "span"]),
     tokens=st.lists(st.sampled_from(_HOSTILE_TOKENS), min_size=1, max_size=6),
-    repeat=st.integers(min_value=1, max_value=2_000),
+    repeat=st.sampled_from([1, 3, 100, 2_000, 8_000]),
     closed=st.booleans(),
     copies=st.integers(min_value=1, max_value=3),
     with_next_data=st.booleans(),
@@ -347,7 +347,7 @@ def test_hostile_sections_are_linear_and_leave_no_markup(
     copies: int,
     with_next_data: bool,
 ) -> None:
-    section = f'<{tag} data-testid="{testid}">' + "".join(tokens) * repeat
+    section = (f'<{tag} data-testid="{testid}">' + "".join(tokens) * repeat)[:600_000]
     section += f"</{tag}>" if closed else ""
     page = _with_markup(section * copies, FIXTURE if with_next_data else HTML_ONLY)
     result, elapsed = _timed_extract(page)
