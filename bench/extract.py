@@ -1,7 +1,8 @@
 """Benchmark extract_page over every current-layout (next2021plus) real page.
 
 Prints, per page, the median time of several rounds, then the median and p90 over pages,
-next to the time of a bare ``json.loads`` of the ``__NEXT_DATA__`` block (the floor).
+next to the time of a bare ``json.loads`` and a bare ``orjson.loads`` of the same pages'
+``__NEXT_DATA__`` block (the floor: extraction parses it with orjson).
 Usage: .venv/bin/python bench/extract.py [rounds]
 """
 
@@ -14,6 +15,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,6 +53,7 @@ def main() -> int:
         return 0
     extract_ms: list[float] = []
     loads_ms: list[float] = []
+    orjson_ms: list[float] = []
     for tconst, body in pages():
         url = f"https://www.imdb.com/title/{tconst}/"
         extract_page(body, url)  # warm-up
@@ -58,14 +62,24 @@ def main() -> int:
         start = text.index(">", text.index('<script id="__NEXT_DATA__"')) + 1
         block = text[start : text.index("</script>", start)]
         base = timed(lambda block=block: json.loads(block), rounds)
+        raw = block.encode("utf-8")
+        fast = timed(lambda raw=raw: orjson.loads(raw), rounds)
         extract_ms.append(ms)
         loads_ms.append(base)
+        orjson_ms.append(fast)
         size = len(body) / 1e6
-        print(f"{tconst:<11} {size:5.2f} MB  extract {ms:6.2f} ms  json.loads {base:5.2f} ms")
+        print(
+            f"{tconst:<11} {size:5.2f} MB  extract {ms:6.2f} ms  json.loads {base:5.2f} ms  "
+            f"orjson.loads {fast:5.2f} ms"
+        )
     print(f"\npages: {len(extract_ms)}, rounds each: {rounds}")
-    for label, values in (("extract_page", extract_ms), ("json.loads only", loads_ms)):
+    for label, values in (
+        ("extract_page", extract_ms),
+        ("json.loads only", loads_ms),
+        ("orjson.loads only", orjson_ms),
+    ):
         med = statistics.median(values)
-        print(f"{label:<16} median {med:.2f} ms  p90 {p90(values):.2f} ms per page")
+        print(f"{label:<18} median {med:.2f} ms  p90 {p90(values):.2f} ms per page")
     return 0
 
 

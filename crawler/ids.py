@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-TCONST_RE = re.compile(r"^tt\d{7,10}$")
-_TITLE_PATH_RE = re.compile(r"/title/(tt\d{7,10})(?:/|$)")
+# ASCII digits only ("\d" also takes "٠١٣" and other Unicode digits).  Other modules build
+# their patterns from these two; ``is_tconst`` is the one test of a bare id.
+TCONST_PATTERN = "tt[0-9]{7,10}"
+NCONST_PATTERN = "nm[0-9]{7,10}"
+TCONST_RE = re.compile(TCONST_PATTERN)
+_TITLE_PATH_RE = re.compile(rf"/title/({TCONST_PATTERN})(?:/|\Z)")
 
 
-def is_tconst(value: str) -> bool:
-    return bool(TCONST_RE.match(value))
+def is_tconst(value: object) -> bool:
+    """True for "tt" and 7 to 10 ASCII digits, nothing before or after (no newline either)."""
+    return isinstance(value, str) and TCONST_RE.fullmatch(value) is not None
 
 
 def tconst_from_url(url: str) -> str | None:

@@ -30,34 +30,6 @@ from pipelines.values import clean_list, clean_text
 CAST_CATEGORIES = frozenset({"actor", "actress", "cast"})
 SELF_CHARACTERS = frozenset({"self", "himself", "herself", "themselves", "themself"})
 
-# What a page or the extraction may call a role -> IMDb principals category.
-_CATEGORY_ALIASES = {
-    "directors": "director",
-    "directed by": "director",
-    "writers": "writer",
-    "writing credits": "writer",
-    "creators": "creator",
-    "created by": "creator",
-    "stars": "cast",
-    "star": "cast",
-    "top cast": "cast",
-    "actors": "actor",
-    "actresses": "actress",
-    "producers": "producer",
-    "music": "composer",
-    "music by": "composer",
-    "composers": "composer",
-    "cinematography": "cinematographer",
-    "cinematography by": "cinematographer",
-    "editors": "editor",
-    "film editing": "editor",
-    "editing": "editor",
-    "production design": "production_designer",
-    "casting": "casting_director",
-    "casting by": "casting_director",
-}
-
-
 class CreditNotes(NamedTuple):
     credited_as: str | None  # "S. Kharitonova" from "(as S. Kharitonova)"
     attributes: list[str]  # the other notes, in page order: 'play "Vecno zivye"', "voice"
@@ -108,8 +80,9 @@ def normalize_category(
     text = clean_text(category)
     if text is None:
         return None
-    cat = text.lower()
-    cat = _CATEGORY_ALIASES.get(cat, cat).replace(" ", "_")
+    # The extraction's roles are already these ids (director, writer, creator, cast, and
+    # IMDb's own actor/actress/...): no label such as "Directors" or "Stars" reaches here.
+    cat = text.lower().replace(" ", "_")
     if cat in CAST_CATEGORIES:
         lowered = {a.lower() for a in attributes or []}
         if "archive footage" in lowered:

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 # Currency symbols and prefixes as IMDb shows them -> ISO 4217.  The whole prefix
 # is looked up, so "A$" is AUD.  A bare "$" is USD: IMDb writes other dollars
@@ -86,7 +86,7 @@ def clean_list(values: Any) -> list[str]:
     return out
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -221,24 +221,6 @@ def parse_runtime(value: Any) -> int | None:
     if not m or (m.group("h") is None and m.group("m") is None):
         return None
     return int(m.group("h") or 0) * 60 + int(m.group("m") or 0)
-
-
-_AWARDS = re.compile(
-    r"^(?:(?P<w>\d+)\s+wins?)?\s*(?:&|and)?\s*(?:(?P<n>\d+)\s+nominations?)?(?:\s+total)?\.?$",
-    re.IGNORECASE,
-)
-
-
-def parse_awards(value: Any) -> tuple[int, int] | None:
-    """``"6 wins & 4 nominations"`` -> ``(6, 4)``; also ``"... total"``,
-    ``"1 win & 17 nominations"``, ``"2 wins"`` -> ``(2, 0)``, ``"1 nomination"`` -> ``(0, 1)``.
-    """
-    if not isinstance(value, str):
-        return None
-    m = _AWARDS.match(_plain(value))
-    if not m or (m.group("w") is None and m.group("n") is None):
-        return None
-    return int(m.group("w") or 0), int(m.group("n") or 0)
 
 
 def parse_int(value: Any) -> int | None:

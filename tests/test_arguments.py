@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.arguments import check_base_url, check_output_dir, check_render, parse_arguments
-from crawler.ids import parse_seed, parse_seeds, tconst_from_url, title_url
+from crawler.ids import is_tconst, parse_seed, parse_seeds, tconst_from_url, title_url
 from crawler.retry import retry_after_seconds
 
 
@@ -33,6 +33,32 @@ def test_seed_accepts_tconsts_and_title_urls(value: str, tconst: str) -> None:
 def test_seed_rejects_everything_else(value: str) -> None:
     with pytest.raises(ValueError, match="expected a tconst like tt0050634"):
         parse_seed(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663",  # tt + Arabic-Indic ٠١٣٣٠٩٣
+        "tt\u0966\u0967\u0969\u0969\u0966\u096f\u0969",  # Devanagari digits
+        "tt\uff10\uff11\uff13\uff13\uff10\uff19\uff13",  # fullwidth digits
+        "tt013309\u0663",  # one non-ASCII digit is enough
+        "https://www.imdb.com/title/tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663/",
+    ],
+)
+def test_seed_with_unicode_digits_is_refused_in_one_line(value: str) -> None:
+    with pytest.raises(ValueError, match="expected a tconst like tt0050634") as caught:
+        parse_seed(value)
+    assert "\n" not in str(caught.value)
+    assert not is_tconst(value)
+    assert tconst_from_url(value) is None
+
+
+def test_is_tconst_is_ascii_digits_and_nothing_else() -> None:
+    assert is_tconst("tt0050634") and is_tconst("tt10872600")
+    for value in ("tt0050634\n", " tt0050634", "tt005063", "tt00506341234", "TT0050634", None):
+        assert not is_tconst(value)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not a tconst"):
+        title_url("https://www.imdb.com", "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663")
 
 
 def test_seeds_are_comma_separated_and_deduplicated() -> None:

@@ -13,7 +13,6 @@ import pytest
 from pipelines.values import (
     clean_list,
     clean_text,
-    parse_awards,
     parse_bool,
     parse_count,
     parse_int,
@@ -32,14 +31,12 @@ SEED_STRINGS = {
     "$17,923": ("money", (17923, "USD")),
     "1h 35m": ("runtime", 95),
     "1 hour 35 minutes": ("runtime", 95),
-    "6 wins & 4 nominations": ("awards", (6, 4)),
 }
 PARSERS = {
     "rating": parse_rating,
     "count": parse_count,
     "money": parse_money,
     "runtime": parse_runtime,
-    "awards": parse_awards,
 }
 
 
@@ -166,26 +163,6 @@ def test_parse_money(raw: object, expected: tuple[int, str] | None) -> None:
 )
 def test_parse_runtime(raw: object, expected: int | None) -> None:
     assert parse_runtime(raw) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("6 wins & 4 nominations", (6, 4)),
-        ("63 wins & 29 nominations total", (63, 29)),  # tt0076759
-        ("1 win & 17 nominations", (1, 17)),  # tt3876702
-        ("6 wins & 1 nomination", (6, 1)),  # tt2503944
-        ("2 wins", (2, 0)),  # tt1300562
-        ("1 nomination", (0, 1)),  # tt0107144
-        ("12 nominations total", (0, 12)),  # tt2372220
-        ("Won 7 Oscars", None),  # the prestigious line, not the totals
-        ("1 Nominierung", None),  # German page: not guessed
-        ("", None),
-        (6, None),
-    ],
-)
-def test_parse_awards(raw: object, expected: tuple[int, int] | None) -> None:
-    assert parse_awards(raw) == expected
 
 
 @pytest.mark.parametrize(

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
-from crawler.ids import tconst_from_url
+from crawler.ids import TCONST_PATTERN, tconst_from_url
 from crawler.records import PageKind
 
 _CHARSET_RE = re.compile(rb"""charset=["']?([A-Za-z0-9_.:-]{1,40})""")
 _CANONICAL_RE = re.compile(
-    r"""<link[^>]{0,200}?rel=["']canonical["'][^>]{0,200}?href=["']([^"']+)["']"""
-    r"""|<link[^>]{0,200}?href=["']([^"']+)["'][^>]{0,200}?rel=["']canonical["']"""
+    r"""<link[^>]{0,200}?rel=["']canonical["'][^>]{0,200}?href=["']([^"']{1,2000})["']"""
+    r"""|<link[^>]{0,200}?href=["']([^"']{1,2000})["'][^>]{0,200}?rel=["']canonical["']"""
 )
 _OG_URL_RE = re.compile(
-    r"""<meta[^>]{0,100}?property=["']og:url["'][^>]{0,100}?content=["']([^"']+)"""
+    r"""<meta[^>]{0,100}?property=["']og:url["'][^>]{0,100}?content=["']([^"']{1,2000})"""
 )
-_NEXT_TCONST_RE = re.compile(r'"pageProps":\{[^{}]{0,200}?"tconst":"(tt\d{7,10})"')
-_SUBPAGE_RE = re.compile(r"/title/tt\d{7,10}/([a-z]+)")
+_NEXT_TCONST_RE = re.compile(rf'"pageProps":\{{[^{{}}]{{0,200}}?"tconst":"({TCONST_PATTERN})"')
+_SUBPAGE_RE = re.compile(rf"/title/{TCONST_PATTERN}/([a-z]+)")
 # Markers of AWS WAF's challenge page (served with HTTP 202 to clients it wants to verify).
 _CHALLENGE_MARKERS = ("awsWafCookieDomainList", "AwsWafIntegration", "token.awswaf.com")
 _HTML_TYPES = ("text/html", "application/xhtml")
@@ -24,21 +25,41 @@ _HTML_TYPES = ("text/html", "application/xhtml")
 
 def decode_body(body: bytes | str | None) -> str:
     """Text of a body: UTF-8 when it is, else the declared charset, else cp1252; never raises."""
+    return decode(body)[0]
+
+
+def decode(body: bytes | str | None) -> tuple[str, bytes | None]:
+    """(text of a body, the body itself when it is that text's UTF-8 encoding, else None).
+
+    The bytes let the JSON layers hand their slice straight to orjson, with no re-encoding.
+    """
     if body is None:
-        return ""
+        return "", None
     if isinstance(body, str):
-        return body
+        return body, None
+    raw = bytes(body)
     try:
-        return bytes(body).decode("utf-8")
+        return raw.decode("utf-8"), raw
     except UnicodeDecodeError:
         pass
-    m = _CHARSET_RE.search(body[:4096])
+    m = _CHARSET_RE.search(raw[:4096])
     if m:
         try:
-            return body.decode(m.group(1).decode("ascii"), errors="replace")
+            charset = m.group(1).decode("ascii")
+            # A page declared UTF-8 that is not: re-encoded (e.g. to Latin-1) on the way, unless
+            # its valid UTF-8 characters outnumber the broken bytes (a stray byte or two).
+            if codecs.lookup(charset).name != "utf-8" or _mostly_utf8(raw):
+                return raw.decode(charset, errors="replace"), None
         except (LookupError, UnicodeDecodeError):
             pass
-    return body.decode("cp1252", errors="replace")
+    return raw.decode("cp1252", errors="replace"), None
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    text = raw.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - broken > broken
 
 
 def is_challenge(text: str, status: int) -> bool:

@@ -3,56 +3,106 @@
 Nothing parses the whole page: ``section()`` cuts out one element by its ``data-testid``
 (matching its closing tag by counting nesting), and the readers work on that slice only.
 Values are the text the page shows ("8.3/10", "16K", "$17,923").
+
+Hostile markup must cost linear time.  A regex that scans to a closer (``<!--.*?-->``,
+``<[^>]*>``, ``>(.*?)</a>``) and is retried at every later start after a failure is quadratic
+when the closer is missing (an unclosed ``<svg `` kept a 600 KB page busy for 74 s): here
+such scans either accept the end of the fragment as the closer (an unclosed tag, comment or
+svg hides the rest, as in a browser) or are done by ``str.find`` in one forward pass.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from typing import Any
 
+from crawler.ids import NCONST_PATTERN, TCONST_PATTERN
 from crawler.records import CreditRecord, SimilarTitleRecord
 
 _TAG_NAME_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)")
-_TAG_RE = re.compile(r"<[^>]*>")
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
-_SVG_RE = re.compile(r"<svg\b.*?</svg>", re.S)
-_LIST_ITEM_RE = re.compile(
-    r'class="ipc-metadata-list-item__list-content-item[^"]*"[^>]*>(.*?)</(?:a|span)>', re.S
-)
-_NCONST_RE = re.compile(r'href="/name/(nm\d{7,10})')
+# Each always matches from its start (to the closer, else to the end): linear in ``sub``.
+_TAG_RE = re.compile(r"<[^>]*(?:>|\Z)")
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_SVG_RE = re.compile(r"<svg\b.*?(?:</svg>|\Z)", re.S)
+_LIST_ITEM_START_RE = re.compile(r'class="ipc-metadata-list-item__list-content-item[^"]*"')
+_NCONST_RE = re.compile(rf'href="/name/({NCONST_PATTERN})')
 _MAX_SECTION = 400_000
-_TESTID_RE = re.compile(r'data-testid="([^"]{1,80})"')
+# Unclosed elements read before ``sections`` gives up: each costs a scan of _MAX_SECTION.
+_MAX_UNCLOSED = 8
+
+
+def _parent(testid: str) -> str:
+    """The prefix up to the last separator: "title-boxoffice-" of "title-boxoffice-budget",
+    "title-" of "title-boxoffice-", "" of "title-" and of "plot"."""
+    stem = testid[:-1]
+    return stem[: max(stem.rfind("-"), stem.rfind("_")) + 1]
 
 
 class TestIds:
-    """Where each data-testid sits in the page, indexed in one pass on first use.
+    """Finds elements by data-testid in the page's markup, by ``str.find`` from known points.
 
-    A failed ``str.find`` scans the whole ~1 MB page (~0.25 ms); a dozen of them cost more
-    than one regex pass, so lookups go through this index.  ``end`` bounds the scan (the
-    ``__NEXT_DATA__`` script, after the markup, need not be searched).
+    ``end`` bounds the search (the ``__NEXT_DATA__`` script, after the markup, need not be
+    searched).  A title page's head (~300 KB of styles and scripts) has no data-testid, and
+    related ones share prefixes ("title-boxoffice-budget", "title-boxoffice-grossdomestic"):
+    each search starts at the first data-testid of its parent prefix ("title-boxoffice-",
+    itself searched from the first "title-", found once), so the Box office fields of a page
+    without that section cost one short search, not one long one each.
     """
 
     def __init__(self, text: str, end: int | None = None) -> None:
         self.text = text
         self.end = len(text) if end is None or end < 0 else end
-        self._index: dict[str, list[int]] | None = None
+        self._starts: dict[str, int] = {}
+
+    def _start(self, prefix: str) -> int:
+        """Offset of the first ``data-testid="<prefix>...``, or -1 (memoised)."""
+        at = self._starts.get(prefix)
+        if at is None:
+            lo = self._start(_parent(prefix)) if prefix else 0
+            at = -1 if lo < 0 else self.text.find(f'data-testid="{prefix}', lo, self.end)
+            self._starts[prefix] = at
+        return at
+
+    def first(self, testid: str, start: int = 0) -> int:
+        """Offset of the first ``data-testid="<testid>"`` at or after ``start``, or -1."""
+        if not testid or '"' in testid:
+            return -1
+        lo = self._start(_parent(testid))
+        if lo < 0:
+            return -1
+        return self.text.find(f'data-testid="{testid}"', max(lo, start), self.end)
 
     def positions(self, testid: str) -> list[int]:
-        if self._index is None:
-            index: dict[str, list[int]] = {}
-            for m in _TESTID_RE.finditer(self.text, 0, self.end):
-                index.setdefault(m.group(1), []).append(m.start())
-            self._index = index
-        return self._index.get(testid, [])
+        found: list[int] = []
+        at = self.first(testid)
+        while at >= 0:
+            found.append(at)
+            at = self.first(testid, at + 1)
+        return found
 
     def section(self, testid: str) -> tuple[str, int] | None:
-        at = self.positions(testid)
-        return _element_at(self.text, at[0]) if at else None
+        at = self.first(testid)
+        return _element_at(self.text, at) if at >= 0 else None
 
     def sections(self, testid: str) -> list[str]:
-        found = (_element_at(self.text, at) for at in self.positions(testid))
-        return [f[0] for f in found if f]
+        """Each element with this data-testid, outermost only (one nested in another is
+        part of it), so that repeated or nested copies cost linear time."""
+        out: list[str] = []
+        done = unclosed = 0
+        for at in self.positions(testid):
+            if at < done:
+                continue
+            found = _element_at(self.text, at)
+            if found:
+                out.append(found[0])
+                done = found[1]
+            else:
+                unclosed += 1
+                if unclosed >= _MAX_UNCLOSED:
+                    break
+        return out
 
 
 def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
@@ -80,6 +130,33 @@ def _element_at(text: str, at: int) -> tuple[str, int] | None:
     return None
 
 
+def _inner_texts(
+    frag: str, start: re.Pattern[str], closers: tuple[str, ...]
+) -> Iterator[tuple[re.Match[str], str, int]]:
+    """Each match of ``start``, the text from the ">" ending its tag to the nearest of
+    ``closers``, and the offset after that closer: what ``start[^>]*>(.*?)(?:closer|...)``
+    (re.S) finds, by str.find.
+
+    That regex fails at every later start once one start has no ">" or closer after it, and
+    retrying it at each costs quadratic time; this stops at the first such failure.
+    """
+    pos = 0
+    while (m := start.search(frag, pos)) is not None:
+        gt = frag.find(">", m.end())
+        if gt < 0:
+            return
+        end, size = -1, 0
+        for closer in closers:
+            hi = len(frag) if end < 0 else end + len(closer) - 1
+            at = frag.find(closer, gt + 1, hi)
+            if at >= 0:
+                end, size = at, len(closer)
+        if end < 0:
+            return
+        pos = end + size
+        yield m, frag[gt + 1 : end], pos
+
+
 def text_of(fragment: str) -> str:
     """Visible text of a fragment, whitespace collapsed."""
     fragment = _SVG_RE.sub("", _COMMENT_RE.sub("", fragment))
@@ -98,7 +175,11 @@ def pieces(fragment: str) -> list[str]:
 
 
 def list_items(fragment: str) -> list[str]:
-    return [t for t in (text_of(x) for x in _LIST_ITEM_RE.findall(fragment)) if t]
+    items = (text_of(x) for _, x, _ in _inner_texts(fragment, _LIST_ITEM_START_RE, _ITEM_CLOSERS))
+    return [t for t in items if t]
+
+
+_ITEM_CLOSERS = ("</a>", "</span>")
 
 
 def _items_of(ids: TestIds, testid: str) -> list[str] | None:
@@ -190,7 +271,7 @@ def read_details(ids: TestIds, wanted: set[str]) -> dict[str, Any]:
     return out
 
 
-_CHAR_RE = re.compile(r'data-testid="cast-item-characters-link"[^>]*>(.*?)</a>', re.S)
+_CHAR_START_RE = re.compile(r'data-testid="cast-item-characters-link"')
 _CAST_NOTE_RE = re.compile(r"\(([^()]+)\)")
 
 
@@ -203,7 +284,7 @@ def read_cast(ids: TestIds) -> list[CreditRecord] | None:
         m = _NCONST_RE.search(actor[0])
         characters: list[str] = []
         notes: list[str] = []
-        for link in _CHAR_RE.findall(frag):
+        for _, link, _ in _inner_texts(frag, _CHAR_START_RE, ("</a>",)):
             credited_as = section(link, "cast-item-characters-with-as")
             if credited_as:  # "<span>Self</span><span ...with-as>as Self</span>"
                 notes.append(text_of(credited_as[0]))
@@ -229,31 +310,45 @@ def read_cast(ids: TestIds) -> list[CreditRecord] | None:
     return credits or None
 
 
-_CARD_LINK_RE = re.compile(
-    r'href="/title/(tt\d{7,10})/?\?ref_=tt_sims_tt_t_\d+"[^>]*>(.*?)</a>', re.S
-)
-_CARD_RATING_RE = re.compile(
-    r'class="ipc-rating-star[^"]*"[^>]*>(?:<svg.*?</svg>)?([\d.,]+)<', re.S
-)
+_CARD_LINK_START_RE = re.compile(rf'href="/title/({TCONST_PATTERN})/?\?ref_=tt_sims_tt_t_[0-9]+"')
+_CARD_STAR_RE = re.compile(r'class="ipc-rating-star[^"]*"')
+_CARD_RATING_RE = re.compile(r"([0-9.,]+)<")
+
+
+def _card_rating(frag: str, lo: int, hi: int) -> str | None:
+    """The last rating a star shows in ``frag[lo:hi]`` (``frag`` without its svgs):
+    ``class="ipc-rating-star..." ...>8.7<``."""
+    rating = None
+    pos = lo
+    while (m := _CARD_STAR_RE.search(frag, pos, hi)) is not None:
+        gt = frag.find(">", m.end(), hi)
+        if gt < 0:
+            break
+        r = _CARD_RATING_RE.match(frag, gt + 1, hi)
+        if r:
+            rating = r.group(1)
+            pos = r.end()
+        else:
+            pos = m.end()
+    return rating
 
 
 def read_more_like_this(ids: TestIds) -> list[SimilarTitleRecord] | None:
     found = ids.section("MoreLikeThis")
     if not found:
         return None
-    frag = found[0]
+    # Star icons sit between a rating star and its figure: without them, the figure follows.
+    frag = _SVG_RE.sub("", found[0])
     cards: list[SimilarTitleRecord] = []
     prev = 0
-    for m in _CARD_LINK_RE.finditer(frag):
-        rating = None
-        for r in _CARD_RATING_RE.finditer(frag, prev, m.start()):
-            rating = r.group(1)
-        prev = m.end()
+    for m, title, end in _inner_texts(frag, _CARD_LINK_START_RE, ("</a>",)):
+        rating = _card_rating(frag, prev, m.start())
+        prev = end
         cards.append(
             SimilarTitleRecord(
                 rank=len(cards) + 1,
                 tconst=m.group(1),
-                primary_title=text_of(m.group(2)) or None,
+                primary_title=text_of(title) or None,
                 original_title=None,
                 title_type=None,
                 start_year=None,
@@ -271,12 +366,19 @@ _OG_TITLE_RE = re.compile(
     r"""<meta[^>]{0,60}property=['"]og:title['"][^>]{0,40}content="([^"]*)\""""
 )
 _TITLE_RE = re.compile(r"<title>([^<]*)</title>")
-_NAME_YEAR_RE = re.compile(r"^(.*?)\s+\((?:[^()]*?\s)?(\d{4})(?:[–-](\d{4})?\s*)?\)")
+# "(?<!\s)": the spaces before "(" are tried from the first of them only; from each of a
+# long run of spaces, "\s+" would rescan the rest of the run (quadratic).
+_NAME_YEAR_RE = re.compile(
+    r"^(.*?)(?<!\s)\s+\((?:[^()]*?\s)?([0-9]{4})(?:[–-]([0-9]{4})?\s*)?\)"
+)
+# Bounded repeats: each start costs at most a few KB of scanning, whatever follows it.
 _ITEMPROP_RE = {
-    "average_rating": re.compile(r'itemprop="ratingValue"[^>]*>([^<]+)<'),
-    "num_votes": re.compile(r'itemprop="ratingCount"[^>]*>([^<]+)<'),
+    "average_rating": re.compile(r'itemprop="ratingValue"[^>]{0,500}>([^<]{1,100})<'),
+    "num_votes": re.compile(r'itemprop="ratingCount"[^>]{0,500}>([^<]{1,100})<'),
 }
-_GENRE_RE = re.compile(r'itemprop="genre"[^>]*>\s*(?:<[^>]+>\s*)*([^<\s][^<]*)<')
+_GENRE_RE = re.compile(
+    r'itemprop="genre"[^>]{0,500}>\s{0,200}(?:<[^>]{1,500}>\s{0,200}){0,10}([^<\s][^<]{0,200})<'
+)
 
 
 def read_legacy(text: str) -> dict[str, Any]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
 
-from crawler.ids import tconst_from_url
+import orjson
+
+from crawler.ids import NCONST_PATTERN, tconst_from_url
 from crawler.records import CreditRecord
 
 _LD_RE = re.compile(r"""<script[^>]{0,80}?type=["']application/ld\+json["'][^>]{0,80}>""")
-_NCONST_RE = re.compile(r"/name/(nm\d{7,10})")
+_NCONST_RE = re.compile(rf"/name/({NCONST_PATTERN})")
+_DATE_RE = re.compile(r"[0-9]{4}(?:-[0-9]{2}){0,2}")
 _TYPES = {
     "Movie": "movie",
     "TVSeries": "tvSeries",
@@ -30,7 +32,7 @@ def load(text: str) -> dict | None:
     if end < 0:
         return None
     try:
-        data = json.loads(text[m.end() : end])
+        data = orjson.loads(text[m.end() : end])
     except ValueError:
         return None
     if isinstance(data, list):
@@ -86,7 +88,7 @@ def read_fields(data: dict) -> dict[str, Any]:
         if value:
             out[field] = value
     published = data.get("datePublished")
-    if isinstance(published, str) and re.match(r"^\d{4}(-\d{2}){0,2}$", published):
+    if isinstance(published, str) and _DATE_RE.fullmatch(published):
         out["release_date"] = published
         out["start_year"] = int(published[:4])
     keywords = data.get("keywords")

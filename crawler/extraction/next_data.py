@@ -11,37 +11,54 @@ All title objects about the page are deep-merged into one dict, read by the tabl
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
 
+import orjson
+
+from crawler.ids import NCONST_PATTERN, is_tconst
 from crawler.records import CreditRecord, SimilarTitleRecord
 
 NEXT_OPEN = '<script id="__NEXT_DATA__"'
+_NEXT_OPEN_BYTES = NEXT_OPEN.encode()
 _TAG_RE = re.compile(r"<[^>]+>")
-_NCONST_RE = re.compile(r"^nm\d{7,10}$")
+_NCONST_RE = re.compile(NCONST_PATTERN)
 
 
-def locate(text: str) -> tuple[int, int, int]:
-    """(start of the tag, start of the JSON, end of the JSON); end is -1 if unclosed, all -1
-    if absent."""
-    start = text.find(NEXT_OPEN)
+def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview | None]:
+    """(offset of the ``__NEXT_DATA__`` tag in ``text``, -1 if absent; its JSON source, None if
+    absent or unclosed).
+
+    The tag is searched from the end: it follows the markup, and Next.js escapes "<" inside
+    its JSON, so the last copy is the real one (an earlier one can only be page text, e.g.
+    inside JSON-LD).  ``raw``, when given, is ``text`` encoded in UTF-8: the JSON is then cut
+    from it, and orjson parses those bytes without re-encoding the text.
+    """
+    start = text.rfind(NEXT_OPEN)
     if start < 0:
-        return -1, -1, -1
-    body = text.find(">", start)
-    if body < 0:
-        return start, -1, -1
-    end = text.find("</script>", body)
-    return start, body + 1, end
+        return -1, None
+    if raw is None:
+        body = text.find(">", start)
+        end = text.find("</script>", body) if body >= 0 else -1
+        return start, (text[body + 1 : end] if end >= 0 else None)
+    body = raw.find(b">", raw.rfind(_NEXT_OPEN_BYTES))
+    end = -1
+    if body >= 0:
+        # With "<" escaped in the JSON, the first "<" after it is normally the closing tag:
+        # one memchr instead of a substring search over ~200 KB.
+        end = raw.find(b"<", body)
+        if end >= 0 and not raw.startswith(b"</script>", end):
+            end = raw.find(b"</script>", end)
+    return start, (memoryview(raw)[body + 1 : end] if end >= 0 else None)
 
 
-def load(text: str, body: int, end: int) -> dict | None:
+def load(source: str | memoryview | None) -> dict | None:
     """The parsed JSON, or None when it is cut off or broken."""
-    if body < 0 or end < 0:
+    if source is None:
         return None
     try:
-        data = json.loads(text[body:end])
-    except ValueError:
+        data = orjson.loads(source)
+    except ValueError:  # orjson.JSONDecodeError, also for nesting deeper than it allows
         return None
     return data if isinstance(data, dict) else None
 
@@ -71,7 +88,9 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
     props = props if isinstance(props, dict) else {}
     pp = props.get("pageProps")
     pp = pp if isinstance(pp, dict) else {}
-    page_id = pp.get("tconst") if isinstance(pp.get("tconst"), str) else None
+    # Ids are read only when they are tconsts ("tt" + ASCII digits), as everywhere else.
+    pp_tconst = pp.get("tconst") if is_tconst(pp.get("tconst")) else None
+    page_id = pp_tconst
     merged: dict = {}
     used: list[str] = []
     for key, short in (("aboveTheFoldData", "above"), ("mainColumnData", "main")):
@@ -89,7 +108,7 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
             payload = entry.get("data") if isinstance(entry, dict) else None
             if isinstance(payload, str):
                 try:
-                    payload = json.loads(payload)
+                    payload = orjson.loads(payload)
                 except ValueError:
                     continue
             title = payload.get("title") if isinstance(payload, dict) else None
@@ -99,18 +118,19 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
                 found = True
         if found:
             used.append("urql")
-    found_id = merged.get("id") if isinstance(merged.get("id"), str) else None
-    return merged, found_id or (pp.get("tconst") if used else None), used
+    found_id = merged.get("id") if is_tconst(merged.get("id")) else None
+    return merged, found_id or (pp_tconst if used else None), used
 
 
 def dig(obj: Any, *path: str | int) -> Any:
+    """``obj[path[0]][path[1]]...``, or None where a step is missing or of the wrong type."""
     for step in path:
-        if isinstance(step, int):
-            if not isinstance(obj, list) or len(obj) <= step:
-                return None
-        elif not isinstance(obj, dict):
+        if isinstance(obj, dict):
+            obj = obj.get(step)  # JSON keys are strings: an index step finds nothing here
+        elif isinstance(obj, list) and isinstance(step, int) and 0 <= step < len(obj):
+            obj = obj[step]
+        else:
             return None
-        obj = obj[step] if isinstance(step, int) else obj.get(step)
     return obj
 
 
@@ -118,7 +138,10 @@ def plain(value: Any) -> str | None:
     """Text of a ``plaidHtml``/``plainText`` value as the page shows it."""
     if not isinstance(value, str):
         return None
-    return html.unescape(_TAG_RE.sub("", value)).strip() or None
+    # Tags are stripped only up to the last ">": past it a "<" has no ">" to end a tag, and
+    # the regex, retried at each such "<", would be quadratic on "<<<<...".
+    cut = value.rfind(">") + 1
+    return html.unescape(_TAG_RE.sub("", value[:cut]) + value[cut:]).strip() or None
 
 
 # Scalar fields: TitleRecord field -> path in the merged title.
@@ -234,7 +257,7 @@ def _notes(credit: dict) -> list[str]:
 def _person(credit: dict) -> tuple[str | None, str | None]:
     nconst = dig(credit, "name", "id")
     name = dig(credit, "name", "nameText", "text")
-    return (nconst if isinstance(nconst, str) and _NCONST_RE.match(nconst) else None), name
+    return (nconst if isinstance(nconst, str) and _NCONST_RE.fullmatch(nconst) else None), name
 
 
 # Crew groups in the merged title -> category; principalCredits category ids map the same way.
@@ -313,7 +336,7 @@ def read_more_like_this(title: dict) -> list[SimilarTitleRecord] | None:
     for edge in edges:
         node = dig(edge, "node")
         tconst = dig(node, "id")
-        if not isinstance(tconst, str):
+        if not is_tconst(tconst):
             continue
         genres = dig(node, "titleGenres", "genres")
         cards.append(

@@ -60,15 +60,15 @@ def _has_cast(credits: list) -> bool:
 
 def extract(body: bytes | str, url: str, status: int, content_type: str | None) -> PageResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
-    text = classify.decode_body(body)
+    text, raw = classify.decode(body)
     verdict = classify.classify_envelope(text, status, content_type)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst, None)
 
-    tag_at, json_at, json_end = next_data.locate(text)
+    tag_at, source = next_data.locate(text, raw)
     data = None
     if tag_at >= 0:
-        data = next_data.load(text, json_at, json_end)
+        data = next_data.load(source)
         if data is None:
             return _result(PageKind.TRUNCATED, "__NEXT_DATA__ cut off or broken", url_tconst, None)
     found, subpage = classify.page_tconst(text, tag_at)
