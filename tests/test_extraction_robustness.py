@@ -404,3 +404,20 @@ def test_page_claiming_a_unicode_digit_tconst_is_not_that_title() -> None:
         assert result["found_tconst"] is None
         assert result["tconst"] in (None, "tt0050634")
         assert result["title"] is None
+
+
+@needs_shared
+def test_a_page_cut_after_markup_inside_a_script_is_truncated() -> None:
+    """Legacy pages carry ads whose whole documents sit in JavaScript strings, ``</html>``
+    included: a body cut just after one of those is cut short, not a complete page."""
+    cuts = 0
+    for path in real_pages("legacy"):
+        body = path.read_bytes()
+        at = body.find(b"</html>")
+        while 0 <= at < len(body) - 4096:
+            cut = at + len(b"</html>")
+            result = extract_page(body[:cut], f"https://www.imdb.com/title/{path.name[:9]}/")
+            assert result["kind"] is PageKind.TRUNCATED, (path.name, cut)
+            cuts += 1
+            at = body.find(b"</html>", cut)
+    assert cuts  # some legacy pages do carry such ads

@@ -99,6 +99,31 @@ def page_tconst(text: str, next_start: int = -1) -> tuple[str | None, str | None
     return found, subpage
 
 
+def _ends_html(text: str) -> bool:
+    """The page ends with its own ``</html>``, not one inside a script that is still open
+    (legacy pages carry ads whose markup sits in JavaScript strings)."""
+    tail = max(0, len(text) - 4096)
+    end = max(text.rfind("</html>", tail), text.rfind("</HTML>", tail))
+    if end < 0:
+        return False
+    opened = _last_script_tag(text, end)
+    if opened < 0:
+        return True
+    return max(text.rfind("</script", opened, end), text.rfind("</SCRIPT", opened, end)) >= 0
+
+
+def _last_script_tag(text: str, end: int) -> int:
+    """Start of the last ``<script>`` / ``<script ...`` tag before ``end``, or -1."""
+    found = -1
+    for name in ("<script", "<SCRIPT"):
+        at = end
+        while (at := text.rfind(name, found + 1, at)) >= 0:
+            if text[at + 7 : at + 8] in (">", " ", "\t", "\n", "\r"):
+                found = at
+                break
+    return found
+
+
 def classify_envelope(
     text: str, status: int, content_type: str | None
 ) -> tuple[PageKind, str] | None:
@@ -111,9 +136,6 @@ def classify_envelope(
         return PageKind.CHALLENGE, f"AWS WAF challenge (HTTP {status})"
     if status >= 400:
         return PageKind.OTHER, f"HTTP {status}"
-    if (
-        text.rfind("</html>", max(0, len(text) - 4096)) < 0
-        and text.rfind("</HTML>", max(0, len(text) - 4096)) < 0
-    ):
+    if not _ends_html(text):
         return PageKind.TRUNCATED, "no closing </html>"
     return None
