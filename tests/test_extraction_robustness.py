@@ -364,7 +364,11 @@ _ARABIC_TT = "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663"  # tt٠١٣٣٠٩٣
 _ARABIC_NM = "nm\u0660\u0660\u0660\u0660\u0660\u0660\u0661"
 
 
-def test_next_data_cards_with_unicode_digit_ids_are_dropped() -> None:
+def test_next_data_cards_with_unicode_digit_ids_never_become_links() -> None:
+    """Extraction keeps a card as found, at its place on the page; the crawl's link
+    cleaning drops (and counts) an id that is not an ASCII tconst."""
+    from crawler.frontier import clean_links
+
     cards = [
         {"node": {"id": tconst, "titleText": {"text": f"T{i}"}}}
         for i, tconst in enumerate(["tt0053106", _ARABIC_TT, "tt0058604"])
@@ -376,7 +380,11 @@ def test_next_data_cards_with_unicode_digit_ids_are_dropped() -> None:
     main = f'"mainColumnData":{main},'
     page = FIXTURE.replace('"aboveTheFoldData":', main + '"aboveTheFoldData":', 1)
     title = extract_page(page, URL)["title"]
-    assert [c["tconst"] for c in title["more_like_this"]] == ["tt0053106", "tt0058604"]
+    cards = title["more_like_this"]
+    assert [(c["rank"], c["tconst"]) for c in cards] == [
+        (1, "tt0053106"), (2, _ARABIC_TT), (3, "tt0058604")]
+    links = clean_links("tt0050634", [c["tconst"] for c in cards])
+    assert (links.kept, links.invalid) == ([0, 2], 1)
     assert [(c["name"], c["nconst"]) for c in title["credits"]] == [("A", None)]
 
 

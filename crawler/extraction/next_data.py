@@ -336,8 +336,9 @@ def read_more_like_this(title: dict) -> list[SimilarTitleRecord] | None:
     for edge in edges:
         node = dig(edge, "node")
         tconst = dig(node, "id")
-        if not is_tconst(tconst):
-            continue
+        if not isinstance(tconst, str):
+            continue  # no id at all: not a card
+        # An id that is not a tconst is kept as found: the crawl drops and counts it.
         genres = dig(node, "titleGenres", "genres")
         cards.append(
             SimilarTitleRecord(
