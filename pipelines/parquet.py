@@ -123,6 +123,14 @@ def output_error_line(output_dir: Path, exc: OSError) -> str:
             "the rows not yet committed were not written")
 
 
+def _abandon(writer: pq.ParquetWriter) -> None:
+    """Close a writer whose file is given up; it must not try again when collected."""
+    try:
+        writer.close()
+    except (OSError, pa.ArrowException):
+        writer.is_open = False
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -227,12 +235,13 @@ class ParquetExporter:
                 engine.close_spider_async(reason="output_failed"))
 
     def _discard_open_chunk(self) -> None:
+        """Forget the chunk being written, and its files (tmp, or renamed but not logged:
+        a reader must not meet rows the commit log does not vouch for)."""
         writers, self._writers = self._writers, {}
-        for writer, tmp, _ in writers.values():
-            with contextlib.suppress(OSError, pa.ArrowException):
-                writer.close()
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        for writer, _, _ in writers.values():
+            _abandon(writer)
+        with contextlib.suppress(OSError):
+            self._delete_uncommitted_chunk()
         self._buffers = {}
         self._chunk_rows = {}
         self._chunk_started = None
@@ -366,9 +375,14 @@ class ParquetExporter:
             self._flush(table)
         writers, self._writers = self._writers, {}
         if writers:
-            for writer, tmp, _ in writers.values():
-                writer.close()
-                _fsync_file(tmp)
+            try:
+                for writer, tmp, _ in writers.values():
+                    writer.close()
+                    _fsync_file(tmp)
+            except BaseException:
+                for writer, _, _ in writers.values():
+                    _abandon(writer)
+                raise
             for _, tmp, final in writers.values():
                 if final.exists():  # never overwrite: only a bug or a foreign file gets here
                     raise FileExistsError(f"{final} exists; chunk {self.chunk} not committed")
@@ -393,6 +407,16 @@ class ParquetExporter:
             f.write(f"{chunk}\n")
             f.flush()
             os.fsync(f.fileno())
+
+    def _delete_uncommitted_chunk(self) -> None:
+        if self.run is None or self.chunk in dataset.read_commits(self.output_dir,
+                                                                  self.run.run_id):
+            return
+        for table in SCHEMAS:
+            for path, chunk, _ in list(dataset.run_files(self.output_dir, table,
+                                                         self.run.run_id)):
+                if chunk == self.chunk:
+                    path.unlink()
 
     # --- open: checks and recovery --------------------------------------------------------
 

@@ -185,6 +185,54 @@ class KillInside:
         return cls(crawler.settings.get("KILL_AT"), crawler.settings.get("JOBDIR"))
 
 
+class FailInside:
+    """Loaded into the crawl process: from the N-th call of one kind of write on (or from
+    the N-th to the M-th, ``kind:N-M``), the disk is full (OSError ENOSPC).  Kinds:
+    ``write`` (a row group), ``close`` (a file's footer), ``rename`` (tmp to final name),
+    ``log`` (the commit log)."""
+
+    def __init__(self, point: str) -> None:
+        import errno
+
+        import pyarrow.parquet as pq_
+
+        from pipelines import parquet
+
+        kind, nth = point.split(":")
+        first, _, last = nth.partition("-")
+        failing_calls = range(int(first), int(last) + 1 if last else 1 << 30)
+        calls = Counter[str]()
+
+        def failing(real: Any) -> Any:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                calls[kind] += 1
+                if calls[kind] in failing_calls:
+                    raise OSError(errno.ENOSPC, "No space left on device", "(injected)")
+                return real(*args, **kwargs)
+            return call
+
+        if kind == "write":
+            pq_.ParquetWriter.write_table = failing(pq_.ParquetWriter.write_table)
+        elif kind == "close":
+            pq_.ParquetWriter.close = failing(pq_.ParquetWriter.close)
+        elif kind == "rename":
+            parquet.os.replace = failing(os.replace)  # type: ignore[attr-defined]
+        elif kind == "log":
+            parquet.ParquetExporter._log_commit = failing(  # type: ignore[method-assign]
+                parquet.ParquetExporter._log_commit)
+        else:
+            raise ValueError(point)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FailInside:
+        return cls(crawler.settings.get("FAIL_AT"))
+
+
+def fail_inside(point: str) -> dict[str, str]:
+    extensions = {**project_settings.EXTENSIONS, f"{__name__}.FailInside": 0}
+    return {"EXTENSIONS": json.dumps(extensions), "FAIL_AT": point}
+
+
 def kill_inside(point: str) -> dict[str, str]:
     extensions = {**project_settings.EXTENSIONS, f"{__name__}.KillInside": 0}
     return {"EXTENSIONS": json.dumps(extensions), "KILL_AT": point}
@@ -253,7 +301,8 @@ def assert_same_dataset(out: Path, baseline: dict[str, Counter[str]]) -> None:
     for path in out.glob("*/crawl_date=*/*.parquet"):
         assert int(path.stem.rsplit("-", 1)[1]) in commits, path
     runs = read_table(out, "crawl_runs")
-    assert runs and all(r["finish_reason"] in ("finished", "shutdown") for r in runs)
+    assert runs and all(r["finish_reason"] in ("finished", "shutdown", "output_failed")
+                        for r in runs)
     assert max(runs, key=lambda r: r["finished_at"])["finish_reason"] == "finished"
 
 
@@ -395,7 +444,7 @@ def test_sigkill_with_commits_inside_levels_then_resume(
     assert_same_dataset(out, baseline)
 
 
-def test_rerun_of_a_finished_job_fetches_nothing(
+def test_rerun_of_a_finished_job_says_so_and_writes_nothing(
     tmp_path: Path, baseline: dict[str, Counter[str]]
 ) -> None:
     out, job = tmp_path / "out", tmp_path / "job"
@@ -403,7 +452,91 @@ def test_rerun_of_a_finished_job_fetches_nothing(
         trigger = Trigger(mirror)
         cmd = command(mirror.base_url, out, job)
         assert trigger.run(cmd).returncode == 0
-        resume(trigger, cmd, out, job)
+        files = sorted(p for p in out.rglob("*") if p.is_file())
+        again = trigger.run(cmd)
+        assert (again.returncode, trigger.titles) == (0, 0)
+        run_id = job_run_id(job)
+        assert again.stderr.startswith(f"scrapy crawl more_like_this: JOBDIR {job} holds run "
+                                       f"{run_id}, already finished at ")
+        assert again.stderr.count("\n") == 1
+        assert sorted(p for p in out.rglob("*") if p.is_file()) == files
+    assert_same_dataset(out, baseline)
+    assert len(read_table(out, "crawl_runs")) == 1
+
+
+def test_a_second_crawl_on_a_held_jobdir_is_refused(
+    tmp_path: Path, baseline: dict[str, Counter[str]]
+) -> None:
+    """flock on JOBDIR/lock: the second crawl exits 2 at once naming the holder; the first
+    goes on undisturbed.  A lock left by a killed run (see the kill tests) never blocks."""
+    out, job = tmp_path / "out", tmp_path / "job"
+    arrived, release = threading.Event(), threading.Event()
+    with MirrorServer(records=GRAPH) as mirror:
+        count = mirror._count
+
+        def held(path: str) -> int:
+            if path.startswith("/title/"):
+                arrived.set()
+                release.wait(TIMEOUT)
+            return count(path)
+
+        mirror._count = held  # type: ignore[method-assign]
+        cmd = command(mirror.base_url, out, job)
+        first = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+        try:
+            assert arrived.wait(TIMEOUT), "the first crawl never asked for a title"
+            second = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+                                    timeout=TIMEOUT, check=False)
+        finally:
+            release.set()
+            _, first_log = first.communicate(timeout=TIMEOUT)
+    assert second.returncode == 2
+    assert second.stderr == (f"scrapy crawl more_like_this: error: JOBDIR={str(job)!r} is in "
+                             f"use by another crawl (pid {first.pid}); wait for it to end or "
+                             "use another JOBDIR\n")
+    assert first.returncode == 0, first_log[-3000:]
+    assert_same_dataset(out, baseline)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '{"run_id": 5}', "{not json"],
+                         ids=["a list", "wrong types", "not JSON"])
+def test_a_malformed_job_file_is_refused_in_one_line(tmp_path: Path, text: str) -> None:
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "more_like_this.json").write_text(text)
+    proc = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path / "out", seed=SEED,
+                                        settings={"JOBDIR": str(job)}),
+                          cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"scrapy crawl more_like_this: error: JOBDIR={str(job)!r}: "
+                                  "its job file ")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_committed_chunk_is_dropped_and_fetched_again(
+    tmp_path: Path, baseline: dict[str, Counter[str]], damage: str
+) -> None:
+    """The resume drops the first unreadable committed chunk (and the chunks after it),
+    fetches exactly their titles again, and never starts over under the same run id."""
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        cmd = command(mirror.base_url, out, job)
+        killed = trigger.run(cmd, at=LEVEL_ENDS[2] + 1)  # levels 0-2 committed
+        assert killed.returncode == -signal.SIGKILL
+        run_id = job_run_id(job)
+        assert read_commits(out, run_id) == [0, 1, 2]
+        (level_1,) = out.glob(f"titles/crawl_date=*/{run_id}-00001.parquet")
+        data = level_1.read_bytes()
+        level_1.write_bytes(data[: len(data) // 2] if damage == "truncated"
+                            else data[:4] + bytes(len(data) - 8) + data[-4:])
+        proc = trigger.run(cmd)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "committed chunk 1 cannot be read" in proc.stderr
+        assert trigger.titles == TOTAL - LEVEL_ENDS[0]  # levels 1 and on, once each
     assert_same_dataset(out, baseline)
 
 
@@ -454,6 +587,70 @@ def test_other_arguments_on_the_same_jobdir_are_refused_in_one_line(tmp_path: Pa
     assert OTHER_JOB in refused.stderr
     assert "Traceback" not in refused.stderr
     assert refused.returncode == 2  # as for any other bad argument
+
+
+# --- a disk that fails ---------------------------------------------------------------------
+
+DISK_FULL = "scrapy crawl more_like_this: error: disk full in OUTPUT_DIR "
+
+
+@pytest.mark.parametrize("point", ["write:9", "close:3", "rename:5", "log:3", "write:1"])
+def test_a_full_disk_exits_non_zero_and_a_rerun_completes_the_job(
+    tmp_path: Path, baseline: dict[str, Counter[str]], point: str
+) -> None:
+    out, job = tmp_path / "out", tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        failed = trigger.run(command(mirror.base_url, out, job, fail_inside(point)))
+        assert failed.returncode == 1, failed.stderr[-3000:]
+        last = failed.stderr.strip().splitlines()[-1]
+        assert last.startswith(DISK_FULL) and "No space left on device" in last, last
+        assert "Traceback" not in failed.stderr
+        assert_readable(out)
+        run_id = job_run_id(job)
+        commits = set(read_commits(out, run_id))
+        assert not [p for p in out.glob("*/crawl_date=*/*.parquet")
+                    if int(p.stem.rsplit("-", 1)[1]) not in commits]
+        assert committed_outcomes(out, job) != set(EXPECTED.order)  # something was lost...
+        resume(trigger, command(mirror.base_url, out, job), out, job)  # ...and is fetched
+    assert_same_dataset(out, baseline)
+
+
+def test_a_full_disk_without_jobdir_says_so_in_crawl_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with MirrorServer(records=GRAPH) as mirror:
+        # The disk is full once; dropping the chunk frees room for the crawl_runs row.
+        failed = Trigger(mirror).run(command(mirror.base_url, out, None,
+                                             fail_inside("log:3-3")))
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1].startswith(DISK_FULL)
+    (run,) = read_table(out, "crawl_runs")
+    assert run["finish_reason"] == "output_failed"
+    assert run["error"].startswith("disk full in OUTPUT_DIR")
+
+
+def test_a_real_full_disk(tmp_path: Path, baseline: dict[str, Counter[str]]) -> None:
+    """OUTPUT_DIR on a tmpfs too small for the run; then grown, and the job resumed."""
+    out, job = tmp_path / "out", tmp_path / "job"
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(out)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); the injected "
+                    "ENOSPC tests above cover every write and rename")
+    try:
+        with MirrorServer(records=GRAPH) as mirror:
+            trigger = Trigger(mirror)
+            failed = trigger.run(command(mirror.base_url, out, job))
+            assert failed.returncode == 1, failed.stderr[-3000:]
+            assert failed.stderr.strip().splitlines()[-1].startswith(DISK_FULL)
+            assert "Traceback" not in failed.stderr
+            assert_readable(out)
+            subprocess.run(["mount", "-o", "remount,size=64m", str(out)], check=True)
+            resume(trigger, command(mirror.base_url, out, job), out, job)
+        assert_same_dataset(out, baseline)
+    finally:
+        subprocess.run(["umount", str(out)], check=False)
 
 
 # --- SIGKILL without JOBDIR ----------------------------------------------------------------

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
+# A title page redirecting to itself (adding a query, a slash) settles within a hop or two.
+MAX_SAME_TITLE_REDIRECTS = 3
 # Kinds of page worth asking for again (a cut connection, a glitch), unlike a 404.
 RETRY_KINDS = {PageKind.TRUNCATED, PageKind.EMPTY}
 
@@ -329,15 +331,17 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _same_title_redirect(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
     ) -> Iterator[Any]:
-        """A redirect to the same title (a query string, a trailing slash): followed once."""
+        """A redirect to the same title (a query string, a trailing slash) is followed;
+        one that keeps coming back is a loop."""
         meta = response.meta
-        if meta.get("same_title_redirect"):
+        hops = meta.get("same_title_redirects", 0)
+        if hops >= MAX_SAME_TITLE_REDIRECTS:
             yield self._failure(response.url, tconst, depth, "redirect_loop", response.status,
                                 meta, crawled_at, f"redirects to itself again: {target_url}")
             return
         self.crawler.stats.inc_value("titles/same_title_redirects")
         yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
-                                 same_title_redirect=True).replace(url=target_url)
+                                 same_title_redirects=hops + 1).replace(url=target_url)
 
     def _merged(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
