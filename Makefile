@@ -23,12 +23,13 @@ browser:
 demo: install
 	$(BIN)/python scripts/demo.py
 
-test: install browser
-	$(BIN)/ruff check .
+test: install browser lint
 	$(BIN)/python -m pytest -q
 
+# ruff over everything; mypy over the package code (files set in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/extract.py

@@ -47,7 +47,7 @@ _MAXSIZE_MARKER = "DOWNLOAD_MAXSIZE"
 
 def block_reason(status: int, headers: Mapping[bytes, Any] | Any) -> str | None:
     """The failure reason when an answer is a block (see ``BLOCK_REASONS``), else None."""
-    action = _header(headers, WAF_ACTION_HEADER).strip().lower()
+    action = header_text(headers, WAF_ACTION_HEADER).strip().lower()
     if action:
         return BLOCK_REASONS.get(action, "blocked")
     if status == CHALLENGE_STATUS:
@@ -80,7 +80,8 @@ def exception_detail(exc: BaseException) -> str:
     return (f"{name}: {text}" if text else name)[:500]
 
 
-def _header(headers: Any, name: bytes) -> str:
+def header_text(headers: Any, name: bytes) -> str:
+    """A response header as text ("" when absent)."""
     try:
         value = headers.get(name)
     except (AttributeError, TypeError):

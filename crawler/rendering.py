@@ -288,7 +288,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.site_host = site_host(base_url)
         self.site_port = _port(parts.scheme, parts.port)
         self.extra_hosts = frozenset(settings.getlist("BROWSER_EXTRA_HOSTS"))
-        self.resource_policy = self.abort_request  # PLAYWRIGHT_ABORT_REQUEST, if any
+        # PLAYWRIGHT_ABORT_REQUEST, if any (set by the base class from the settings).
+        self.resource_policy: Any = getattr(self, "abort_request", None)
         self.abort_request = self._abort
         self._launched = False
         self._failed = False

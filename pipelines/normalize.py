@@ -120,6 +120,7 @@ def normalize_credit(credit: Mapping[str, Any]) -> dict[str, Any]:
     """One credit: notes -> credited_as / attributes / uncredited; name -> primary_name;
     category in title.principals vocabulary (see ``pipelines.credits``)."""
     characters = clean_characters(credit.get("characters"))
+    uncredited: bool | None
     if "notes" in credit or "attributes" not in credit:
         notes = parse_notes(credit.get("notes"))
         credited_as, attributes, uncredited = notes.credited_as, notes.attributes, notes.uncredited

@@ -305,9 +305,10 @@ class ParquetExporter:
             if row[name] is not None:
                 row[name] = parse_timestamp(row[name])
         for name in dates:
-            if isinstance(row[name], str):
+            value = row[name]
+            if isinstance(value, str):
                 try:
-                    row[name] = date.fromisoformat(row[name])
+                    row[name] = date.fromisoformat(value)
                 except ValueError:
                     row[name] = None
         for name in required:

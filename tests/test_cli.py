@@ -30,6 +30,16 @@ def run(args: list[str]) -> subprocess.CompletedProcess[str]:
         ({"max_titles": "0"}, {}, "max_titles=0 is out of range; expected an integer >= 1"),
         ({}, {"RENDER": "sometimes"}, "RENDER='sometimes' is not a rendering mode; "
                                       "expected one of never, auto, always"),
+        ({}, {"IMDB_BASE_URL": "http://user:secret@127.0.0.1:9"},
+         "IMDB_BASE_URL=...@127.0.0.1 carries credentials"),
+        ({}, {"IMDB_BASE_URL": "http://127.0.0.1:9?x=1"}, "has a query or fragment"),
+        ({}, {"IMDB_BASE_URL": "http://127.0.0.1:9/#f"}, "has a query or fragment"),
+        ({}, {"CONCURRENT_REQUESTS_PER_DOMAIN": "0"},
+         "CONCURRENT_REQUESTS_PER_DOMAIN='0' is out of range; expected a whole number >= 1"),
+        ({}, {"CONCURRENT_REQUESTS": "-2"}, "CONCURRENT_REQUESTS='-2' is out of range"),
+        ({}, {"DOWNLOAD_DELAY": "-1"}, "DOWNLOAD_DELAY='-1' is out of range; expected a "
+                                       "number >= 0"),
+        ({"seed": "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663"}, {}, "invalid seed"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(
@@ -48,6 +58,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
     assert lines == [f"scrapy crawl more_like_this: error: {lines[0].split('error: ', 1)[1]}"]
     assert message in lines[0]
     assert "Traceback" not in proc.stderr + proc.stdout
+    assert "secret" not in proc.stderr  # credentials are never echoed
     assert not out.exists()
 
 

@@ -25,7 +25,13 @@ from crawler import defaults, job
 from crawler import signals as our_signals
 from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
 from crawler.extraction import extract_page
-from crawler.failures import block_reason, exception_detail, exception_reason
+from crawler.failures import (
+    WAF_ACTION_HEADER,
+    block_reason,
+    exception_detail,
+    exception_reason,
+    header_text,
+)
 from crawler.frontier import Frontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, title_item
@@ -74,6 +80,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.base_url = defaults.BASE_URL
         self.render_mode = "never"
         self.jobdir: str | None = None
+        self.allowed_domains: list[str] = []  # the site's host only (set from IMDB_BASE_URL)
         self.max_merge_chain = 5
         self._refetched: set[str] = set()  # titles fetched again after being lost once
         self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
@@ -224,7 +231,7 @@ class MoreLikeThisSpider(scrapy.Spider):
 
         block = block_reason(status, response.headers)
         if block is not None:
-            action = response.headers.get(b"x-amzn-waf-action", b"").decode("latin-1")
+            action = header_text(response.headers, WAF_ACTION_HEADER)
             yield self._failure(response.url, tconst, depth, block, status, meta, crawled_at,
                                 f"x-amzn-waf-action: {action}" if action else f"HTTP {status}")
             return
@@ -255,7 +262,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self, response: Response, tconst: str, depth: int, crawled_at: str
     ) -> Iterator[Any]:
         meta = response.meta
-        ctype = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        ctype = header_text(response.headers, b"Content-Type") or None
         result = extract_page(response.body, response.url, response.status, ctype)
         kind = result["kind"]
         self.crawler.stats.inc_value(f"pages/{kind}")
@@ -314,7 +321,7 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _on_redirect(
         self, response: Response, tconst: str, depth: int, crawled_at: str
     ) -> Iterator[Any]:
-        location = response.headers.get(b"Location", b"").decode("latin-1")
+        location = header_text(response.headers, b"Location")
         target_url = urljoin(response.url, location)
         if (tconst_from_url(target_url) == tconst
                 and urlsplit(target_url).hostname in self.allowed_domains):
@@ -394,7 +401,7 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        exc = failure.value
+        exc = failure.value if failure.value is not None else RuntimeError("unknown failure")
         yield self._failure(request.url, request.meta["tconst"], request.meta["title_depth"],
                             exception_reason(exc), None, request.meta, _now(),
                             exception_detail(exc))
