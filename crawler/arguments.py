@@ -8,6 +8,7 @@ traceback and without writing anything.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,41 @@ class CrawlArguments:
     seeds: list[str]
     depth: int
     max_titles: int
+    refresh: int = 0  # seconds; a title fetched more recently than this is reused
+
+    @property
+    def refresh_text(self) -> str:
+        return format_age(self.refresh)
+
+
+_AGE_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_AGE_RE = re.compile(r"^(?:(\d+)([wdhms]))+$", re.ASCII)
+_AGE_PART_RE = re.compile(r"(\d+)([wdhms])", re.ASCII)
+
+
+def parse_age(name: str, value: object) -> int:
+    """``7d``, ``12h``, ``90m``, ``1d12h``, ``0`` -> seconds."""
+    text = str(value).strip().lower()
+    if text == "0":
+        return 0
+    if not _AGE_RE.match(text):
+        raise ValueError(f"{name}={value!r} is not an age; expected 0 or a number with a unit "
+                         "(w, d, h, m, s), e.g. 7d, 12h, 90m, 1d12h")
+    return sum(int(n) * _AGE_UNITS[unit] for n, unit in _AGE_PART_RE.findall(text))
+
+
+def format_age(seconds: int) -> str:
+    """The shortest age text for ``seconds`` (``604800`` -> ``7d``; ``0`` -> ``0``)."""
+    if seconds == 0:
+        return "0"
+    parts = []
+    for unit, size in _AGE_UNITS.items():
+        if unit == "w":
+            continue
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
 
 
 def _int(name: str, value: object, minimum: int) -> int:
@@ -41,11 +77,13 @@ def parse_arguments(
     seed: str = defaults.SEED,
     depth: object = defaults.DEPTH,
     max_titles: object = defaults.MAX_TITLES,
+    refresh: object = defaults.REFRESH,
 ) -> CrawlArguments:
     return CrawlArguments(
         seeds=parse_seeds(str(seed)),
         depth=_int("depth", depth, 0),
         max_titles=_int("max_titles", max_titles, 1),
+        refresh=parse_age("refresh", refresh),
     )
 
 
@@ -93,7 +131,7 @@ def check_output_dir(value: str) -> Path:
 
 
 # -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.
-ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "run_id", "_job")
+ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "refresh", "run_id", "_job")
 
 
 def check_argument_names(names: list[str]) -> None:
@@ -134,6 +172,10 @@ def check_numeric_settings(get: Callable[[str], object]) -> None:
 
 
 def job_arguments(args: CrawlArguments) -> dict[str, str]:
-    """The arguments a JOBDIR job is recorded with, and must be resumed with."""
-    return {"seed": ",".join(args.seeds), "depth": str(args.depth),
-            "max_titles": str(args.max_titles)}
+    """The arguments a JOBDIR job is recorded with, and must be resumed with (``refresh``
+    only when given, so jobs recorded before it existed still resume)."""
+    recorded = {"seed": ",".join(args.seeds), "depth": str(args.depth),
+                "max_titles": str(args.max_titles)}
+    if args.refresh:
+        recorded["refresh"] = args.refresh_text
+    return recorded

@@ -98,3 +98,31 @@ def read_committed(
         ]
         parts.append(pa.Table.from_arrays(arrays, schema=schema))
     return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+_FILE_RE = re.compile(r"^(.+)-(\d+)\.parquet$", re.ASCII)
+
+
+def committed_paths(
+    output_dir: str | os.PathLike[str], table: str, exclude_run: str | None = None
+) -> list[str]:
+    """Every committed file of one table, whichever run wrote it (another run may be
+    writing right now: only chunks its commit log lists are read)."""
+    table_dir = Path(output_dir) / table
+    if not table_dir.is_dir():
+        return []
+    commits: dict[str, set[int]] = {}
+    paths = []
+    for part in sorted(table_dir.glob(f"{PARTITION}=*")):
+        if not part.is_dir():
+            continue
+        for path in sorted(part.iterdir()):
+            m = _FILE_RE.match(path.name)
+            if m is None or m.group(1) == exclude_run:
+                continue
+            run_id, chunk = m.group(1), int(m.group(2))
+            if run_id not in commits:
+                commits[run_id] = set(read_commits(output_dir, run_id))
+            if chunk in commits[run_id]:
+                paths.append(str(path))
+    return paths

@@ -35,7 +35,7 @@ class OutcomeItem(scrapy.Item):
     # Every item says which run wrote it and when its page was fetched.
     run_id = scrapy.Field()
     crawled_at = scrapy.Field()
-    outcome = scrapy.Field()  # "title" | "failure" | "alias"
+    outcome = scrapy.Field()  # "title" | "failure" | "alias" | "reused"
     outcome_name: ClassVar[str] = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,6 +73,16 @@ class AliasItem(OutcomeItem):
     outcome_name = "alias"
     tconst = scrapy.Field()
     canonical_tconst = scrapy.Field()
+
+
+class ReusedItem(OutcomeItem):
+    """A title not fetched again (``-a refresh``): its last fetch, by another run, is fresh."""
+
+    outcome_name = "reused"
+    tconst = scrapy.Field()
+    depth = scrapy.Field()
+    fetched_run_id = scrapy.Field()
+    fetched_at = scrapy.Field()
 
 
 def title_item(record: TitleRecord, *, depth: int, run_id: str, crawled_at: str) -> TitleItem:

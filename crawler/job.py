@@ -25,14 +25,13 @@ import pyarrow as pa
 
 from crawler import dataset
 from crawler.frontier import Frontier
+from crawler.history import History
 from crawler.run import RUN_ID_RE, Run
 
 logger = logging.getLogger(__name__)
 
 JOB_FILE = "more_like_this.json"
 LOCK_FILE = "lock"
-# Tables whose rows say a title has an outcome (replayed in this order).
-OUTCOME_TABLES = ("titles", "failures", "aliases")
 _STRING = pa.string()
 _REPLAY_SCHEMAS = {
     "titles": pa.schema([("tconst", _STRING)]),
@@ -40,9 +39,13 @@ _REPLAY_SCHEMAS = {
     "aliases": pa.schema([("tconst", _STRING), ("canonical_tconst", _STRING)]),
     "more_like_this": pa.schema(
         [("tconst", _STRING), ("similar_tconst", _STRING), ("rank", pa.int32())]),
+    "reused": pa.schema([("tconst", _STRING)]),
 }
+_REUSED_SCHEMA = pa.schema([("tconst", _STRING), ("fetched_run_id", _STRING),
+                            ("fetched_at", pa.timestamp("us", tz="UTC"))])
 # Every table a chunk may hold a file in (checked for damage on resume).
-DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
+DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases",
+               "reused")
 
 _held_locks: dict[str, int] = {}  # realpath of a JOBDIR -> fd holding its lock
 
@@ -214,7 +217,19 @@ def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> No
     tmp.replace(log)
 
 
-def replay(output_dir: str | os.PathLike[str], run: Run) -> Frontier:
+def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
+    """What other runs committed, for ``-a refresh``.  A resumed run keeps the exact fetches
+    it already decided to reuse (their edges and merges), whatever was committed since."""
+    pinned: dict[str, tuple[str, datetime]] = {}
+    if run.resumed:
+        repair_commits(output_dir, run.run_id)
+        reused = dataset.read_committed(output_dir, run.run_id, "reused", _REUSED_SCHEMA)
+        pinned = {r["tconst"]: (r["fetched_run_id"], r["fetched_at"])
+                  for r in reused.to_pylist()}
+    return History.load(output_dir, exclude_run=run.run_id, pinned=pinned)
+
+
+def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None) -> Frontier:
     """The frontier of ``run`` rebuilt from what it committed (after repair)."""
     repair_commits(output_dir, run.run_id)
 
@@ -223,9 +238,7 @@ def replay(output_dir: str | os.PathLike[str], run: Run) -> Frontier:
             output_dir, run.run_id, table, _REPLAY_SCHEMAS[table]).to_pylist()
 
     outcomes: dict[str, str] = {}
-    for table, outcome in zip(OUTCOME_TABLES, ("title", "failure", "alias"), strict=True):
-        if table == "aliases":
-            continue
+    for table, outcome in (("titles", "title"), ("failures", "failure")):
         for r in rows(table):
             outcomes.setdefault(r["tconst"], outcome)
     aliases = {r["tconst"]: r["canonical_tconst"] for r in rows("aliases")}
@@ -233,4 +246,12 @@ def replay(output_dir: str | os.PathLike[str], run: Run) -> Frontier:
     for r in rows("more_like_this"):
         ranked.setdefault(r["tconst"], []).append((r["rank"], r["similar_tconst"]))
     edges = {t: [s for _, s in sorted(v)] for t, v in ranked.items()}
+    for r in rows("reused"):
+        tconst = r["tconst"]
+        fetch = history.latest.get(tconst) if history is not None else None
+        if fetch is not None and fetch.outcome == "alias" and fetch.canonical_tconst:
+            aliases[tconst] = fetch.canonical_tconst
+        else:
+            outcomes[tconst] = "reused"
+            edges[tconst] = history.edges(tconst) if history is not None else []
     return Frontier.replay(run.seeds, run.depth, run.max_titles, outcomes, edges, aliases)

@@ -52,7 +52,9 @@ class Progress:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         done = stats.get_value("titles/done", 0)
         failed = stats.get_value("titles/failed", 0)
-        parts = [f"{done} titles, {failed} failures", f"{done / elapsed * 60:.0f} titles/min"]
+        reused = stats.get_value("titles/reused", 0)
+        parts = [f"{done} titles fetched, {reused} reused, {failed} failed",
+                 f"{done / elapsed * 60:.0f} titles/min"]
         if frontier is not None:
             per_depth = frontier.per_depth().items()
             depths = ", ".join(f"d{d} {fin}/{tot}" for d, (fin, tot) in per_depth)

@@ -43,4 +43,5 @@ class Run:
     max_titles: int
     arguments: dict[str, str]  # as given with -a, the way a JOBDIR job records them
     started_at: datetime = field(default_factory=utc_now)
+    refresh_seconds: int = 0  # -a refresh: titles fetched more recently are reused
     resumed: bool = False  # this session continues a JOBDIR job

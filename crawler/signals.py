@@ -5,10 +5,11 @@
 # the committed dataset always holds whole levels (what a resumed run replays).
 checkpoint = object()
 
-# Sent by the exporter when the crawl closes, before its last commit.  Receivers
-# return an iterable of items still to be written (the titles a stopped crawl never
-# reached, as failures), so every scheduled title is accounted for.
-closing = object()
+# Sent by the exporter before each commit (argument ``closing``: the crawl is ending).
+# Receivers return outcome items that no callback yielded (reused titles, titles given
+# up as lost and, at the end, titles a stopped crawl never reached), so they are
+# committed with their level and every scheduled title is accounted for.
+outcomes_due = object()
 
 # Sent by the retry middleware each time a title's answer is a block (arguments:
 # ``tconst``, ``reason``), so a title the stop rule leaves unfinished is recorded

@@ -27,8 +27,9 @@ holds that many titles or is that old.
 
 The run the rows belong to comes from the spider as one explicit object,
 ``spider.run`` (a ``crawler.run.Run``).  On close, the exporter asks for the
-outcomes still to be written (``crawler.signals.closing``: titles a stopped crawl
-never reached), commits, and writes one ``crawl_runs`` row as a chunk of its own.
+outcomes no callback yielded (``crawler.signals.outcomes_due``: reused titles, and
+titles a stopped crawl never reached) before each commit, and on close writes one
+``crawl_runs`` row as a chunk of its own.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from scrapy.crawler import Crawler
 
 from crawler import dataset
 from crawler import signals as our_signals
-from crawler.items import AliasItem, FailureItem, OutcomeItem, TitleItem
+from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, TitleItem
 from crawler.run import RUN_ID_RE, Run
 from pipelines.schemas import SCHEMAS, TABLE_COUNTS
 from pipelines.values import parse_timestamp
@@ -111,6 +112,8 @@ def table_rows(item: Any) -> Iterable[tuple[str, dict[str, Any]]]:
         yield "failures", values
     elif isinstance(item, AliasItem):
         yield "aliases", values
+    elif isinstance(item, ReusedItem):
+        yield "reused", values
 
 
 def output_error_line(output_dir: Path, exc: OSError) -> str:
@@ -254,9 +257,7 @@ class ParquetExporter:
             return
         if not self._closed:
             self._closed = True
-            for _, items in self.crawler.signals.send_catch_log(signal=our_signals.closing):
-                for item in items or ():
-                    self.process_item(item)
+            self._write_due(closing=True)
             self._commit_or_fail()
         reason = reason or self.crawler.stats.get_value("finish_reason")
         if reason:
@@ -269,7 +270,16 @@ class ParquetExporter:
     def checkpoint(self) -> None:
         """The spider finished a breadth-first level: commit it whole."""
         if not self._closed and self.run is not None:
+            self._write_due(closing=False)
             self._commit_or_fail()
+
+    def _write_due(self, closing: bool) -> None:
+        """Outcomes the spider holds for this commit (see ``crawler.signals.outcomes_due``)."""
+        for _, items in self.crawler.signals.send_catch_log(
+            signal=our_signals.outcomes_due, closing=closing
+        ):
+            for item in items if isinstance(items, list) else ():
+                self.process_item(item)
 
     def spider_idle(self) -> None:
         if not self._closed and self.failure is None:
@@ -484,6 +494,8 @@ class ParquetExporter:
             "invalid_links": stats.get_value("links/invalid", 0),
             "seeds_over_limit": stats.get_value("frontier/seeds_over_limit", 0),
             "titles_over_limit": stats.get_value("frontier/titles_over_limit", 0),
+            "reused_rows": self.committed_rows["reused"],
+            "refresh_seconds": run.refresh_seconds,
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }

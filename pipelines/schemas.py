@@ -213,6 +213,17 @@ ALIASES = pa.schema(
     ]
 )
 
+REUSED = pa.schema(
+    [
+        _f("tconst", pa.string(), "Title not fetched again: its last fetch was fresh enough.",
+           nullable=False),
+        _f("depth", pa.int32(), "Breadth-first depth from the seeds in this run."),
+        _f("fetched_run_id", pa.string(), "Run whose fetch is reused (its rows hold the data)."),
+        _f("fetched_at", TIMESTAMP, "When that run fetched the title (UTC)."),
+        *_stamp(),
+    ]
+)
+
 # crawl_runs: one row per session of a run (a resumed run adds one per session).
 TABLE_COUNTS = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
 CRAWL_RUNS = pa.schema(
@@ -249,6 +260,8 @@ CRAWL_RUNS = pa.schema(
             pa.int64(),
             "Linked or merged-into titles not scheduled because of max_titles (whole run).",
         ),
+        _f("reused_rows", pa.int64(), "Rows committed to reused in this session."),
+        _f("refresh_seconds", pa.int64(), "The refresh age asked for (-a refresh), seconds."),
     ]
 )
 
@@ -259,6 +272,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "more_like_this": MORE_LIKE_THIS,
     "failures": FAILURES,
     "aliases": ALIASES,
+    "reused": REUSED,
     "crawl_runs": CRAWL_RUNS,
 }
 

@@ -389,7 +389,8 @@ def test_outcomes_handed_over_at_close_are_committed(tmp_path: Path) -> None:
     exporter = make_exporter(tmp_path)
     left = [FailureItem(tconst="tt0053106", reason="blocked", detail="x-amzn-waf-action: "
                         "challenge", **stamp())]
-    exporter.crawler.signals.connect(lambda: left, signal=our_signals.closing, weak=False)
+    exporter.crawler.signals.connect(lambda closing: left if closing else [],
+                                     signal=our_signals.outcomes_due, weak=False)
     exporter.close_spider(reason="blocked")
     got = read_committed(tmp_path, "run1", "failures", ["tconst", "reason", "detail"])
     assert got.to_pylist() == [{"tconst": "tt0053106", "reason": "blocked",

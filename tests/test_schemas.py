@@ -122,6 +122,14 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
     ],
+    "reused": [
+        ("tconst", "string"),
+        ("depth", "int32"),
+        ("fetched_run_id", "string"),
+        ("fetched_at", "timestamp[us, tz=UTC]"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
     "crawl_runs": [
         ("run_id", "string"),
         ("started_at", "timestamp[us, tz=UTC]"),
@@ -145,6 +153,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("invalid_links", "int64"),
         ("seeds_over_limit", "int64"),
         ("titles_over_limit", "int64"),
+        ("reused_rows", "int64"),
+        ("refresh_seconds", "int64"),
     ],
 }
 

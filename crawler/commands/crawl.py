@@ -68,6 +68,7 @@ class Command(ScrapyCrawl):
                 spargs.get("seed", defaults.SEED),
                 spargs.get("depth", defaults.DEPTH),
                 spargs.get("max_titles", defaults.MAX_TITLES),
+                spargs.get("refresh", defaults.REFRESH),
             )
             render = check_render(settings.get("RENDER", "never"))
             check_base_url(settings.get("IMDB_BASE_URL"))
@@ -119,7 +120,9 @@ def run_problem(crawler: Crawler) -> str | None:
         return str(output_error)
     if reason in FAILED_REASONS:
         return f"finish reason {reason}: {FAILED_REASONS[reason]}"
-    if stats.get_value("titles/failed") and not stats.get_value("titles/done"):
+    if stats.get_value("titles/failed") and not (
+        stats.get_value("titles/done") or stats.get_value("titles/reused")
+    ):
         # A scheduled run that got no title at all must not look like a success.
         return "no title could be fetched; see the failures table for why"
     return None

@@ -11,9 +11,9 @@ writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -33,8 +33,9 @@ from crawler.failures import (
     header_text,
 )
 from crawler.frontier import Frontier, clean_links
+from crawler.history import History
 from crawler.ids import is_tconst, tconst_from_url, title_url
-from crawler.items import AliasItem, FailureItem, OutcomeItem, title_item
+from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
 from crawler.run import Run, check_run_id, new_run_id, utc_now
 
@@ -65,16 +66,18 @@ class MoreLikeThisSpider(scrapy.Spider):
         seed: str = defaults.SEED,
         depth: str | int = defaults.DEPTH,
         max_titles: str | int = defaults.MAX_TITLES,
+        refresh: str = defaults.REFRESH,
         run_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        args = parse_arguments(seed, depth, max_titles)
+        args = parse_arguments(seed, depth, max_titles, refresh)
         started_at = utc_now()
         self.run = Run(
             run_id=check_run_id(run_id) if run_id is not None else new_run_id(started_at),
             seeds=args.seeds, depth=args.depth, max_titles=args.max_titles,
             arguments=job_arguments(args), started_at=started_at,
+            refresh_seconds=args.refresh,
         )
         self.frontier = Frontier(self.run.seeds, self.run.depth, self.run.max_titles)
         self.base_url = defaults.BASE_URL
@@ -84,7 +87,8 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.max_merge_chain = 5
         self._refetched: set[str] = set()  # titles fetched again after being lost once
         self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
-        self._processing: set[asyncio.Future[None]] = set()  # items sent from idle
+        self._due: list[OutcomeItem] = []  # outcomes for the exporter's next commit
+        self.history: History | None = None  # what earlier runs committed (-a refresh)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -104,18 +108,21 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
         spider.max_merge_chain = settings.getint("CRAWL_MAX_MERGE_CHAIN")
         spider.jobdir = settings.get("JOBDIR") or None
+        output_dir = settings.get("OUTPUT_DIR")
         if spider.jobdir:
             spider.run = job.open_job(spider.jobdir, spider.run)
-            if spider.run.resumed:
-                spider._resume(settings.get("OUTPUT_DIR"))
+        if spider.run.refresh_seconds:
+            spider.history = job.load_history(output_dir, spider.run)
+        if spider.run.resumed:
+            spider._resume(output_dir)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.unfinished_failures, signal=our_signals.closing)
+        crawler.signals.connect(spider.outcomes_due, signal=our_signals.outcomes_due)
         crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
         crawler.signals.connect(spider._on_run_recorded, signal=our_signals.run_recorded)
         return spider
 
     def _resume(self, output_dir: str) -> None:
-        self.frontier = job.replay(output_dir, self.run)
+        self.frontier = job.replay(output_dir, self.run, self.history)
         done = len(self.frontier.done)
         logger.info("resuming run %s at depth %d: %d titles already done, %d to fetch at "
                     "this depth", self.run.run_id, self.frontier.depth, done,
@@ -155,69 +162,115 @@ class MoreLikeThisSpider(scrapy.Spider):
                            len(over), self.run.max_titles, ", ".join(over[:10]),
                            ", ..." if len(over) > 10 else "")
         self._report_limits()
-        depth = self.frontier.depth
-        for tconst in self.frontier.pending:
-            yield self.title_request(tconst, depth)
+        for request in self._level_requests():
+            yield request
 
     def _on_idle(self) -> None:
-        """A level is complete: commit it, then start the next one (or let the crawl end)."""
-        if any(not f.done() for f in self._processing):
-            raise DontCloseSpider
-        if self.frontier.pending:
-            self._recover_lost(self.frontier.pending)
-            raise DontCloseSpider
-        self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
-        finished_depth = self.frontier.depth
-        next_level = self.frontier.advance()
-        if not next_level:
-            return
-        self._report_limits()
-        logger.info("depth %d complete; fetching %d titles at depth %d",
-                    finished_depth, len(next_level), self.frontier.depth)
-        for tconst in next_level:
-            self._schedule(tconst, self.frontier.depth)
-        raise DontCloseSpider
+        """A level is complete: commit it, then start the next one (or let the crawl end).
 
-    def _schedule(self, tconst: str, depth: int) -> None:
-        """Request a title; one that cannot be requested becomes a failure, never a lost
-        level."""
+        A level whose titles were all reused is complete at once, so the loop goes on
+        to the next one without waiting for the engine.
+        """
+        if self.frontier.pending and self._recover_lost(self.frontier.pending):
+            raise DontCloseSpider
+        while True:
+            self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
+            finished_depth = self.frontier.depth
+            if not self.frontier.advance():
+                return
+            self._report_limits()
+            requests = self._level_requests()
+            logger.info("depth %d complete; depth %d: %d titles to fetch, %d reused",
+                        finished_depth, self.frontier.depth, len(requests),
+                        len(self.frontier.level) - len(requests))
+            if requests:
+                for request in requests:
+                    self.crawler.engine.crawl(request)
+                raise DontCloseSpider
+
+    def _level_requests(self) -> list[scrapy.Request]:
+        """Requests for the current level's titles; fresh ones are reused instead (merge
+        targets they lead to join the level and are decided in turn)."""
+        depth = self.frontier.depth
+        decided: set[str] = set()
+        requests = []
+        while todo := [t for t in self.frontier.pending if t not in decided]:
+            for tconst in todo:
+                decided.add(tconst)
+                if self._reuse(tconst, depth):
+                    continue
+                request = self._request_or_failure(tconst, depth)
+                if request is not None:
+                    requests.append(request)
+        return requests
+
+    def _request_or_failure(self, tconst: str, depth: int) -> scrapy.Request | None:
+        """A title's request; one that cannot be made becomes a failure, never a lost level."""
         try:
-            self.crawler.engine.crawl(self.title_request(tconst, depth))
+            return self.title_request(tconst, depth)
         except Exception as exc:  # one bad value must not cost the rest of the level
             logger.error("title %s cannot be requested: %s", tconst, exc)
-            self._process_now(self._failure(
+            self._due.append(self._failure(
                 str(tconst), str(tconst), depth, exception_reason(exc), None, {"attempts": 0},
                 _now(), exception_detail(exc)))
+            return None
+
+    def _reuse(self, tconst: str, depth: int) -> bool:
+        """With ``-a refresh``, a title whose last fetch is fresh is not fetched again: its
+        recorded edges (or merge) carry the walk on, and it gets a ``reused`` row."""
+        if self.history is None:
+            return False
+        fetch = self.history.reusable(tconst, utc_now(),
+                                      timedelta(seconds=self.run.refresh_seconds))
+        if fetch is None:
+            return False
+        canonical = fetch.canonical_tconst
+        if fetch.outcome == "alias" and (
+            canonical is None
+            or self.frontier.merge_problem(tconst, canonical, self.max_merge_chain)
+        ):
+            return False  # not a merge to follow as it is: ask the site again
+        self._due.append(ReusedItem(
+            tconst=tconst, depth=depth, fetched_run_id=fetch.run_id,
+            fetched_at=fetch.crawled_at.isoformat(), run_id=self.run.run_id,
+            crawled_at=_now()))
+        self.crawler.stats.inc_value("titles/reused")
+        if fetch.outcome == "alias":
+            assert canonical is not None
+            self.frontier.record_alias(tconst, canonical)
+            self._report_limits()
+        else:
+            self.frontier.record_links(tconst, self.history.edges(tconst))
+        self.frontier.resolve(tconst, "reused")
+        return True
 
     def _report_limits(self) -> None:
         stats = self.crawler.stats
         stats.set_value("frontier/seeds_over_limit", len(self.frontier.seeds_over_limit))
         stats.set_value("frontier/titles_over_limit", self.frontier.titles_over_limit)
 
-    def _recover_lost(self, pending: list[str]) -> None:
+    def _recover_lost(self, pending: list[str]) -> int:
         """Titles of a finished level without an outcome (a middleware dropped their request
-        silently): each is fetched once more, then recorded as lost, with its level."""
+        silently): each is fetched once more, then recorded as lost, with its level.
+        Returns how many were asked for again."""
         depth = self.frontier.depth
+        again = 0
         for tconst in pending:
             if tconst not in self._refetched:
                 logger.error("title %s had no outcome at the end of its level; fetching "
                              "again", tconst)
                 self._refetched.add(tconst)
-                self._schedule(tconst, depth)
+                request = self._request_or_failure(tconst, depth)
+                if request is not None:
+                    self.crawler.engine.crawl(request)
+                    again += 1
                 continue
             logger.error("title %s was lost twice without an outcome; giving it up", tconst)
             self.crawler.stats.inc_value("titles/lost")
-            item = self._failure(title_url(self.base_url, tconst), tconst, depth, "lost",
-                                 None, {"attempts": 2}, _now(),
-                                 "no outcome after two requests")
-            self._process_now(item)
-
-    def _process_now(self, item: OutcomeItem) -> None:
-        """Send an item that no callback yields (from the idle handler) to the pipelines."""
-        scraper = self.crawler.engine.scraper
-        future = asyncio.ensure_future(scraper.start_itemproc_async(item, response=None))
-        self._processing.add(future)
-        future.add_done_callback(self._processing.discard)
+            self._due.append(self._failure(
+                title_url(self.base_url, tconst), tconst, depth, "lost", None,
+                {"attempts": 2}, _now(), "no outcome after two requests"))
+        return again
 
     # --- responses -------------------------------------------------------------------
 
@@ -411,26 +464,28 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _on_block(self, tconst: str, reason: str) -> None:
         self._last_block[tconst] = reason
 
-    def unfinished_failures(self) -> list[FailureItem]:
-        """Titles scheduled but without an outcome when the crawl stops early.
+    def outcomes_due(self, closing: bool = False) -> list[OutcomeItem]:
+        """Outcomes no callback yielded, handed to the exporter before it commits: reused
+        titles and titles given up as lost, and, when the crawl closes early, the titles
+        it never reached.
 
-        Without JOBDIR they are recorded as failures, so the dataset accounts for every
+        Without JOBDIR those are recorded as failures, so the dataset accounts for every
         scheduled title: ``blocked`` (or the block's own reason) when their last answer
         was a block, else ``not_fetched``.  With JOBDIR a rerun fetches them instead.
         """
-        if self.jobdir is not None:
-            return []
+        due, self._due = self._due, []
+        if not closing or self.jobdir is not None:
+            return due
         stamp = _now()
-        items = []
         for tconst in self.frontier.pending:
             reason = self._last_block.get(tconst, "not_fetched")
-            items.append(FailureItem(
+            due.append(FailureItem(
                 tconst=tconst, url=title_url(self.base_url, tconst),
                 depth=self.frontier.depth, reason=reason, http_status=None, attempts=0,
                 detail="the crawl stopped before the title had an outcome",
                 run_id=self.run.run_id, crawled_at=stamp,
             ))
-        return items
+        return due
 
     def _on_run_recorded(self, finish_reason: str) -> None:
         if self.jobdir is not None and finish_reason == "finished":
