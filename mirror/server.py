@@ -150,7 +150,8 @@ class MirrorServer:
     random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``.
 
     ``records`` is looked up per request and never copied, so it can be a mapping that
-    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  Pages are
+    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  ``robots_txt``
+    is served at /robots.txt.  Pages are
     rendered per request; the last ``cache_pages`` are kept, so memory stays flat
     however large the graph."""
 
@@ -169,8 +170,10 @@ class MirrorServer:
         port: int = 0,
         max_delay: float = 30.0,
         cache_pages: int = 16,
+        robots_txt: bytes = ROBOTS_TXT,
     ) -> None:
         self.layout = layout
+        self.robots_txt = robots_txt
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
         self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
             records if records is not None else {}
@@ -368,7 +371,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             listed = mirror.faults.get(path)
             fault = pick(listed, attempt) if listed else None
             if fault is None or not self._answer_instead(fault, "", head):
-                self._send(200, ROBOTS_TXT, "text/plain; charset=utf-8", head=head)
+                self._send(200, mirror.robots_txt, "text/plain; charset=utf-8", head=head)
             return
         if path == "/_mirror/stats":
             with mirror._lock:
