@@ -96,6 +96,8 @@ def exception_detail(exc: BaseException) -> str:
     """What the failure's ``detail`` column records of an exception: its class and text."""
     text = str(exc).strip()
     name = type(exc).__name__
+    if not text and exception_reason(exc) == "too_large":  # a chunked body cut off: no text
+        text = "the body grew past DOWNLOAD_MAXSIZE"
     return (f"{name}: {text}" if text else name)[:500]
 
 

@@ -35,17 +35,18 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = False
-# robots.txt per RFC 9309 (crawler.robots): a 4xx means no rules; a 5xx, a 429, a block or
-# no answer at all (timeout, refused) means complete disallow, after crawler.retry's
+# robots.txt per RFC 9309 2.3.1.3-4 (crawler.robots): a 4xx means no rules; a 5xx, a 429,
+# a block or no answer at all (timeout, refused) means complete disallow, after crawler.retry's
 # retries, and the host's titles fail with reason "robots_unavailable".  Scrapy's own
 # middleware would crawl everything then, and print a traceback.
 ROBOTSTXT_OBEY = True
 
 # --- Size limits --------------------------------------------------------------------------
-# Real title pages are 0.2-1.1 MB.  A body over DOWNLOAD_MAXSIZE, on the wire or once
-# decompressed (a gzip bomb), is dropped as it arrives and the title fails "too_large";
-# Scrapy's default (1 GiB) lets a 2 MB bomb take over 1 GB of memory.  8 MiB leaves
-# room for pages to grow 7x; past 2 MiB a page is logged as unusually large.
+# Real title pages are 0.2-1.1 MB.  A body over DOWNLOAD_MAXSIZE is dropped, and the
+# title fails "too_large" (never retried): at once when Content-Length says so, else as
+# soon as that many bytes arrived or, for a gzip bomb, were inflated.  Scrapy's default
+# (1 GiB) let a 2 MB bomb take 1.19 GB of memory.  8 MiB leaves pages room to grow 7x;
+# past 2 MiB a page is logged as unusually large.
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 

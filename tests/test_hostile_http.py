@@ -80,6 +80,8 @@ def test_bodies_over_the_limit_fail_too_large(tmp_path: Path) -> None:
     got = {t: (f["reason"], f["http_status"], f["attempts"]) for t, f in failures.items()}
     assert got == {t: ("too_large", None, 1) for t in T[:3]}  # never retried
     assert "Expected to receive 300000000 bytes" in failures[T[0]]["detail"]
+    assert failures[T[1]]["detail"] == (
+        "DownloadCancelledError: the body grew past DOWNLOAD_MAXSIZE")
     assert f"larger than download max size ({MAXSIZE})" in proc.stderr
     assert "Traceback" not in proc.stderr
 
