@@ -45,6 +45,22 @@ _EXCEPTION_REASONS: tuple[tuple[tuple[type[BaseException], ...], str, bool], ...
 _MAXSIZE_MARKER = "DOWNLOAD_MAXSIZE"
 
 
+class RobotsDisallowed(scrapy_exceptions.IgnoreRequest):
+    """robots.txt disallows the URL (crawler.robots)."""
+
+
+class RobotsUnavailable(scrapy_exceptions.IgnoreRequest):
+    """robots.txt could not be read (5xx, 429, a block, no answer): RFC 9309 says assume
+    complete disallow (crawler.robots)."""
+
+
+# Refusals raised by crawler.robots, matched by class.
+_ROBOTS_REASONS: tuple[tuple[type[scrapy_exceptions.IgnoreRequest], str], ...] = (
+    (RobotsUnavailable, "robots_unavailable"),
+    (RobotsDisallowed, "robots_disallowed"),
+)
+
+
 def block_reason(status: int, headers: Mapping[bytes, Any] | Any) -> str | None:
     """The failure reason when an answer is a block (see ``BLOCK_REASONS``), else None."""
     action = header_text(headers, WAF_ACTION_HEADER).strip().lower()
@@ -57,6 +73,9 @@ def block_reason(status: int, headers: Mapping[bytes, Any] | Any) -> str | None:
 
 def exception_reason(exc: BaseException) -> str:
     """The failure reason of a request that ended in ``exc``."""
+    for robots_class, robots_reason in _ROBOTS_REASONS:
+        if isinstance(exc, robots_class):
+            return robots_reason
     if isinstance(exc, scrapy_exceptions.IgnoreRequest):
         text = str(exc)
         if _MAXSIZE_MARKER in text:
@@ -77,6 +96,8 @@ def exception_detail(exc: BaseException) -> str:
     """What the failure's ``detail`` column records of an exception: its class and text."""
     text = str(exc).strip()
     name = type(exc).__name__
+    if not text and exception_reason(exc) == "too_large":  # a chunked body cut off: no text
+        text = "the body grew past DOWNLOAD_MAXSIZE"
     return (f"{name}: {text}" if text else name)[:500]
 
 

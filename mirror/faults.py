@@ -21,6 +21,9 @@ Kinds and their ``params``:
 ``drop``            200, headers with the full Content-Length, half the body, then the
                     connection is closed
 ``challenge``       HTTP 202 with an AWS-WAF-style challenge page (no title data)
+``waf``             what AWS WAF answers for ``action``: ``challenge`` is HTTP 202 with an
+                    empty body (imdb.com since 2026), ``captcha`` HTTP 405, ``block``
+                    HTTP 403; each with ``x-amzn-waf-action: <action>``
 ``redirect``        HTTP 301 to ``/title/<to>/`` (a merged title), or to ``to`` itself
                     when it is a full URL (a redirect to another host)
 ``wrong_title``     200 with the page of ``tconst`` under the requested URL
@@ -30,6 +33,10 @@ Kinds and their ``params``:
 ``truncated_page``  200, the page cut at ``fraction`` (no ``</html>``), honest Content-Length
 ``non_html``        200 with ``Content-Type: application/json`` and a JSON body
 ``huge``            200, the page padded to ``bytes`` (default 20 MB)
+``oversize``        200, ``bytes`` of filler streamed, never held in memory; with an honest
+                    Content-Length, or ``chunked`` without one
+``gzip_bomb``       200, ``Content-Encoding: gzip``: about 1 MB on the wire that inflates
+                    to ``bytes`` of zeros (default 1 GiB)
 ``empty``           200 with an empty body
 ==================  =========================================================================
 """
@@ -56,9 +63,15 @@ KINDS = frozenset(
         "non_html",
         "huge",
         "empty",
+        "waf",
+        "oversize",
+        "gzip_bomb",
     }
 )
 HUGE_BYTES = 20_000_000
+# AWS WAF's actions and the status each is answered with.
+WAF_STATUS = {"challenge": 202, "captcha": 405, "block": 403}
+BOMB_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,11 @@ class Fault:
             raise ValueError("a redirect fault needs params={'to': tconst}")
         if self.kind == "wrong_title" and "tconst" not in self.params:
             raise ValueError("a wrong_title fault needs params={'tconst': ...}")
+        if self.kind == "waf" and self.params.get("action") not in WAF_STATUS:
+            raise ValueError(f"a waf fault needs params={{'action': ...}}, one of "
+                             f"{sorted(WAF_STATUS)}")
+        if self.kind in ("oversize", "gzip_bomb") and int(self.params.get("bytes", 0)) <= 0:
+            raise ValueError(f"a {self.kind} fault needs params={{'bytes': n}} with n > 0")
 
     # Short constructors, one per kind.
     @classmethod
@@ -112,6 +130,18 @@ class Fault:
     @classmethod
     def wrong_title(cls, tconst: str, *, times: int | None = None) -> Fault:
         return cls("wrong_title", times, {"tconst": tconst})
+
+    @classmethod
+    def waf(cls, action: str, *, times: int | None = None) -> Fault:
+        return cls("waf", times, {"action": action})
+
+    @classmethod
+    def oversize(cls, size: int, *, chunked: bool = False, times: int | None = None) -> Fault:
+        return cls("oversize", times, {"bytes": size, "chunked": chunked})
+
+    @classmethod
+    def gzip_bomb(cls, size: int = BOMB_BYTES, *, times: int | None = None) -> Fault:
+        return cls("gzip_bomb", times, {"bytes": size})
 
     @classmethod
     def huge(cls, size: int = HUGE_BYTES, *, times: int | None = None) -> Fault:

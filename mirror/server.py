@@ -3,7 +3,7 @@ pages and rendered records, with fault injection (see :mod:`mirror.faults`).
 
 Routes::
 
-    /robots.txt                 allows /title/
+    /robots.txt                 allows /title/ (or a fault's answer: 500, 404, ...)
     /title/<tconst>             301 -> /title/<tconst>/
     /title/<tconst>/?anything   the page (records first, then saved pages), else 404
     /_mirror/mlt/<tconst>.json  the "More like this" cards a js-only page loads
@@ -19,11 +19,13 @@ Usage in a test::
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import socket
 import threading
 import time
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +35,7 @@ from urllib.parse import urlsplit
 
 from crawler.ids import is_tconst
 from crawler.records import TitleRecord
-from mirror.faults import HUGE_BYTES, Fault, pick, pick_by_rate
+from mirror.faults import BOMB_BYTES, HUGE_BYTES, WAF_STATUS, Fault, pick, pick_by_rate
 from mirror.render import more_like_this_payload, render_title_page_bytes
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
@@ -71,6 +73,31 @@ lets anyone pass.
 </body>
 </html>
 """
+
+
+# Bodies of AWS WAF's captcha (405) and block (403) answers: short, made up, no title data.
+WAF_BODIES = {
+    "challenge": b"",  # imdb.com's 2026 challenge: 202 and nothing else
+    "captcha": b"<!DOCTYPE html><html><head><title></title></head><body>"
+               b"<div id=\"captcha-container\"></div></body></html>",
+    "block": b"<!DOCTYPE html><html><head><title>403 Forbidden</title></head>"
+             b"<body><h1>403 Forbidden</h1></body></html>",
+}
+_STREAM_CHUNK = 1 << 16
+
+
+@functools.lru_cache(maxsize=2)
+def gzip_zeros(size: int) -> bytes:
+    """``size`` zero bytes, gzipped (1 GiB -> about 1 MB); made once, in 1 MiB steps."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    parts = []
+    left = size
+    while left > 0:
+        parts.append(packer.compress(zeros[: min(left, len(zeros))]))
+        left -= len(zeros)
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def _page_index(pages_dir: Path) -> dict[str, dict[str, Path]]:
@@ -123,7 +150,8 @@ class MirrorServer:
     random faults drawn from ``rate_faults`` (default: 503 and 429) with ``fault_seed``.
 
     ``records`` is looked up per request and never copied, so it can be a mapping that
-    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  Pages are
+    makes records on demand (:class:`~mirror.synthetic.SyntheticGraph`).  ``robots_txt``
+    is served at /robots.txt.  Pages are
     rendered per request; the last ``cache_pages`` are kept, so memory stays flat
     however large the graph."""
 
@@ -142,8 +170,10 @@ class MirrorServer:
         port: int = 0,
         max_delay: float = 30.0,
         cache_pages: int = 16,
+        robots_txt: bytes = ROBOTS_TXT,
     ) -> None:
         self.layout = layout
+        self.robots_txt = robots_txt
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
         self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
             records if records is not None else {}
@@ -335,8 +365,13 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         mirror = self.mirror
         if path == "/robots.txt":
-            mirror._count(path)
-            self._send(200, ROBOTS_TXT, "text/plain; charset=utf-8", head=head)
+            # Faults keyed "/robots.txt" answer instead (a 500, a 404, a block...); random
+            # faults (fault_rate) are for titles only.
+            attempt = mirror._count(path)
+            listed = mirror.faults.get(path)
+            fault = pick(listed, attempt) if listed else None
+            if fault is None or not self._answer_instead(fault, "", head):
+                self._send(200, mirror.robots_txt, "text/plain; charset=utf-8", head=head)
             return
         if path == "/_mirror/stats":
             with mirror._lock:
@@ -409,6 +444,14 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             self._send(200, body, "application/json", head=head)
         elif kind == "empty":
             self._send(200, b"", head=head)
+        elif kind == "waf":
+            action = str(p["action"])
+            self._send(WAF_STATUS[action], WAF_BODIES[action],
+                       headers={"x-amzn-waf-action": action}, head=head)
+        elif kind == "oversize":
+            self._stream_filler(int(p["bytes"]), chunked=bool(p.get("chunked")), head=head)
+        elif kind == "gzip_bomb":
+            self._stream_bomb(int(p.get("bytes", BOMB_BYTES)), head)
         else:
             return False
         return True
@@ -434,6 +477,40 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         elif kind == "huge":
             body = _pad(body, int(p.get("bytes", HUGE_BYTES)))
         self._send(200, body, content_type, head=head)
+
+    def _begin(self, headers: Mapping[str, str]) -> None:
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        with self.mirror._lock:
+            self.mirror.log.append((self.path, 200))
+
+    def _stream_filler(self, size: int, *, chunked: bool, head: bool) -> None:
+        """``size`` bytes of an HTML comment, made chunk by chunk (a 300 MB page costs the
+        mirror no memory); the client may hang up at any point."""
+        length = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(size)}
+        self._begin({"Content-Type": HTML, **length})
+        if head:
+            return
+        prefix = b"<!DOCTYPE html><html><body><!--"
+        filler = b"z" * _STREAM_CHUNK
+        sent = 0
+        while sent < size:
+            data = prefix if sent == 0 else filler[: min(_STREAM_CHUNK, size - sent)]
+            data = data[: size - sent]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            sent += len(data)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _stream_bomb(self, size: int, head: bool) -> None:
+        body = gzip_zeros(size)
+        self._begin({"Content-Type": HTML, "Content-Encoding": "gzip",
+                     "Content-Length": str(len(body))})
+        if not head:
+            for at in range(0, len(body), _STREAM_CHUNK):
+                self.wfile.write(body[at : at + _STREAM_CHUNK])
 
     def _drop(self, body: bytes, content_type: str, head: bool) -> None:
         """Headers with the full length, half the body, then the connection closed."""

@@ -129,7 +129,7 @@ def test_broken_and_huge_pages(tmp_path: Path) -> None:
         T[1]: Fault("malformed_json"),
         T[2]: Fault("truncated_page", times=1),
         T[3]: Fault("empty"),
-        T[4]: Fault.huge(),  # 20 MB
+        T[4]: Fault.huge(6_000_000),  # 5-6x a real page, under DOWNLOAD_MAXSIZE (8 MiB)
     }
     with mirror_with(faults) as mirror:
         proc = crawl(mirror, tmp_path / "out", T[:5], depth=0)
@@ -205,3 +205,52 @@ def test_redirects_to_other_hosts_are_dropped_and_counted(tmp_path: Path) -> Non
     assert sorted(titles) == [T[1]]
     assert failures[T[0]]["reason"] == "offsite_redirect"
     assert "'offsite/redirects_dropped': 1" in proc.stderr
+
+
+# --- AWS WAF answers (issue 7) -----------------------------------------------------------
+
+def test_waf_answers_are_blocks_named_by_their_action(tmp_path: Path) -> None:
+    from crawler.settings import CRAWL_BLOCK_RETRY_TIMES
+
+    faults = {T[0]: Fault.waf("challenge"), T[1]: Fault.waf("captcha"),
+              T[2]: Fault.waf("block")}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:4], depth=0)
+        served = {status for path, status in mirror.log if path == f"/title/{T[0]}/"}
+        hits = [mirror.hits[f"/title/{t}/"] for t in T[:3]]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert served == {202}
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == [T[3]]
+    attempts = 1 + CRAWL_BLOCK_RETRY_TIMES
+    assert hits == [attempts] * 3
+    got = {t: (f["reason"], f["http_status"], f["attempts"], f["detail"])
+           for t, f in failures.items()}
+    assert got == {
+        # imdb.com's 2026 challenge: 202 and an empty body, a block and never "empty".
+        T[0]: ("blocked", 202, attempts, "x-amzn-waf-action: challenge"),
+        T[1]: ("captcha", 405, attempts, "x-amzn-waf-action: captcha"),
+        T[2]: ("waf_block", 403, attempts, "x-amzn-waf-action: block"),
+    }
+    assert "pages/empty" not in proc.stderr  # the empty body was never read as a page
+
+
+def test_the_crawl_stops_when_every_title_gets_the_2026_challenge(tmp_path: Path) -> None:
+    faults = {t: Fault.waf("challenge") for t in T}
+    settings = {"CRAWL_BLOCK_WINDOW": "6", "CRAWL_BLOCK_STOP_RATIO": "0.5",
+                "CONCURRENT_REQUESTS_PER_DOMAIN": "2", "CRAWL_BLOCK_BACKOFF_BASE": "0.2"}
+    with mirror_with(faults) as mirror:
+        proc = crawl(mirror, tmp_path / "out", T[:20], depth=2, settings=settings)
+        asked = {t for t in T[:20] if mirror.hits.get(f"/title/{t}/")}
+    assert proc.returncode == 1
+    assert "stopping: 6 of the last 6 responses were AWS WAF challenges" in proc.stderr
+    assert "finish reason blocked" in proc.stderr
+    titles, failures = outcome(tmp_path / "out")
+    assert titles == {} and sorted(failures) == sorted(T[:20])
+    # Challenged titles are blocked (even one stopped while it waited for its retry);
+    # titles never asked for are not_fetched.
+    assert asked and len(asked) < 20
+    assert {t for t, f in failures.items() if f["reason"] == "blocked"} == asked
+    assert {f["reason"] for t, f in failures.items() if t not in asked} == {"not_fetched"}
+    (run,) = read_table(tmp_path / "out", "crawl_runs")
+    assert run["finish_reason"] == "blocked"
