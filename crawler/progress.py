@@ -12,7 +12,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 if TYPE_CHECKING:
@@ -33,18 +32,17 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
-        if interval <= 0:
-            raise NotConfigured
-        ext = cls(crawler, interval)
+        # Zero or less turns the periodic lines off; the end summary is always written.
+        ext = cls(crawler, crawler.settings.getfloat("PROGRESS_INTERVAL"))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
         self.started = time.monotonic()
-        self.loop = task.LoopingCall(self.log_progress, spider)
-        self.loop.start(self.interval, now=False)
+        if self.interval > 0:
+            self.loop = task.LoopingCall(self.log_progress, spider)
+            self.loop.start(self.interval, now=False)
 
     def line(self, spider: Spider) -> str:
         stats = self.crawler.stats
