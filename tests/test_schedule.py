@@ -11,10 +11,18 @@ chosen instant, so the ISO week that names the JOBDIR is known.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+import sysconfig
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -360,3 +368,159 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "imdb-crawl" not in proc.stderr, proc.stderr
+
+
+# --- Scrapyd ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bare_python(tmp: Path) -> Path:
+    """A venv that sees this one's packages but not this project (installed editable here),
+    so the crawls Scrapyd runs can only import crawler and pipelines from the egg."""
+    venv = tmp / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)],
+                   check=True, capture_output=True)
+    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = Path(subprocess.run([str(venv / "bin" / "python"), "-c", where], check=True,
+                                  capture_output=True, text=True).stdout.strip())
+    # A path line only: the .pth files there (the editable install's finder) are not run.
+    (purelib / "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python = venv / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import crawler"], cwd=tmp,
+                           capture_output=True, text=True, check=False)
+    assert "No module named 'crawler'" in probe.stderr
+    return python
+
+
+def api(base: str, endpoint: str, data: list[tuple[str, str]] | None = None) -> Any:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    with urllib.request.urlopen(base + endpoint, data=body, timeout=30) as response:
+        reply = json.loads(response.read())
+    assert reply["status"] == "ok", reply
+    return reply
+
+
+def wait_until(condition: Any, what: str, process: subprocess.Popen[str], log: Path) -> Any:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"scrapyd exited:\n{log.read_text()}"
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()}")
+
+
+@pytest.fixture
+def scrapyd(tmp_path: Path) -> Iterator[tuple[str, Path, Path, subprocess.Popen[str]]]:
+    """A real Scrapyd on 127.0.0.1 (a free port), its directories in tmp_path; yields its URL,
+    its directory, its own log and the process."""
+    home = tmp_path / "scrapyd"
+    home.mkdir()
+    port = free_port()
+    (home / "scrapyd.conf").write_text(
+        "[scrapyd]\n"
+        "bind_address = 127.0.0.1\n"
+        f"http_port = {port}\n"
+        f"eggs_dir = {home / 'eggs'}\n"
+        f"logs_dir = {home / 'logs'}\n"
+        f"items_dir = {home / 'items'}\n"
+        f"dbs_dir = {home / 'dbs'}\n"
+        "jobs_dir =\n"
+        "max_proc = 1\n"
+        "poll_interval = 0.2\n", encoding="utf-8")
+    python = bare_python(tmp_path)
+    log = home / "scrapyd.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPY", "PYTHON"))}
+    with log.open("w") as out:
+        # cwd: Scrapyd reads ./scrapyd.conf, and no scrapy.cfg is above it.
+        process = subprocess.Popen([str(python), "-m", "scrapyd", "--pidfile="], cwd=home,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        def up() -> bool:
+            try:
+                return api(base, "daemonstatus.json")["status"] == "ok"
+            except OSError:
+                return False
+
+        wait_until(up, "scrapyd to listen", process, log)
+        yield base, home, log, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_scrapyd_deploys_and_runs_a_scheduled_crawl(
+    scrapyd: tuple[str, Path, Path, subprocess.Popen[str]], mirror: MirrorServer,
+    tmp_path: Path
+) -> None:
+    base, home, log, process = scrapyd
+    bin_dir = Path(sys.executable).parent
+
+    # The egg: crawler and pipelines and the settings entry point, nothing else.
+    egg = tmp_path / "imdb.egg"
+    subprocess.run([sys.executable, "deploy/build_egg.py", str(egg)], cwd=ROOT, check=True,
+                   capture_output=True)
+    names = zipfile.ZipFile(egg).namelist()
+    assert {n.split("/")[0] for n in names} == {"EGG-INFO", "crawler", "pipelines"}
+    assert "crawler/spiders/more_like_this.py" in names and "pipelines/parquet.py" in names
+    entry_points = zipfile.ZipFile(egg).read("EGG-INFO/entry_points.txt").decode()
+    assert "[scrapy]\nsettings = crawler.settings" in entry_points
+
+    deploy = subprocess.run(
+        [str(bin_dir / "scrapyd-deploy"), "--egg", str(egg), "--version", "r1"], cwd=ROOT,
+        env={**os.environ, "SCRAPYD_URL": base}, capture_output=True, text=True, check=False)
+    assert deploy.returncode == 0, deploy.stderr
+    # Scrapyd lists the spiders by running the egg: the egg alone is enough to load them.
+    assert json.loads(deploy.stdout) == {"node_name": json.loads(deploy.stdout)["node_name"],
+                                         "status": "ok", "project": "imdb", "version": "r1",
+                                         "spiders": 1}
+    assert api(base, "listspiders.json?project=imdb")["spiders"] == ["more_like_this"]
+
+    output = tmp_path / "dataset"
+    jobdir = tmp_path / "jobs" / "2025-W22"
+    settings = {**FAST, "IMDB_BASE_URL": mirror.base_url, "OUTPUT_DIR": str(output),
+                "JOBDIR": str(jobdir)}
+    form = [("project", "imdb"), ("spider", "more_like_this"), ("seed", SEED),
+            ("depth", str(DEPTH)), ("max_titles", "1000"), ("refresh", "7d"),
+            *[("setting", f"{k}={v}") for k, v in settings.items()]]
+
+    def finished(job: str) -> Callable[[], bool]:
+        return lambda: any(j["id"] == job
+                           for j in api(base, "listjobs.json?project=imdb")["finished"])
+
+    job = api(base, "schedule.json", form)["jobid"]
+    wait_until(finished(job), f"job {job} to finish", process, log)
+
+    # Exit 0: Scrapyd says "Process finished" (an exit code other than 0 is "Process died").
+    server_log = log.read_text()
+    assert re.search(rf"Process finished: .*job='{job}'", server_log), server_log
+    assert "Process died" not in server_log and "Traceback" not in server_log
+    job_log = (home / "logs" / "imdb" / "more_like_this" / f"{job}.log").read_text()
+    assert "Traceback" not in job_log and " ERROR: " not in job_log, job_log
+    assert "Spider closed (finished)" in job_log
+
+    assert sorted(r["tconst"] for r in read_table(output, "titles")) == EXPECTED_TITLES
+    (row,) = read_table(output, "crawl_runs")
+    assert row["finish_reason"] == "finished"
+    assert row["titles_rows"] == len(EXPECTED_TITLES)
+    assert row["seeds"] == [SEED] and row["depth"] == DEPTH and row["max_titles"] == 1000
+    state = json.loads((jobdir / "more_like_this.json").read_text())
+    assert state["run_id"] == row["run_id"] and state["finished_at"]
+    # Scrapyd's items feed (items_dir): one line per title page.
+    items = (home / "items" / "imdb" / "more_like_this" / f"{job}.jl").read_text().splitlines()
+    assert sorted(json.loads(line)["tconst"] for line in items) == sorted(EXPECTED.order)
+
+    # The same JOBDIR scheduled again: "already finished", nothing written, exit 0.
+    again = api(base, "schedule.json", form)["jobid"]
+    wait_until(finished(again), f"job {again} to finish", process, log)
+    server_log = log.read_text()
+    assert re.search(rf"Process finished: .*job='{again}'", server_log), server_log
+    assert f"holds run {row['run_id']}, already finished" in server_log
+    assert read_table(output, "crawl_runs") == [row]
