@@ -93,7 +93,7 @@ def check_output_dir(value: str) -> Path:
 
 
 # -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.
-ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "run_id", "refresh", "_job")
+ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "run_id", "_job")
 
 
 def check_argument_names(names: list[str]) -> None:

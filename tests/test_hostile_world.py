@@ -169,5 +169,5 @@ def test_an_argument_typo_is_refused_naming_the_accepted_ones(tmp_path: Path) ->
                      extra_args={"max_title": "5", "dept": "0"})
     assert proc.returncode == 2
     assert proc.stderr == (ERROR + "unknown argument(s) -a dept, -a max_title; accepted: "
-                           "seed, depth, max_titles, run_id, refresh\n")
+                           "seed, depth, max_titles, run_id\n")
     assert not (tmp_path / "out").exists()
