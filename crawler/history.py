@@ -1,18 +1,20 @@
 """What earlier runs committed to ``OUTPUT_DIR``: the input of the refresh policy.
 
 For each title, its latest outcome in any run (a fetched page, a merge, a
-failure) and the "More like this" edges of its latest fetched page.  Only
+failure), and on request the "More like this" edges of a given fetch.  Only
 committed chunks are read, so a run writing beside us is seen only once its
-rows are final.  Reading stays in Arrow until the end: 100,000 titles load in
-about a second (``bench/refresh.py``).
+rows are final.  Loading keeps one small tuple per title that may be reused;
+edges are read a level at a time, for the titles actually reused, with the
+filter pushed down into the Parquet scan (``bench/refresh.py`` measures both).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,7 +24,13 @@ from crawler.dataset import committed_paths
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _OUTCOMES = (("titles", "title"), ("aliases", "alias"), ("failures", "failure"))
-_KEY = ("tconst", "run_id", "crawled_at")
+_KEY = ["tconst", "run_id", "crawled_at"]
+_KEY_SCHEMA = pa.schema([("tconst", pa.string()), ("run_id", pa.string()),
+                         ("crawled_at", TIMESTAMP)])
+_EDGE_SCHEMA = pa.schema([("tconst", pa.string()), ("similar_tconst", pa.string()),
+                          ("rank", pa.int32()), ("run_id", pa.string()),
+                          ("crawled_at", TIMESTAMP)])
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -36,22 +44,19 @@ class Fetch:
     canonical_tconst: str | None  # the title it merged into, for an alias
 
 
-def _read(output_dir: str | os.PathLike[str], table: str, columns: pa.Schema,
-          exclude_run: str | None) -> pa.Table:
+def _dataset(output_dir: str | os.PathLike[str], table: str, schema: pa.Schema,
+             exclude_run: str | None) -> ds.Dataset | None:
     paths = committed_paths(output_dir, table, exclude_run)
-    if not paths:
-        return columns.empty_table()
-    return ds.dataset(paths, schema=columns, format="parquet").to_table()
+    return ds.dataset(paths, schema=schema, format="parquet") if paths else None
 
 
 def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None) -> pa.Table:
-    key = pa.schema([("tconst", pa.string()), ("run_id", pa.string()),
-                     ("crawled_at", TIMESTAMP)])
     parts = []
     for table, outcome in _OUTCOMES:
-        columns = key.append(pa.field("canonical_tconst", pa.string())) \
-            if table == "aliases" else key
-        t = _read(output_dir, table, columns, exclude_run)
+        schema = _KEY_SCHEMA.append(pa.field("canonical_tconst", pa.string())) \
+            if table == "aliases" else _KEY_SCHEMA
+        data = _dataset(output_dir, table, schema, exclude_run)
+        t = data.to_table() if data is not None else schema.empty_table()
         if "canonical_tconst" not in t.column_names:
             t = t.append_column("canonical_tconst", pa.nulls(t.num_rows, pa.string()))
         parts.append(t.append_column("outcome", pa.array([outcome] * t.num_rows,
@@ -69,23 +74,27 @@ def _last_per_title(t: pa.Table) -> pa.Table:
     return t.filter(pa.concat_arrays([*last.chunks, pa.array([True])]))
 
 
-class History:
-    """Latest outcomes and edges of the titles earlier runs committed."""
+# One compact entry per title: (outcome, run id (interned), microseconds, canonical).
+_Entry = tuple[str, str, int, str | None]
 
-    def __init__(self, latest: dict[str, Fetch], edges: pa.Table) -> None:
-        self.latest = latest
-        self._similar = edges.column("similar_tconst").combine_chunks() \
-            if edges.num_rows else pa.array([], pa.string())
-        self._spans: dict[str, tuple[int, int]] = {}
-        n = edges.num_rows
-        if n:
-            # Edges are sorted by tconst: each title's edges are one span, found in Arrow.
-            tconst = edges.column("tconst").combine_chunks()
-            changes = pc.indices_nonzero(pc.not_equal(tconst.slice(0, n - 1), tconst.slice(1)))
-            starts = [0, *(i + 1 for i in changes.to_pylist())]
-            ends = [*starts[1:], n]
-            names = tconst.take(pa.array(starts)).to_pylist()
-            self._spans = dict(zip(names, zip(starts, ends, strict=True), strict=True))
+
+def _entries(rows: pa.Table) -> dict[str, _Entry]:
+    columns = rows.select(["tconst", "outcome", "run_id", "canonical_tconst"]).to_pydict()
+    micros = pc.cast(rows.column("crawled_at"), pa.int64()).to_pylist()
+    intern = sys.intern
+    return {
+        t: (intern(o), intern(r), us, c)
+        for t, o, r, us, c in zip(columns["tconst"], columns["outcome"], columns["run_id"],
+                                  micros, columns["canonical_tconst"], strict=True)
+    }
+
+
+class History:
+    """Latest outcomes of the titles earlier runs committed, and their edges on demand."""
+
+    def __init__(self, latest: dict[str, _Entry], edges: ds.Dataset | None) -> None:
+        self._latest = latest
+        self._edges = edges
 
     @classmethod
     def load(
@@ -95,36 +104,54 @@ class History:
         exclude_run: str | None = None,
         pinned: Mapping[str, tuple[str, datetime]] | None = None,
     ) -> History:
-        """Read ``output_dir``; ``pinned`` maps a tconst to the fetch (run id, time) whose
-        edges to keep instead of its latest (a resumed run replays its own decisions)."""
-        pinned = pinned or {}
+        """Read ``output_dir``.  ``pinned`` maps a tconst to the fetch (run id, time) to
+        stand for it instead of its latest (a resumed run replays its own decisions)."""
         outcomes = _outcomes(output_dir, exclude_run)
-        latest = _fetches(_last_per_title(outcomes))
+        latest = _entries(_last_per_title(outcomes))
         if pinned:
-            latest.update(_fetches(outcomes.join(_keys(pinned), keys=list(_KEY),
+            latest.update(_entries(outcomes.join(_keys(pinned), keys=_KEY,
                                                  join_type="inner")))
-        return cls(latest, _edges(output_dir, latest, pinned, exclude_run))
+        del outcomes
+        return cls(latest, _dataset(output_dir, "more_like_this", _EDGE_SCHEMA, exclude_run))
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def latest(self, tconst: str) -> Fetch | None:
+        entry = self._latest.get(tconst)
+        if entry is None:
+            return None
+        outcome, run_id, micros, canonical = entry
+        return Fetch(tconst, outcome, run_id, _EPOCH + timedelta(microseconds=micros),
+                     canonical)
 
     def reusable(self, tconst: str, now: datetime, max_age: timedelta) -> Fetch | None:
         """The fetch to reuse for ``tconst``: its latest outcome, when that is a page or a
         merge younger than ``max_age``; None when it must be fetched."""
-        fetch = self.latest.get(tconst)
+        fetch = self.latest(tconst)
         if fetch is None or fetch.outcome == "failure" or now - fetch.crawled_at >= max_age:
             return None
         return fetch
 
-    def edges(self, tconst: str) -> list[str]:
-        """The "More like this" tconsts of the title's latest fetched page, in rank order."""
-        span = self._spans.get(tconst)
-        return self._similar[span[0]:span[1]].to_pylist() if span else []
-
-
-def _fetches(rows: pa.Table) -> dict[str, Fetch]:
-    return {
-        r["tconst"]: Fetch(r["tconst"], r["outcome"], r["run_id"], r["crawled_at"],
-                           r["canonical_tconst"])
-        for r in rows.to_pylist()
-    }
+    def edges(self, tconsts: Iterable[str]) -> dict[str, list[str]]:
+        """The "More like this" tconsts, in rank order, of each title's latest fetch (or
+        pinned one), read in one filtered scan."""
+        keys = {}
+        for tconst in tconsts:
+            fetch = self.latest(tconst)
+            if fetch is not None and fetch.outcome == "title":
+                keys[tconst] = (fetch.run_id, fetch.crawled_at)
+        out: dict[str, list[str]] = {t: [] for t in keys}
+        if not keys or self._edges is None:
+            return out
+        wanted = _keys(keys)
+        rows = self._edges.to_table(filter=pc.field("tconst").isin(wanted.column("tconst")))
+        rows = rows.join(wanted, keys=_KEY, join_type="inner").sort_by(
+            [("tconst", "ascending"), ("rank", "ascending")])
+        for tconst, similar in zip(rows.column("tconst").to_pylist(),
+                                   rows.column("similar_tconst").to_pylist(), strict=True):
+            out[tconst].append(similar)
+        return out
 
 
 def _keys(keys: Mapping[str, tuple[str, datetime]]) -> pa.Table:
@@ -133,22 +160,3 @@ def _keys(keys: Mapping[str, tuple[str, datetime]]) -> pa.Table:
         "run_id": pa.array([k[0] for k in keys.values()], pa.string()),
         "crawled_at": pa.array([k[1] for k in keys.values()], TIMESTAMP),
     })
-
-
-def _edges(
-    output_dir: str | os.PathLike[str],
-    latest: Mapping[str, Fetch],
-    pinned: Mapping[str, tuple[str, datetime]],
-    exclude_run: str | None,
-) -> pa.Table:
-    keys = {t: (f.run_id, f.crawled_at) for t, f in latest.items() if f.outcome == "title"}
-    keys.update(pinned)
-    wanted = _keys(keys)
-    columns = pa.schema([("tconst", pa.string()), ("similar_tconst", pa.string()),
-                         ("rank", pa.int32()), ("run_id", pa.string()),
-                         ("crawled_at", TIMESTAMP)])
-    edges = _read(output_dir, "more_like_this", columns, exclude_run)
-    if edges.num_rows == 0 or wanted.num_rows == 0:
-        return columns.empty_table()
-    joined = edges.join(wanted, keys=list(_KEY), join_type="inner")
-    return joined.sort_by([("tconst", "ascending"), ("rank", "ascending")])

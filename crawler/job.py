@@ -246,12 +246,14 @@ def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None
     for r in rows("more_like_this"):
         ranked.setdefault(r["tconst"], []).append((r["rank"], r["similar_tconst"]))
     edges = {t: [s for _, s in sorted(v)] for t, v in ranked.items()}
-    for r in rows("reused"):
-        tconst = r["tconst"]
-        fetch = history.latest.get(tconst) if history is not None else None
+    reused = [r["tconst"] for r in rows("reused")]
+    for tconst in reused:
+        fetch = history.latest(tconst) if history is not None else None
         if fetch is not None and fetch.outcome == "alias" and fetch.canonical_tconst:
             aliases[tconst] = fetch.canonical_tconst
         else:
             outcomes[tconst] = "reused"
-            edges[tconst] = history.edges(tconst) if history is not None else []
+            edges[tconst] = []
+    if history is not None:
+        edges.update(history.edges(t for t in reused if outcomes.get(t) == "reused"))
     return Frontier.replay(run.seeds, run.depth, run.max_titles, outcomes, edges, aliases)

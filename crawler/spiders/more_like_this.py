@@ -195,13 +195,19 @@ class MoreLikeThisSpider(scrapy.Spider):
         decided: set[str] = set()
         requests = []
         while todo := [t for t in self.frontier.pending if t not in decided]:
+            reused_pages = []
             for tconst in todo:
                 decided.add(tconst)
-                if self._reuse(tconst, depth):
-                    continue
-                request = self._request_or_failure(tconst, depth)
-                if request is not None:
-                    requests.append(request)
+                reused = self._reuse(tconst, depth)
+                if reused == "title":
+                    reused_pages.append(tconst)
+                elif reused is None:
+                    request = self._request_or_failure(tconst, depth)
+                    if request is not None:
+                        requests.append(request)
+            if reused_pages and self.history is not None:
+                for tconst, similar in self.history.edges(reused_pages).items():
+                    self.frontier.record_links(tconst, similar)
         return requests
 
     def _request_or_failure(self, tconst: str, depth: int) -> scrapy.Request | None:
@@ -215,34 +221,32 @@ class MoreLikeThisSpider(scrapy.Spider):
                 _now(), exception_detail(exc)))
             return None
 
-    def _reuse(self, tconst: str, depth: int) -> bool:
-        """With ``-a refresh``, a title whose last fetch is fresh is not fetched again: its
-        recorded edges (or merge) carry the walk on, and it gets a ``reused`` row."""
+    def _reuse(self, tconst: str, depth: int) -> str | None:
+        """With ``-a refresh``, a title whose last fetch is fresh is not fetched again: it
+        gets a ``reused`` row, and its recorded edges (or merge) carry the walk on.
+        Returns the reused outcome ("title" or "alias"), or None to fetch the title."""
         if self.history is None:
-            return False
+            return None
         fetch = self.history.reusable(tconst, utc_now(),
                                       timedelta(seconds=self.run.refresh_seconds))
         if fetch is None:
-            return False
+            return None
         canonical = fetch.canonical_tconst
         if fetch.outcome == "alias" and (
             canonical is None
             or self.frontier.merge_problem(tconst, canonical, self.max_merge_chain)
         ):
-            return False  # not a merge to follow as it is: ask the site again
+            return None  # not a merge to follow as it is: ask the site again
         self._due.append(ReusedItem(
             tconst=tconst, depth=depth, fetched_run_id=fetch.run_id,
             fetched_at=fetch.crawled_at.isoformat(), run_id=self.run.run_id,
             crawled_at=_now()))
         self.crawler.stats.inc_value("titles/reused")
-        if fetch.outcome == "alias":
-            assert canonical is not None
+        if canonical is not None and fetch.outcome == "alias":
             self.frontier.record_alias(tconst, canonical)
             self._report_limits()
-        else:
-            self.frontier.record_links(tconst, self.history.edges(tconst))
         self.frontier.resolve(tconst, "reused")
-        return True
+        return fetch.outcome
 
     def _report_limits(self) -> None:
         stats = self.crawler.stats
