@@ -199,7 +199,7 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
         logger.warning("run %s: committed chunk %d cannot be read (%s); dropping chunks %s "
                        "and fetching their titles again", run_id, chunk, problem, dropped)
         _rewrite_commit_log(out, run_id, commits[:i])
-        for table in (*DATA_TABLES, "crawl_runs"):
+        for table in (*DATA_TABLES, "crawl_runs", "field_coverage"):
             for path, number, _ in list(dataset.run_files(out, table, run_id)):
                 if number in dropped:
                     path.unlink()

@@ -99,6 +99,15 @@ ITEM_PIPELINES = {
     "pipelines.parquet.ParquetExporter": 900,  # fans titles out into tables, commits
 }
 
+# --- The drift alarm (pipelines.coverage) ---------------------------------------------
+# Each session measures, per column, the share of the run's fetched titles that have a
+# value.  A column covered at least DRIFT_MIN_COVERAGE in the previous completed run that
+# fell by at least DRIFT_MIN_DROP ends the run with exit code 3 and names the column;
+# runs that fetched fewer than DRIFT_MIN_TITLES titles are too small to judge.
+DRIFT_MIN_COVERAGE = 0.9
+DRIFT_MIN_DROP = 0.3
+DRIFT_MIN_TITLES = 10
+
 # --- Middlewares and extensions ---------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # robots.txt decided per RFC 9309, one warning line on errors (see ROBOTSTXT_OBEY).

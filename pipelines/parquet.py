@@ -55,6 +55,7 @@ from crawler import dataset
 from crawler import signals as our_signals
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, TitleItem
 from crawler.run import RUN_ID_RE, Run
+from pipelines import coverage
 from pipelines.schemas import SCHEMAS, TABLE_COUNTS
 from pipelines.values import parse_timestamp
 
@@ -467,6 +468,40 @@ class ParquetExporter:
             )
         return max(commits) + 1 if commits else 0
 
+    # --- field coverage and the drift alarm ---------------------------------------------
+
+    def _field_coverage(self, now: datetime) -> list[dict[str, Any]]:
+        """This run's field_coverage rows, compared with the previous completed run; a
+        drift is logged in one line and kept in the stats for the exit code."""
+        if self.run is None or self.failure is not None:
+            return []
+        settings = self.crawler.settings
+        try:
+            measured = coverage.measure(self.output_dir, self.run.run_id)
+            before = coverage.previous_coverage(self.output_dir, self.run.run_id)
+        except (OSError, pa.ArrowException) as exc:
+            logger.error("field coverage could not be measured: %s", exc)
+            return []
+        drifts = coverage.compare(
+            measured, before,
+            min_coverage=settings.getfloat("DRIFT_MIN_COVERAGE"),
+            min_drop=settings.getfloat("DRIFT_MIN_DROP"),
+            min_titles=settings.getint("DRIFT_MIN_TITLES"),
+        )
+        if drifts:
+            line = ", ".join(str(d) for d in drifts)
+            self.crawler.stats.set_value("drift/fields", line)
+            logger.error("IMDb's page may have changed: %s", line)
+        drifted = {(d.table_name, d.column_name) for d in drifts}
+        return [
+            {"run_id": self.run.run_id, "table_name": c.table_name,
+             "column_name": c.column_name, "titles": c.titles, "with_value": c.with_value,
+             "coverage": c.coverage,
+             "previous_coverage": before.get((c.table_name, c.column_name)),
+             "drifted": (c.table_name, c.column_name) in drifted, "crawled_at": now}
+            for c in measured
+        ]
+
     # --- crawl_runs -----------------------------------------------------------------------
 
     def write_crawl_run(self, reason: str | None) -> None:
@@ -499,10 +534,15 @@ class ParquetExporter:
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }
+        coverage = self._field_coverage(now)
+        drifted = [c for c in coverage if c["drifted"]]
+        row["drifted"] = bool(drifted) if coverage else None
+        row["drift"] = self.crawler.stats.get_value("drift/fields")
         self._chunk_date = now.date()
         self._chunk_started = time.monotonic()
         self._buffers["crawl_runs"] = [row]
-        self._chunk_rows = {"crawl_runs": 1}
+        self._buffers["field_coverage"] = coverage
+        self._chunk_rows = {"crawl_runs": 1, "field_coverage": len(coverage)}
         try:
             self.commit()
             self.crawler.signals.send_catch_log(signal=our_signals.run_recorded,

@@ -224,6 +224,21 @@ REUSED = pa.schema(
     ]
 )
 
+FIELD_COVERAGE = pa.schema(
+    [
+        _f("run_id", pa.string(), "The run whose fetched titles were measured.", nullable=False),
+        _f("table_name", pa.string(), "titles, ratings, credits or more_like_this."),
+        _f("column_name", pa.string(), "The column measured."),
+        _f("titles", pa.int64(), "Titles the run fetched (the denominator)."),
+        _f("with_value", pa.int64(), "Of those, titles with a value in the column."),
+        _f("coverage", pa.float64(), "with_value / titles, 0-1."),
+        _f("previous_coverage", pa.float64(),
+           "The same share in the previous completed run, when there is one."),
+        _f("drifted", pa.bool_(), "True when this column tripped the drift alarm."),
+        _f("crawled_at", TIMESTAMP, "When this row was written (UTC).", nullable=False),
+    ]
+)
+
 # crawl_runs: one row per session of a run (a resumed run adds one per session).
 TABLE_COUNTS = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
 CRAWL_RUNS = pa.schema(
@@ -262,6 +277,9 @@ CRAWL_RUNS = pa.schema(
         ),
         _f("reused_rows", pa.int64(), "Rows committed to reused in this session."),
         _f("refresh_seconds", pa.int64(), "The refresh age asked for (-a refresh), seconds."),
+        _f("drifted", pa.bool_(),
+           "True when field coverage fell sharply against the previous completed run."),
+        _f("drift", pa.string(), "The fields that drifted with both figures, in one line."),
     ]
 )
 
@@ -273,6 +291,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "failures": FAILURES,
     "aliases": ALIASES,
     "reused": REUSED,
+    "field_coverage": FIELD_COVERAGE,
     "crawl_runs": CRAWL_RUNS,
 }
 

@@ -130,6 +130,17 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
     ],
+    "field_coverage": [
+        ("run_id", "string"),
+        ("table_name", "string"),
+        ("column_name", "string"),
+        ("titles", "int64"),
+        ("with_value", "int64"),
+        ("coverage", "double"),
+        ("previous_coverage", "double"),
+        ("drifted", "bool"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+    ],
     "crawl_runs": [
         ("run_id", "string"),
         ("started_at", "timestamp[us, tz=UTC]"),
@@ -155,6 +166,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("titles_over_limit", "int64"),
         ("reused_rows", "int64"),
         ("refresh_seconds", "int64"),
+        ("drifted", "bool"),
+        ("drift", "string"),
     ],
 }
 
@@ -194,8 +207,7 @@ def test_every_field_is_described_and_typed() -> None:
             assert not pa.types.is_null(field.type), f"{table}.{field.name}"
             if pa.types.is_list(field.type):
                 assert field.type.value_type == pa.string(), f"{table}.{field.name}"
-        if table != "crawl_runs":
-            assert schema.field("run_id").type == pa.string()
+        assert schema.field("run_id").type == pa.string()
         assert schema.field("crawled_at").type == pa.timestamp("us", tz="UTC"), table
 
 

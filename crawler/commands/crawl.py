@@ -12,7 +12,9 @@ Exit codes (also in the README):
 - 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
 - 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
   by an OUTPUT_DIR that could not be written, or it fetched no title at all;
-- 2: refused before it started.
+- 2: refused before it started;
+- 3: it completed, but field coverage fell sharply against the previous completed run
+  (IMDb's page may have changed; see ``pipelines.coverage``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 SPIDER = "more_like_this"
+DRIFT_EXIT_CODE = 3
 # Finish reasons of a crawl that stopped for something the user must act on, and why.
 FAILED_REASONS = {
     "blocked": "the site refused this client (AWS WAF); see the failures table",
@@ -109,6 +112,12 @@ class Command(ScrapyCrawl):
         if problem is not None:
             print(f"scrapy crawl {SPIDER}: error: {problem}", file=sys.stderr)
             self.exitcode = 1
+            return
+        drift = crawler.stats.get_value("drift/fields") if crawler.stats else None
+        if drift:
+            print(f"scrapy crawl {SPIDER}: error: IMDb's page may have changed: {drift}",
+                  file=sys.stderr)
+            self.exitcode = DRIFT_EXIT_CODE
 
 def run_problem(crawler: Crawler) -> str | None:
     """One line saying why a finished crawl must not count as a success, or None."""

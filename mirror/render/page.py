@@ -58,6 +58,7 @@ def _unpadded(
     votes_display: str | None,
     rating_display: str | None,
     js_only_more_like_this: bool,
+    with_next_data: bool = True,
 ) -> str:
     """The page up to where the padding goes (before ``</body></html>``)."""
     if rating_display is None and isinstance(r.get("average_rating"), int | float):
@@ -66,11 +67,11 @@ def _unpadded(
     if votes_display is None and isinstance(votes, int):
         votes_display = compact_votes(votes)
     main = body(r, votes_display, rating_display, js_only_more_like_this)
-    data = next_data(r, with_more_like_this=not js_only_more_like_this)
-    tail = (
-        "</main></div>"
-        f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
-    )
+    tail = "</main></div>"
+    if with_next_data:
+        data = next_data(r, with_more_like_this=not js_only_more_like_this)
+        tail += f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
+
     return _head(r) + main + tail
 
 
@@ -81,6 +82,7 @@ def render_title_page(
     rating_display: str | None = None,
     js_only_more_like_this: bool = False,
     pad_to_bytes: int = 0,
+    with_next_data: bool = True,
 ) -> str:
     """The HTML of the title page of ``record``.
 
@@ -89,8 +91,11 @@ def render_title_page(
     ``js_only_more_like_this`` the "More like this" cards are neither in the HTML nor in
     the JSON: an inline script fetches them from ``/_mirror/mlt/<tconst>.json`` after
     load.  ``pad_to_bytes`` pads (hidden markup + a comment) to at least that many bytes.
+    ``with_next_data=False`` leaves ``__NEXT_DATA__`` out, as a changed IMDb page might:
+    only JSON-LD and the HTML remain.
     """
-    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this)
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this,
+                     with_next_data)
     if pad_to_bytes:
         size = len((page + _END).encode("utf-8"))
         page += _padding(pad_to_bytes - size)
@@ -104,10 +109,12 @@ def render_title_page_bytes(
     rating_display: str | None = None,
     js_only_more_like_this: bool = False,
     pad_to_bytes: int = 0,
+    with_next_data: bool = True,
 ) -> bytes:
     """``render_title_page(...).encode("utf-8")``, made faster for padded pages: only the
     page proper is encoded; the (ASCII) padding is added as bytes."""
-    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this).encode()
+    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this,
+                     with_next_data).encode()
     end = _END.encode()
     if not pad_to_bytes:
         return page + end
