@@ -140,6 +140,8 @@ def test_broken_and_huge_pages(tmp_path: Path) -> None:
     assert {t: f["reason"] for t, f in failures.items()} == {T[1]: "truncated", T[3]: "empty"}
     # Broken bodies were asked for again before giving up (1 + CRAWL_RETRY_TIMES).
     assert mirror.hits[f"/title/{T[1]}/"] == 5
+    # Asked for again without carrying the last download's meta (Scrapy 2.19 warns).
+    assert "[scrapy.spidermiddlewares.metacopy] WARNING" not in proc.stderr
 
 
 def test_a_challenge_is_a_block_never_a_title(tmp_path: Path) -> None:
