@@ -46,13 +46,21 @@ NODE_COLOUR = "#1f77b4"
 # --- reading ------------------------------------------------------------------------------
 
 
+def _run_of(path: str) -> str:
+    return Path(path).name.rsplit("-", 1)[0]  # <run_id>-<chunk>.parquet
+
+
 def _scan(output_dir: str | os.PathLike[str], table: str, columns: Sequence[str],
-          where: ds.Expression | None = None) -> pa.Table:
+          where: ds.Expression | None = None, runs: Iterable[str] | None = None) -> pa.Table:
     """Committed rows of ``table`` as ``columns`` of its schema; older files that lack a
-    column give nulls for it."""
+    column give nulls for it.  ``runs`` limits the files read to those runs' (by name,
+    so other runs' files are not even opened)."""
     base = SCHEMAS[table]
     schema = pa.schema([base.field(c) for c in columns])
     paths = committed_paths(output_dir, table)
+    if runs is not None:
+        wanted = set(runs)
+        paths = [p for p in paths if _run_of(p) in wanted]
     if not paths:
         return schema.empty_table()
     return ds.dataset(paths, format="parquet", schema=schema).to_table(filter=where)
@@ -114,32 +122,40 @@ class RunView:
         self.output_dir = output_dir
         self.run_id = run_id
         reused = _scan(output_dir, "reused", ["tconst", "fetched_run_id", "run_id"],
-                       ds.field("run_id") == run_id)
+                       runs=[run_id])
         reused = reused.filter(pc.is_valid(reused.column("fetched_run_id")))
         self.reused_count = len(set(reused.column("tconst").to_pylist()))
         self._sources = sorted({run_id, *reused.column("fetched_run_id").to_pylist()})
         self._reused_keys = _key(reused, "tconst", "fetched_run_id").combine_chunks()
+        self._edges: pa.Table | None = None
+        self._titles: pa.Array | None = None
 
     def read(self, table: str, columns: Sequence[str],
              where: ds.Expression | None = None) -> pa.Table:
         cols = list(dict.fromkeys([*columns, "tconst", "run_id"]))
-        runs = ds.field("run_id").isin(self._sources)
-        t = _scan(self.output_dir, table, cols, runs if where is None else runs & where)
+        t = _scan(self.output_dir, table, cols, where, runs=self._sources)
         if len(self._sources) > 1:
             mine = pc.equal(t.column("run_id"), self.run_id)
             borrowed = pc.is_in(_key(t, "tconst", "run_id"), value_set=self._reused_keys)
             t = t.filter(pc.or_(mine, borrowed))
         return t.select(list(columns))
 
-    def edges(self, where: ds.Expression | None = None) -> pa.Table:
-        """(tconst, similar_tconst, rank): one row per link, its best rank."""
-        t = self.read("more_like_this", ["tconst", "similar_tconst", "rank"], where)
-        return t.group_by(["tconst", "similar_tconst"], use_threads=False).aggregate(
-            [("rank", "min")]).rename_columns(["tconst", "similar_tconst", "rank"])
+    def edges(self, tconsts: pa.Array | None = None, *, unique: bool = True) -> pa.Table:
+        """(tconst, similar_tconst, rank) of the links of ``tconsts`` (all by default);
+        with ``unique``, one row per link, its best rank (a title fetched twice in a run
+        links twice).  Read once, then filtered in memory."""
+        if self._edges is None:
+            self._edges = self.read("more_like_this", ["tconst", "similar_tconst", "rank"])
+        t = self._edges
+        if tconsts is not None:
+            t = t.filter(pc.is_in(t.column("tconst"), value_set=tconsts))
+        return _unique_edges(t) if unique else t
 
     def titles(self) -> pa.Array:
-        t = self.read("titles", ["tconst"])
-        return pc.unique(t.column("tconst").combine_chunks())
+        if self._titles is None:
+            t = self.read("titles", ["tconst"])
+            self._titles = pc.unique(t.column("tconst").combine_chunks())
+        return self._titles
 
     def ratings(self) -> pa.Table:
         t = self.read("ratings", ["tconst", "average_rating", "num_votes", "crawled_at"])
@@ -150,6 +166,11 @@ class RunView:
         ).rename_columns(["tconst", "average_rating", "num_votes"])
 
 
+def _unique_edges(t: pa.Table) -> pa.Table:
+    return t.group_by(["tconst", "similar_tconst"], use_threads=False).aggregate(
+        [("rank", "min")]).rename_columns(["tconst", "similar_tconst", "rank"])
+
+
 def in_degree(edges: pa.Table) -> pa.Table:
     """(similar_tconst, links): how many titles link to each, most linked first."""
     t = edges.group_by("similar_tconst", use_threads=False).aggregate(
@@ -157,25 +178,30 @@ def in_degree(edges: pa.Table) -> pa.Table:
     return t.sort_by([("links", "descending"), ("tconst", "ascending")])
 
 
-def names_of(output_dir: str | os.PathLike[str], tconsts: Iterable[str]) -> dict[str, str]:
-    """primary_title of each title, latest fetch first; the card title of a title never
-    fetched; else the tconst itself."""
+def names_of(output_dir: str | os.PathLike[str], tconsts: Iterable[str],
+             runs: Iterable[str] | None = None) -> dict[str, str]:
+    """primary_title of each title as fetched by ``runs`` (latest wins); else the title on
+    a card linking to it; else the tconst itself."""
+    runs = None if runs is None else list(runs)
     wanted = sorted(set(tconsts))
     names: dict[str, str] = {}
     if not wanted:
         return names
-    value_set = pa.array(wanted, pa.string())
-    cards = _scan(output_dir, "more_like_this", ["similar_tconst", "similar_primary_title",
-                                                 "crawled_at"],
-                  ds.field("similar_tconst").isin(value_set))
     titles = _scan(output_dir, "titles", ["tconst", "primary_title", "crawled_at"],
-                   ds.field("tconst").isin(value_set))
-    for t, key, name in ((cards, "similar_tconst", "similar_primary_title"),
-                         (titles, "tconst", "primary_title")):
-        t = t.filter(pc.is_valid(t.column(name))).sort_by([("crawled_at", "ascending")])
-        for k, v in zip(t.column(key).to_pylist(), t.column(name).to_pylist(), strict=True):
-            names[k] = v
+                   ds.field("tconst").isin(pa.array(wanted, pa.string())), runs)
+    _latest(titles, "tconst", "primary_title", names)
+    missing = [t for t in wanted if t not in names]
+    if missing:  # titles linked to but not fetched: read only their cards
+        cards = _scan(output_dir, "more_like_this",
+                      ["similar_tconst", "similar_primary_title", "crawled_at"],
+                      ds.field("similar_tconst").isin(pa.array(missing, pa.string())), runs)
+        _latest(cards, "similar_tconst", "similar_primary_title", names)
     return {t: names.get(t, t) for t in wanted}
+
+
+def _latest(t: pa.Table, key: str, value: str, into: dict[str, str]) -> None:
+    t = t.filter(pc.is_valid(t.column(value))).sort_by([("crawled_at", "ascending")])
+    into.update(zip(t.column(key).to_pylist(), t.column(value).to_pylist(), strict=True))
 
 
 # --- what the report shows ----------------------------------------------------------------
@@ -198,7 +224,7 @@ def neighbourhood(view: RunView, seeds: Sequence[str], links: dict[str, int],
     for d in (1, 2):
         if not level or len(depth) >= max_nodes:
             break
-        e = view.edges(ds.field("tconst").isin(pa.array(level, pa.string())))
+        e = view.edges(pa.array(level, pa.string()))
         best: dict[str, int] = {}
         for target, rank in zip(e.column("similar_tconst").to_pylist(),
                                 e.column("rank").to_pylist(), strict=True):
@@ -209,7 +235,7 @@ def neighbourhood(view: RunView, seeds: Sequence[str], links: dict[str, int],
         depth.update(dict.fromkeys(level, d))
     nodes = list(depth)
     value_set = pa.array(nodes, pa.string())
-    e = view.edges(ds.field("tconst").isin(value_set))
+    e = view.edges(value_set)
     e = e.filter(pc.is_in(e.column("similar_tconst"), value_set=value_set))
     edges = sorted(zip(e.column("tconst").to_pylist(), e.column("similar_tconst").to_pylist(),
                        e.column("rank").to_pylist(), strict=True))
@@ -238,11 +264,13 @@ def changes(last: RunView, previous: RunView) -> Changes:
     """Links added and removed, among titles both runs have, and ratings that moved."""
     common = pc.is_in(last.titles(), value_set=previous.titles())
     both = pc.filter(last.titles(), common)
-    new = last.edges(ds.field("tconst").isin(both))
-    old = previous.edges(ds.field("tconst").isin(both))
-    keys = ["tconst", "similar_tconst"]
-    added = new.join(old.select(keys), keys=keys, join_type="left anti")
-    removed = old.join(new.select(keys), keys=keys, join_type="left anti")
+    # Deduplicated after the set differences: those are small, the runs are not.
+    new = last.edges(both, unique=False)
+    old = previous.edges(both, unique=False)
+    new_keys = _key(new, "tconst", "similar_tconst")
+    old_keys = _key(old, "tconst", "similar_tconst")
+    added = _unique_edges(new.filter(pc.invert(pc.is_in(new_keys, value_set=old_keys))))
+    removed = _unique_edges(old.filter(pc.invert(pc.is_in(old_keys, value_set=new_keys))))
     now = last.ratings()
     before = previous.ratings().rename_columns(["tconst", "before", "votes_before"])
     r = now.join(before, keys="tconst", join_type="inner")
@@ -429,7 +457,7 @@ def build_report(output_dir: str | os.PathLike[str]) -> str:
         return _page(output_dir, parts)
     last = runs[-1]
     view = RunView(output_dir, last.run_id)
-    edges = view.edges()
+    edges = view.edges(unique=False)
     degree = in_degree(edges)
     links = dict(zip(degree.column("tconst").to_pylist(), degree.column("links").to_pylist(),
                      strict=True))
@@ -443,14 +471,17 @@ def build_report(output_dir: str | os.PathLike[str]) -> str:
     if change:
         wanted.update(t for e in (*change.added, *change.removed) for t in e[:2])
         wanted.update(m[0] for m in change.moves)
-    names = names_of(output_dir, wanted)
+    # The last two runs name everything shown but old ratings' titles: no full-history scan.
+    names = names_of(output_dir, wanted, [r.run_id for r in runs[-2:]])
     r = view.read("ratings", ["tconst", "average_rating"],
                   ds.field("tconst").isin(pa.array([t for t, _ in top], pa.string())))
     rating = {t: v for t, v in zip(r.column("tconst").to_pylist(),
                                    r.column("average_rating").to_pylist(), strict=True)
               if v is not None}
 
-    parts.append(_last_run(output_dir, last, view, names, edges.num_rows))
+    link_count = edges.group_by(["tconst", "similar_tconst"], use_threads=False).aggregate(
+        []).num_rows
+    parts.append(_last_run(output_dir, last, view, names, link_count))
     parts.append(_coverage_section(output_dir, last.run_id))
     parts.append(
         "<section><h2>The seeds' neighbourhood</h2>"
@@ -477,12 +508,11 @@ def build_report(output_dir: str | os.PathLike[str]) -> str:
 
 def _last_run(output_dir: str | os.PathLike[str], run: Run, view: RunView,
               names: dict[str, str], edge_count: int) -> str:
-    failures = _scan(output_dir, "failures", ["reason", "run_id"],
-                     ds.field("run_id") == run.run_id)
+    failures = _scan(output_dir, "failures", ["reason", "run_id"], runs=[run.run_id])
     by_reason = failures.group_by("reason", use_threads=False).aggregate(
         [("reason", "count")]).sort_by([("reason_count", "descending"), ("reason", "ascending")])
     fetched = len(pc.unique(_scan(output_dir, "titles", ["tconst", "run_id"],
-                                  ds.field("run_id") == run.run_id).column("tconst")))
+                                  runs=[run.run_id]).column("tconst")))
     seeds = ", ".join(_title(s, names) for s in run.seeds)
     kv = [
         ("run", run.run_id), ("started", _when(run.started_at)),
