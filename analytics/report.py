@@ -363,22 +363,24 @@ def linked_svg(top: list[tuple[str, int]], names: dict[str, str]) -> str:
 
 def ratings_svg(series: dict[str, list[tuple[datetime, float]]], names: dict[str, str],
                 seeds: set[str]) -> str:
+    # One x position per run, evenly spaced: runs hours or months apart stay readable,
+    # and a single run is one column rather than a lone point on a years-wide axis.
+    whens = sorted({when for points in series.values() for when, _ in points})
+    at = {when: i for i, when in enumerate(whens)}
     fig = _figure(10, 4.5)
     ax = fig.add_subplot()
     for tconst, points in series.items():
-        xs = [p[0] for p in points]
-        ys = [p[1] for p in points]
-        ax.plot(xs, ys, marker="o", markersize=4,
+        ax.plot([at[w] for w, _ in points], [r for _, r in points], marker="o", markersize=5,
                 linewidth=2.4 if tconst in seeds else 1.2,
                 label=_short(names.get(tconst, tconst), 32) + (" (seed)" if tconst in seeds
                                                                  else ""))
+    step = max(1, len(whens) // 12)
+    ticks = list(range(0, len(whens), step))
+    ax.set_xticks(ticks, [whens[i].strftime("%Y-%m-%d\n%H:%M") for i in ticks], fontsize=8)
+    ax.set_xlim(-0.5, len(whens) - 0.5)
+    ax.set_xlabel("run (start, UTC)")
     ax.set_ylabel("average rating")
     ax.grid(alpha=0.3)
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _svg(fig, "ratings")
 
