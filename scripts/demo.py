@@ -3,7 +3,8 @@
 Starts the local mirror (mirror) on 127.0.0.1 over the catalogue (the seed
 title with every fact of its page, and its 11 "More like this" titles with what is
 known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
-back as hive-partitioned Parquet with DuckDB, Polars and pandas.
+back as hive-partitioned Parquet with DuckDB, Polars and pandas, and ends by writing
+the HTML report (output/report.html).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from analytics.report import write_report  # noqa: E402
 from mirror.loader import load_catalogue  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
 
@@ -133,6 +135,9 @@ def main() -> int:
         same = "same" if n_duck == n_polars == n_pandas else "DIFFERENT"
         print(f"{table:<16} duckdb {n_duck:>5}  polars {n_polars:>5}  pandas {n_pandas:>5}  "
               f"({same})")
+
+    banner("the report (scrapy report)")
+    print(f"  {write_report(OUTPUT)}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Reading the crawled dataset back: the HTML report (``analytics.report``)."""
