@@ -134,6 +134,8 @@ WITH both_runs AS (
     FROM run_pairs AS p
     JOIN run_fetches AS o ON o.run_id = p.old_run_id
     JOIN run_fetches AS n ON n.run_id = p.new_run_id AND n.tconst = o.tconst
+    -- the same fetch standing in both runs (reused): the same edges, nothing to compare
+    WHERE o.fetch_run_id <> n.fetch_run_id OR o.fetch_at <> n.fetch_at
 ),
 old_edges AS (
     SELECT b.old_run_id, b.new_run_id, m.tconst, m.similar_tconst, m.rank

@@ -277,3 +277,14 @@ def test_a_failed_build_loses_nothing_and_keeps_the_exit_code(tmp_path: Path) ->
     assert len(errors) == 1 and "views not rebuilt" in errors[0], proc.stderr[-3000:]
     assert sorted(r["tconst"] for r in read_table(out, "titles")) == [T[1], T[2]]
     assert [r["finish_reason"] for r in read_table(out, "crawl_runs")] == ["finished"]
+
+
+def test_docs_views_md_is_current() -> None:
+    assert (ROOT / "docs" / "views.md").read_text(encoding="utf-8") == views.render_markdown()
+
+
+def test_sql_text_names_the_committed_files(out: Path) -> None:
+    text = views.sql_text(out)
+    assert "${" not in text
+    titles = views.committed_files(out)["titles"]
+    assert titles and all(f"'{p}'" in text for p in titles)
