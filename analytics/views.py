@@ -88,6 +88,24 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+def _remove_leftovers(root: Path) -> None:
+    """Temporary databases of builds whose process is gone (killed mid-build); a live
+    build's, beside us (two runs in one OUTPUT_DIR), is left alone."""
+    for path in root.glob(f".{DATABASE}.*.tmp*"):
+        pid = path.name.split(".")[3]
+        if not pid.isdigit():
+            continue
+        if int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue
+            except ProcessLookupError:
+                pass
+            except PermissionError:  # alive, someone else's
+                continue
+        path.unlink(missing_ok=True)
+
+
 def build(output_dir: str | os.PathLike[str]) -> Path:
     """Write ``OUTPUT_DIR/dataset.duckdb`` atomically (a temporary file renamed over it:
     a reader never meets half a database).  Returns its path."""
@@ -97,8 +115,7 @@ def build(output_dir: str | os.PathLike[str]) -> Path:
     files = committed_files(root)
     target = root / DATABASE
     tmp = root / f".{DATABASE}.{os.getpid()}.tmp"
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_leftovers(root)
     try:
         con = duckdb.connect(str(tmp))
         try:

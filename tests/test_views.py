@@ -223,7 +223,11 @@ def test_uncommitted_files_are_not_read(out: Path, tmp_path: Path, run_ids: list
     (src,) = [p for p in (copy_dir / "titles").rglob(f"{r3}-*.parquet")][:1]
     # A final-named chunk not in the commit log (a crash between rename and log).
     shutil.copyfile(src, src.with_name(f"{r3}-00099.parquet"))
+    # What a build killed midway left (its process is gone: pids stop at 2**22).
+    dead = copy_dir / f".{views.DATABASE}.{2**22 + 1}.tmp"
+    dead.write_bytes(b"")
     db = views.build(copy_dir)
+    assert not dead.exists()
     assert query(db, "SELECT COUNT(*) FROM titles_raw WHERE run_id = "
                  f"'{r3}'") == [(2,)]
     assert query(db, "SELECT COUNT(*) FROM committed_files WHERE path LIKE '%-00099%'"
