@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/crawl.py
 	$(BIN)/python bench/mirror_memory.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/views.py
 
 clean:
 	rm -rf $(VENV) output/*/ .pytest_cache .hypothesis

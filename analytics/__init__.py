@@ -1,1 +1,3 @@
-"""Reading the crawled dataset back: the HTML report (``analytics.report``)."""
+"""Read side of the dataset: DuckDB views over the committed Parquet files
+(``analytics.views``), rebuilt after every crawl run (``analytics.extension``), and the
+HTML report (``analytics.report``, ``scrapy report``)."""

@@ -125,6 +125,8 @@ EXTENSIONS = {
     # spider.state in place, which a kill can leave torn.
     "scrapy.extensions.spiderstate.SpiderState": None,
     "crawler.progress.Progress": 500,
+    # Rebuilds OUTPUT_DIR/dataset.duckdb once the run's crawl_runs row is committed.
+    "analytics.extension.BuildViews": 900,
 }
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

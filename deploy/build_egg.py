@@ -1,4 +1,4 @@
-"""Builds the egg Scrapyd runs: the packages crawler and pipelines, and the entry point
+"""Builds the egg Scrapyd runs: the packages analytics, crawler and pipelines, and the entry point
 naming crawler.settings (nothing else: no mirror, tests or bench).
 
     .venv/bin/python deploy/build_egg.py build/imdb.egg
@@ -18,14 +18,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("crawler", "pipelines")
+PACKAGES = ("analytics", "crawler", "pipelines")
 SETUP_PY = """\
 from setuptools import find_packages, setup
 
 setup(
     name="imdb-more-like-this",
     version={version!r},
-    packages=find_packages(include=["crawler", "crawler.*", "pipelines", "pipelines.*"]),
+    packages=find_packages(include=["analytics", "analytics.*", "crawler", "crawler.*",
+                                    "pipelines", "pipelines.*"]),
+    package_data={{"analytics": ["views.sql"]}},
     entry_points={{"scrapy": ["settings = crawler.settings"]}},
     zip_safe=True,
 )

@@ -463,13 +463,14 @@ def test_scrapyd_deploys_and_runs_a_scheduled_crawl(
     base, home, log, process = scrapyd
     bin_dir = Path(sys.executable).parent
 
-    # The egg: crawler and pipelines and the settings entry point, nothing else.
+    # The egg: analytics, crawler and pipelines and the settings entry point, nothing else.
     egg = tmp_path / "imdb.egg"
     subprocess.run([sys.executable, "deploy/build_egg.py", str(egg)], cwd=ROOT, check=True,
                    capture_output=True)
     names = zipfile.ZipFile(egg).namelist()
-    assert {n.split("/")[0] for n in names} == {"EGG-INFO", "crawler", "pipelines"}
+    assert {n.split("/")[0] for n in names} == {"EGG-INFO", "analytics", "crawler", "pipelines"}
     assert "crawler/spiders/more_like_this.py" in names and "pipelines/parquet.py" in names
+    assert "analytics/views.sql" in names  # package data the views are built from
     entry_points = zipfile.ZipFile(egg).read("EGG-INFO/entry_points.txt").decode()
     assert "[scrapy]\nsettings = crawler.settings" in entry_points
 

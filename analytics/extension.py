@@ -1,0 +1,47 @@
+"""``BuildViews``: rebuilds ``OUTPUT_DIR/dataset.duckdb`` after every crawl run.
+
+Connected to ``crawler.signals.run_recorded``, which the exporter sends once the
+session's crawl_runs row is committed, so the views see the whole run.  The views are
+derived from committed data: a failed build loses nothing and does not change the
+crawl's outcome, it logs one error line (``python -m analytics.views OUTPUT_DIR``
+builds them again).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from analytics import views
+from crawler import signals as our_signals
+
+logger = logging.getLogger(__name__)
+
+
+class BuildViews:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.output_dir = crawler.settings.get("OUTPUT_DIR") or "output"
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BuildViews:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.run_recorded, signal=our_signals.run_recorded)
+        return ext
+
+    def run_recorded(self, **_: Any) -> None:
+        started = time.perf_counter()
+        try:
+            path = views.build(self.output_dir)
+        except Exception as exc:  # anything: the crawl's data is committed already
+            logger.error("views not rebuilt in %s: %s: %s (run `python -m analytics.views "
+                         "%s` to retry)", self.output_dir, type(exc).__name__,
+                         str(exc).splitlines()[0] if str(exc) else "", self.output_dir)
+            return
+        seconds = time.perf_counter() - started
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("views/build_seconds", round(seconds, 3))
+        logger.info("views rebuilt: %s (%.2f s)", path, seconds)

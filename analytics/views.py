@@ -1,0 +1,228 @@
+"""``OUTPUT_DIR/dataset.duckdb``: the views of ``views.sql`` over the committed files.
+
+    python -m analytics.views OUTPUT_DIR          # (re)build; also the re-point after a move
+    python -m analytics.views OUTPUT_DIR --sql    # print the SQL, paths filled in
+
+The database holds no data, only views over an explicit list of committed files
+(absolute paths) and the table ``committed_files`` listing them: it opens read-only
+from any working directory, and after OUTPUT_DIR is moved or copied, the command
+above points it at the new place.  Each crawl run rebuilds it
+(``analytics.extension.BuildViews``), so new chunks appear once their run ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import string
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from crawler.dataset import committed_paths
+from pipelines.schemas import SCHEMAS
+
+DATABASE = "dataset.duckdb"
+VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "more_like_this_latest",
+         "ratings_history", "similarity_changes", "runs", "failures_latest")
+
+
+def sql_template() -> str:
+    """views.sql as shipped: ``${table}`` where each table's source goes."""
+    return resources.files("analytics").joinpath("views.sql").read_text(encoding="utf-8")
+
+
+def _duckdb_type(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        return _duckdb_type(t.value_type) + "[]"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    names = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+             pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN", pa.date32(): "DATE"}
+    return names[t]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _empty(table: str) -> str:
+    """A relation with the table's columns and types, and no rows."""
+    cols = ", ".join(f'CAST(NULL AS {_duckdb_type(f.type)}) AS "{f.name}"'
+                     for f in SCHEMAS[table])
+    return f"SELECT {cols} WHERE 1 = 0"
+
+
+def source(table: str, paths: list[str]) -> str:
+    """The relation of a table's committed files.  Unioned by name with an empty typed
+    relation: files written before a column existed give nulls, and no files, no rows."""
+    if not paths:
+        return f"({_empty(table)})"
+    files = ", ".join(_quote(p) for p in paths)
+    return (f"(SELECT * FROM read_parquet([{files}], union_by_name = true, "
+            f"hive_partitioning = false) UNION ALL BY NAME {_empty(table)})")
+
+
+def committed_files(output_dir: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Absolute paths of every committed file, per table (only chunks in a commit log)."""
+    root = Path(output_dir).resolve()
+    return {table: committed_paths(root, table) for table in SCHEMAS}
+
+
+def sql_text(output_dir: str | os.PathLike[str],
+             files: dict[str, list[str]] | None = None) -> str:
+    """views.sql with each table's committed files of ``output_dir`` filled in."""
+    files = committed_files(output_dir) if files is None else files
+    return string.Template(sql_template()).substitute(
+        {table: source(table, paths) for table, paths in files.items()})
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a views.sql text (no ';' inside strings or comments there)."""
+    body = re.sub(r"--[^\n]*", "", sql)
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Temporary databases of builds whose process is gone (killed mid-build); a live
+    build's, beside us (two runs in one OUTPUT_DIR), is left alone."""
+    for path in root.glob(f".{DATABASE}.*.tmp*"):
+        pid = path.name.split(".")[3]
+        if not pid.isdigit():
+            continue
+        if int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue
+            except ProcessLookupError:
+                pass
+            except PermissionError:  # alive, someone else's
+                continue
+        path.unlink(missing_ok=True)
+
+
+def build(output_dir: str | os.PathLike[str]) -> Path:
+    """Write ``OUTPUT_DIR/dataset.duckdb`` atomically (a temporary file renamed over it:
+    a reader never meets half a database).  Returns its path."""
+    root = Path(output_dir).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"OUTPUT_DIR {str(root)!r} is not a directory")
+    files = committed_files(root)
+    target = root / DATABASE
+    tmp = root / f".{DATABASE}.{os.getpid()}.tmp"
+    _remove_leftovers(root)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("CREATE TABLE committed_files (table_name VARCHAR, path VARCHAR)")
+            rows = [(t, p) for t, paths in files.items() for p in paths]
+            if rows:
+                con.executemany("INSERT INTO committed_files VALUES (?, ?)", rows)
+            for statement in statements(sql_text(root, files)):
+                con.execute(statement)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return target
+
+
+ABOUT = {
+    "titles_latest": "titles rows of each title's latest successful fetch (latest titles row; "
+                     "a reused title resolves to the run that fetched it).",
+    "ratings_latest": "ratings rows of that same fetch.",
+    "credits_latest": "credits rows of that same fetch.",
+    "more_like_this_latest": "more_like_this rows (edges) of that same fetch.",
+    "ratings_history": "One row per title and fetch (nulls when the page showed no rating).",
+    "similarity_changes": "Edges added, removed or re-ranked between two consecutive runs over "
+                          "the same seeds (by started_at), for titles with a page in both runs "
+                          "(fetched, or reused: then the edges of the fetch it reuses).",
+    "runs": "crawl_runs per run (sessions summed; the last session's finish reason and "
+            "arguments), with coverage: titles_fetched + titles_reused + titles_failed + "
+            "titles_merged = titles_scheduled.",
+    "failures_latest": "Titles whose latest outcome (page, reuse, merge or failure, by "
+                       "crawled_at) is a failure.",
+}
+
+
+def view_columns() -> dict[str, list[tuple[str, str]]]:
+    """(column, DuckDB type) of each view, from a build over no files."""
+    con = duckdb.connect()
+    try:
+        for statement in statements(sql_text("", {t: [] for t in SCHEMAS})):
+            con.execute(statement)
+        return {v: [(r[0], r[1]) for r in con.execute(f"DESCRIBE {v}").fetchall()]
+                for v in VIEWS}
+    finally:
+        con.close()
+
+
+def render_markdown() -> str:
+    """docs/views.md."""
+    lines = [
+        "# Views",
+        "",
+        "Generated by `python -m analytics.views --markdown` from `analytics/views.sql`; "
+        "do not edit.",
+        "",
+        "`OUTPUT_DIR/dataset.duckdb` holds views over the committed Parquet files (chunks "
+        "listed in `_state/<run_id>.commits`; the table `committed_files` lists them, by "
+        "absolute path).  Each crawl run rebuilds it; open it read-only from anywhere:",
+        "",
+        "    duckdb -readonly OUTPUT_DIR/dataset.duckdb",
+        "",
+        "After moving or copying OUTPUT_DIR, point the views at the new place:",
+        "",
+        "    python -m analytics.views OUTPUT_DIR",
+        "",
+        "`python -m analytics.views OUTPUT_DIR --sql` prints the SQL with the paths filled in "
+        "(`analytics.views.sql_text(output_dir)` in Python); below `*_raw`, it is plain SQL, "
+        "so Polars (`pl.SQLContext`) or Spark can register their own frames as `titles_raw`, "
+        "`ratings_raw`, ... and run the rest.",
+        "",
+    ]
+    for view, columns in view_columns().items():
+        lines += [f"## {view}", "", ABOUT[view], "", "| column | type |", "|---|---|"]
+        lines += [f"| `{name}` | `{type_}` |" for name, type_ in columns]
+        lines.append("")
+    lines += ["## views.sql", "", "```sql", sql_template().rstrip("\n"), "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics.views",
+        description="(Re)build OUTPUT_DIR/dataset.duckdb, the views over the committed "
+                    "Parquet files; run it again after moving or copying OUTPUT_DIR.")
+    parser.add_argument("output_dir", type=Path, help="the crawl's OUTPUT_DIR")
+    parser.add_argument("--sql", action="store_true",
+                        help="print the SQL with the paths filled in instead of building")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print docs/views.md (OUTPUT_DIR is not read)")
+    args = parser.parse_args(argv)
+    if args.markdown:
+        print(render_markdown(), end="")
+        return 0
+    if args.sql:
+        print(sql_text(args.output_dir), end="")
+        return 0
+    started = time.perf_counter()
+    try:
+        path = build(args.output_dir)
+    except (OSError, duckdb.Error) as exc:
+        print(f"analytics.views: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path} ({time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
