@@ -13,10 +13,10 @@ visible with :func:`crawler.extraction.html.text_of` (itself linear).
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
-from crawler.extraction.html import text_of
 from crawler.ids import NCONST_PATTERN, TCONST_PATTERN
 from crawler.records import CreditRecord, SimilarTitleRecord
 
@@ -51,8 +51,56 @@ _WINS_RE = re.compile(r"([0-9]+) wins?\b")
 _NOMS_RE = re.compile(r"([0-9]+) nominations?\b")
 
 
-def _find(text: str, needle: str, lo: int = 0, hi: int | None = None) -> int:
-    return text.find(needle, lo, len(text) if hi is None else hi)
+_TAG_NAME_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+# Elements that flow within a line: "Adam Jones (<a>Bradley Cooper</a>)" reads without spaces.
+_TAG_STOP_RE = re.compile(r"[\"'>]")
+_INLINE = frozenset({"a", "span", "b", "i", "em", "strong", "small", "abbr", "time", "u"})
+_SKIPPED = ("script", "style", "svg")
+
+
+def _tag_end(text: str, pos: int) -> int:
+    """Offset after the ``>`` that ends the tag whose attributes start at ``pos``; quoted
+    values may hold ``<`` and ``>`` (an author's "Name <mail@host>" in an href)."""
+    n = len(text)
+    while (m := _TAG_STOP_RE.search(text, pos)) is not None:
+        if m.group() == ">":
+            return m.end()
+        close = text.find(m.group(), m.end())
+        if close < 0:
+            return n
+        pos = close + 1
+    return n
+
+
+def text_of(fragment: str) -> str:
+    """The text a reader sees in a fragment: tags dropped (inline ones without a space),
+    comments, scripts and svgs hidden, entities decoded, whitespace collapsed.  One forward
+    pass: an unclosed tag, quote or comment hides the rest, as in a browser."""
+    out: list[str] = []
+    pos = 0
+    n = len(fragment)
+    while pos < n:
+        lt = fragment.find("<", pos)
+        if lt < 0:
+            out.append(fragment[pos:])
+            break
+        out.append(fragment[pos:lt])
+        if fragment.startswith("<!--", lt):
+            end = fragment.find("-->", lt + 4)
+            pos = n if end < 0 else end + 3
+            continue
+        m = _TAG_NAME_RE.match(fragment, lt)
+        if not m:
+            out.append("<")
+            pos = lt + 1
+            continue
+        name = m.group(1).lower()
+        pos = _tag_end(fragment, m.end())
+        out.append("" if name in _INLINE else " ")
+        if name in _SKIPPED and fragment[lt + 1] != "/":
+            end = fragment.find(f"</{name}>", pos)
+            pos = n if end < 0 else end + len(name) + 3
+    return " ".join(html.unescape("".join(out)).split())
 
 
 def _cut(text: str, start: str, end: str, lo: int = 0, limit: int = _WINDOW) -> str | None:
@@ -92,9 +140,7 @@ def _links(fragment: str) -> list[tuple[str, str]]:
         at = fragment.find("<a ", pos)
         if at < 0:
             break
-        gt = fragment.find(">", at)
-        if gt < 0:
-            break
+        gt = _tag_end(fragment, at + 3) - 1
         end = fragment.find("</a>", gt)
         if end < 0:
             end = len(fragment)
@@ -403,8 +449,8 @@ def read_blocks(text: str) -> dict[str, Any]:
             out["gross_worldwide"] = _money(body)
         elif label == "Runtime":
             items = _items(body)
-            if items:
-                out["runtime_minutes"] = items[0]
+            if items:  # "194 min (2 parts)": the figure, not the note
+                out["runtime_minutes"] = _without_notes(items[0])
         elif label == "Sound Mix":
             out["sound_mix"] = _items(body)
         elif label == "Color":
