@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.extraction import classify, html, json_ld, next_data
+from crawler.extraction import classify, html, json_ld, legacy, next_data
 from crawler.ids import tconst_from_url
 from crawler.records import TITLE_LIST_FIELDS, PageKind, PageResult, TitleRecord
 
@@ -20,6 +20,19 @@ _SCALAR_FIELDS = [
 ]
 _HERO_FIELDS = ("primary_title", "average_rating", "num_votes", "plot")
 _HERO_RATING_FIELDS = ("average_rating", "num_votes")
+# What a legacy page shows above the JSON-LD's view of it: the JSON-LD "name" is the original
+# title and "datePublished" a release date, where the page heads with the title and year it
+# shows; its "description" keeps IMDb's [link=nm...] markup.
+_LEGACY_FIRST = (
+    "primary_title",
+    "original_title",
+    "start_year",
+    "end_year",
+    "plot",
+    "release_date",
+    "release_country",
+    "credits",
+)
 _DETAIL_FIELDS = (
     *html.LIST_SECTIONS.values(),
     *html.FIRST_ITEM_SECTIONS.values(),
@@ -92,6 +105,8 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
 
     fields: dict[str, Any] = {}
     layers: list[str] = []
+    old: dict[str, Any] = legacy.read(text) if data is None else {}
+    used_html = _fill(fields, {name: old.get(name) for name in _LEGACY_FIRST})
     if view and _fill(fields, next_data.read_fields(view)):
         layers.append("next:" + "+".join(eras))
     ld_fields = json_ld.read_fields(ld) if ld is not None else {}
@@ -99,9 +114,9 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
     if _fill(fields, ld_fields):
         layers.append("json-ld")
 
-    used_html = False
     if data is None:
         used_html |= _fill(fields, html.read_legacy(text))
+        used_html |= _fill(fields, old)
     # Only fields the JSON layers lack are looked for in the markup (before __NEXT_DATA__).
     ids = html.TestIds(text, tag_at)
     # The hero block is read only without JSON: with JSON, a null there means the page shows
