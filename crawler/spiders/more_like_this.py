@@ -12,6 +12,7 @@ writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ REDIRECT_CODES = {301, 302, 303, 307, 308}
 MAX_SAME_TITLE_REDIRECTS = 3
 # Kinds of page worth asking for again (a cut connection, a glitch), unlike a 404.
 RETRY_KINDS = {PageKind.TRUNCATED, PageKind.EMPTY}
+# A level's titles are requested this many at a time, whenever Scrapy's scheduler runs dry.
+FEED_BATCH = 64
 
 
 def _now() -> str:
@@ -88,6 +91,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self._refetched: set[str] = set()  # titles fetched again after being lost once
         self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
         self._due: list[OutcomeItem] = []  # outcomes for the exporter's next commit
+        self._unrequested: deque[str] = deque()  # titles of the level not requested yet
         self.history: History | None = None  # what earlier runs committed (-a refresh)
 
     @classmethod
@@ -116,6 +120,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         if spider.run.resumed:
             spider._resume(output_dir)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._feed, signal=signals.scheduler_empty)
         crawler.signals.connect(spider.outcomes_due, signal=our_signals.outcomes_due)
         crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
         crawler.signals.connect(spider._on_run_recorded, signal=our_signals.run_recorded)
@@ -162,8 +167,10 @@ class MoreLikeThisSpider(scrapy.Spider):
                            len(over), self.run.max_titles, ", ".join(over[:10]),
                            ", ..." if len(over) > 10 else "")
         self._report_limits()
-        for request in self._level_requests():
-            yield request
+        for tconst in self._level_to_fetch():
+            request = self._request_or_failure(tconst, self.frontier.depth)
+            if request is not None:
+                yield request  # Scrapy takes start requests as it has room: no pile-up
 
     def _on_idle(self) -> None:
         """A level is complete: commit it, then start the next one (or let the crawl end).
@@ -171,6 +178,9 @@ class MoreLikeThisSpider(scrapy.Spider):
         A level whose titles were all reused is complete at once, so the loop goes on
         to the next one without waiting for the engine.
         """
+        if self._unrequested:
+            self._feed()
+            raise DontCloseSpider
         if self.frontier.pending and self._recover_lost(self.frontier.pending):
             raise DontCloseSpider
         while True:
@@ -179,21 +189,31 @@ class MoreLikeThisSpider(scrapy.Spider):
             if not self.frontier.advance():
                 return
             self._report_limits()
-            requests = self._level_requests()
+            to_fetch = self._level_to_fetch()
             logger.info("depth %d complete; depth %d: %d titles to fetch, %d reused",
-                        finished_depth, self.frontier.depth, len(requests),
-                        len(self.frontier.level) - len(requests))
-            if requests:
-                for request in requests:
-                    self.crawler.engine.crawl(request)
+                        finished_depth, self.frontier.depth, len(to_fetch),
+                        len(self.frontier.level) - len(to_fetch))
+            if to_fetch:
+                self._unrequested.extend(to_fetch)
+                self._feed()
                 raise DontCloseSpider
 
-    def _level_requests(self) -> list[scrapy.Request]:
-        """Requests for the current level's titles; fresh ones are reused instead (merge
-        targets they lead to join the level and are decided in turn)."""
+    def _feed(self) -> None:
+        """Request the level's next FEED_BATCH titles.  Called when Scrapy's scheduler runs
+        dry: a level may hold tens of thousands of titles, and a Request made for each at
+        once grew the crawl's memory with the crawl (~100 MB at 100,000 titles)."""
+        depth = self.frontier.depth
+        for _ in range(min(FEED_BATCH, len(self._unrequested))):
+            request = self._request_or_failure(self._unrequested.popleft(), depth)
+            if request is not None:
+                self.crawler.engine.crawl(request)
+
+    def _level_to_fetch(self) -> list[str]:
+        """The current level's titles to fetch, in order; fresh ones are reused instead
+        (merge targets they lead to join the level and are decided in turn)."""
         depth = self.frontier.depth
         decided: set[str] = set()
-        requests = []
+        to_fetch = []
         while todo := [t for t in self.frontier.pending if t not in decided]:
             reused_pages = []
             for tconst in todo:
@@ -202,13 +222,11 @@ class MoreLikeThisSpider(scrapy.Spider):
                 if reused == "title":
                     reused_pages.append(tconst)
                 elif reused is None:
-                    request = self._request_or_failure(tconst, depth)
-                    if request is not None:
-                        requests.append(request)
+                    to_fetch.append(tconst)
             if reused_pages and self.history is not None:
                 for tconst, similar in self.history.edges(reused_pages).items():
                     self.frontier.record_links(tconst, similar)
-        return requests
+        return to_fetch
 
     def _request_or_failure(self, tconst: str, depth: int) -> scrapy.Request | None:
         """A title's request; one that cannot be made becomes a failure, never a lost level."""
