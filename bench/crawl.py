@@ -97,14 +97,15 @@ class Result:
     seconds: float  # Scrapy's elapsed_time_seconds
     wall: float  # the whole child, start-up included
     peak_rss_mb: float
+    cpu: float  # the child's user + system seconds, start-up included (load hardly moves it)
 
     @property
     def pages_per_s(self) -> float:
         return self.pages / self.seconds
 
 
-def run_child(cmd: Sequence[str], log: Path) -> tuple[float, float]:
-    """Run ``cmd``; (wall seconds, peak RSS in MB of that child alone)."""
+def run_child(cmd: Sequence[str], log: Path) -> tuple[float, float, float]:
+    """Run ``cmd``; (wall seconds, peak RSS in MB, CPU seconds) of that child alone."""
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
@@ -114,7 +115,7 @@ def run_child(cmd: Sequence[str], log: Path) -> tuple[float, float]:
     if proc.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{cmd[2:4]} failed ({proc.returncode}):\n{tail}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def common_settings(concurrency: int, stats_file: Path) -> list[str]:
@@ -139,24 +140,24 @@ def run_crawl(base_url: str, titles: int, expected: int, work: Path,
         "-s", f"IMDB_BASE_URL={base_url}", "-s", f"OUTPUT_DIR={out}",
         "-s", "PROGRESS_INTERVAL=0", *common_settings(concurrency, stats_file),
     ]
-    wall, rss = run_child(cmd, work / "crawl.log")
+    wall, rss, cpu = run_child(cmd, work / "crawl.log")
     stats = json.loads(stats_file.read_text())
     done = stats.get("titles/done", 0) + stats.get("titles/failed", 0)
     if done != expected:
         raise SystemExit(f"the crawl had {done} outcomes, the BFS order {expected} titles")
-    return Result("crawl", done, stats["elapsed_time_seconds"], wall, rss)
+    return Result("crawl", done, stats["elapsed_time_seconds"], wall, rss, cpu)
 
 
 def run_fetch_only(urls_file: Path, expected: int, work: Path, concurrency: int) -> Result:
     stats_file = work / "fetch-stats.json"
     cmd = [sys.executable, "-m", "bench.fetch_only", str(urls_file),
            "--stats-file", str(stats_file), *common_settings(concurrency, stats_file)]
-    wall, rss = run_child(cmd, work / "fetch.log")
+    wall, rss, cpu = run_child(cmd, work / "fetch.log")
     stats = json.loads(stats_file.read_text())
     pages = stats.get("response_received_count", 0) - 1  # robots.txt
     if pages != expected:
         raise SystemExit(f"fetch-only got {pages} responses for {expected} URLs")
-    return Result("fetch-only", pages, stats["elapsed_time_seconds"], wall, rss)
+    return Result("fetch-only", pages, stats["elapsed_time_seconds"], wall, rss, cpu)
 
 
 def span(values: Sequence[float], fmt: str = ".0f") -> str:
@@ -190,7 +191,8 @@ def bench_size(titles: int, pad: int, concurrency: int, rounds: int,
                     figures[f"{kind}_rss"].append(r.peak_rss_mb)
                 line = f"  round {i + 1}: " + "; ".join(
                     f"{r.kind} {r.pages_per_s:.1f} pages/s ({r.pages} in {r.seconds:.1f} s, "
-                    f"{r.wall:.1f} s with start-up), peak RSS {r.peak_rss_mb:.0f} MB"
+                    f"{r.wall:.1f} s with start-up, CPU {r.cpu:.1f} s), "
+                    f"peak RSS {r.peak_rss_mb:.0f} MB"
                     for r in results.values())
                 if "fetch" in results:
                     ratio = results["crawl"].pages_per_s / results["fetch"].pages_per_s
