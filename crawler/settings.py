@@ -86,6 +86,16 @@ ITEM_PIPELINES = {
     "pipelines.parquet.ParquetExporter": 900,  # fans titles out into tables, commits
 }
 
+# --- Speed and memory (figures in the README's speed table; bench/crawl.py) -------------
+# A callback yields one item per page (two for a merge): Scrapy starts CONCURRENT_ITEMS
+# worker tasks for every callback's output whatever its length, and the pipelines never
+# wait, so 100 workers per page were ~100 tasks of pure overhead.
+CONCURRENT_ITEMS = 4
+# Scrapy checks each callback for "return value in a generator" by re-reading and parsing
+# its source; the bound method it caches on dies at once, so that cost ~1 ms every page.
+# The spider's callbacks are tested; the check is off.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+
 # --- Middlewares and extensions ---------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     "crawler.retry.BackoffRetryMiddleware": 550,
