@@ -109,7 +109,10 @@ def _ends_html(text: str) -> bool:
     opened = _last_script_tag(text, end)
     if opened < 0:
         return True
-    return max(text.rfind("</script", opened, end), text.rfind("</SCRIPT", opened, end)) >= 0
+    # Is that script closed before the end?  Searched forward from it: the answer is the
+    # same, and the closing tag is found right after the script instead of after a scan
+    # back over everything that follows it.
+    return text.find("</script", opened, end) >= 0 or text.find("</SCRIPT", opened, end) >= 0
 
 
 def _last_script_tag(text: str, end: int) -> int:

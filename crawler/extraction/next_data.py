@@ -41,7 +41,11 @@ def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview |
         body = text.find(">", start)
         end = text.find("</script>", body) if body >= 0 else -1
         return start, (text[body + 1 : end] if end >= 0 else None)
-    body = raw.find(b">", raw.rfind(_NEXT_OPEN_BYTES))
+    # The tag is ASCII, so its last copy in ``raw`` is its last copy in ``text``, whose UTF-8
+    # offset lies between ``start`` and ``start`` plus the bytes all non-ASCII characters add:
+    # searched in that window only, not again over the whole page.
+    extra = len(raw) - len(text)
+    body = raw.find(b">", raw.rfind(_NEXT_OPEN_BYTES, start, start + extra + len(_NEXT_OPEN_BYTES)))
     end = -1
     if body >= 0:
         # With "<" escaped in the JSON, the first "<" after it is normally the closing tag:
