@@ -66,6 +66,10 @@ def clean_text(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         value = str(value)
+    # A printable string has no whitespace but " " (tabs, newlines, no-break and other
+    # Unicode spaces are all unprintable): without a double space it only needs a strip.
+    if value.isprintable() and "  " not in value:
+        return value.strip() or None
     text = _SPACES.sub(" ", value).strip()
     return text or None
 

@@ -99,35 +99,62 @@ def page_tconst(text: str, next_start: int = -1) -> tuple[str | None, str | None
     return found, subpage
 
 
-def _ends_html(text: str) -> bool:
+def _ends_html(text: str, raw: bytes | None = None) -> bool:
     """The page ends with its own ``</html>``, not one inside a script that is still open
-    (legacy pages carry ads whose markup sits in JavaScript strings)."""
+    (legacy pages carry ads whose markup sits in JavaScript strings).
+
+    ``raw``, when given, is ``text`` encoded in UTF-8: the script tags are then searched in
+    it (ASCII tags occur at the same places in both, in the same order; a bytes scan is
+    faster, and half the memory of a text holding any character past U+00FF)."""
     tail = max(0, len(text) - 4096)
     end = max(text.rfind("</html>", tail), text.rfind("</HTML>", tail))
     if end < 0:
         return False
-    opened = _last_script_tag(text, end)
+    page: str | bytes = text
+    if raw is not None:
+        page, end = raw, len(raw) - len(text[end:].encode("utf-8"))
+    opened = _last_script_tag(page, end)
     if opened < 0:
         return True
-    return max(text.rfind("</script", opened, end), text.rfind("</SCRIPT", opened, end)) >= 0
+    # Is that script closed before the end?  Searched forward from it: the answer is the
+    # same, and the closing tag is found right after the script instead of after a scan
+    # back over everything that follows it.
+    if isinstance(page, bytes):
+        return page.find(b"</script", opened, end) >= 0 or page.find(b"</SCRIPT", opened, end) >= 0
+    return page.find("</script", opened, end) >= 0 or page.find("</SCRIPT", opened, end) >= 0
 
 
-def _last_script_tag(text: str, end: int) -> int:
+_SCRIPT_OPEN = ("<script", "<SCRIPT")
+_SCRIPT_OPEN_BYTES = (b"<script", b"<SCRIPT")
+_AFTER_SCRIPT = (">", " ", "\t", "\n", "\r")
+_AFTER_SCRIPT_BYTES = (b">", b" ", b"\t", b"\n", b"\r")
+
+
+def _last_script_tag(page: str | bytes, end: int) -> int:
     """Start of the last ``<script>`` / ``<script ...`` tag before ``end``, or -1."""
     found = -1
-    for name in ("<script", "<SCRIPT"):
+    if isinstance(page, bytes):
+        for name in _SCRIPT_OPEN_BYTES:
+            at = end
+            while (at := page.rfind(name, found + 1, at)) >= 0:
+                if page[at + 7 : at + 8] in _AFTER_SCRIPT_BYTES:
+                    found = at
+                    break
+        return found
+    for text_name in _SCRIPT_OPEN:
         at = end
-        while (at := text.rfind(name, found + 1, at)) >= 0:
-            if text[at + 7 : at + 8] in (">", " ", "\t", "\n", "\r"):
+        while (at := page.rfind(text_name, found + 1, at)) >= 0:
+            if page[at + 7 : at + 8] in _AFTER_SCRIPT:
                 found = at
                 break
     return found
 
 
 def classify_envelope(
-    text: str, status: int, content_type: str | None
+    text: str, status: int, content_type: str | None, raw: bytes | None = None
 ) -> tuple[PageKind, str] | None:
-    """A verdict from what surrounds the page (status, type, markers), or None to read on."""
+    """A verdict from what surrounds the page (status, type, markers), or None to read on.
+    ``raw``: ``text``'s UTF-8 bytes when the body was that (see ``decode``)."""
     if content_type and not any(t in content_type.lower() for t in _HTML_TYPES):
         return PageKind.OTHER, f"not HTML: {content_type}"
     if not text.strip():
@@ -136,6 +163,6 @@ def classify_envelope(
         return PageKind.CHALLENGE, f"AWS WAF challenge (HTTP {status})"
     if status >= 400:
         return PageKind.OTHER, f"HTTP {status}"
-    if not _ends_html(text):
+    if not _ends_html(text, raw):
         return PageKind.TRUNCATED, "no closing </html>"
     return None

@@ -34,14 +34,23 @@ def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview |
     inside JSON-LD).  ``raw``, when given, is ``text`` encoded in UTF-8: the JSON is then cut
     from it, and orjson parses those bytes without re-encoding the text.
     """
-    start = text.rfind(NEXT_OPEN)
-    if start < 0:
-        return -1, None
     if raw is None:
+        start = text.rfind(NEXT_OPEN)
+        if start < 0:
+            return -1, None
         body = text.find(">", start)
         end = text.find("</script>", body) if body >= 0 else -1
         return start, (text[body + 1 : end] if end >= 0 else None)
-    body = raw.find(b">", raw.rfind(_NEXT_OPEN_BYTES))
+    # The tag is ASCII, so its last copy in ``raw`` is its last copy in ``text`` (searched in
+    # the bytes: faster, and half the memory of a text with characters past U+00FF).  Its
+    # text offset lies between its byte offset minus the bytes all non-ASCII characters add
+    # and its byte offset: only that window of the text is searched.
+    at = raw.rfind(_NEXT_OPEN_BYTES)
+    if at < 0:
+        return -1, None
+    extra = len(raw) - len(text)
+    start = text.rfind(NEXT_OPEN, max(0, at - extra), at + len(NEXT_OPEN))
+    body = raw.find(b">", at)
     end = -1
     if body >= 0:
         # With "<" escaped in the JSON, the first "<" after it is normally the closing tag:

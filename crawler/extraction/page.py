@@ -74,7 +74,7 @@ def _has_cast(credits: list) -> bool:
 def extract(body: bytes | str, url: str, status: int, content_type: str | None) -> PageResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
     text, raw = classify.decode(body)
-    verdict = classify.classify_envelope(text, status, content_type)
+    verdict = classify.classify_envelope(text, status, content_type, raw)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst, None)
 
