@@ -19,14 +19,16 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from crawler import dataset
 from crawler.frontier import Frontier
-from crawler.history import History
 from crawler.run import RUN_ID_RE, Run
+
+if TYPE_CHECKING:
+    from crawler.history import History
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +222,8 @@ def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> No
 def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
     """What other runs committed, for ``-a refresh``.  A resumed run keeps the exact fetches
     it already decided to reuse (their edges and merges), whatever was committed since."""
+    from crawler.history import History  # pyarrow.dataset: only for refresh runs
+
     pinned: dict[str, tuple[str, datetime]] = {}
     if run.resumed:
         repair_commits(output_dir, run.run_id)

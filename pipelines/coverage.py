@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from crawler.dataset import committed_paths
 from pipelines.schemas import SCHEMAS
@@ -30,6 +29,7 @@ from pipelines.schemas import SCHEMAS
 MEASURED = ("titles", "ratings", "credits", "more_like_this")
 # Columns every row has by construction: measuring them says nothing of the page.
 NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout"}
+COLUMNS = {t: [c for c in SCHEMAS[t].names if c not in NOT_MEASURED] for t in MEASURED}
 
 
 @dataclass(frozen=True)
@@ -44,40 +44,67 @@ class Coverage:
         return self.with_value / self.titles if self.titles else 0.0
 
 
-def _has_value(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    if pa.types.is_list(column.type):
-        return pc.fill_null(pc.greater(pc.list_value_length(column), 0), False)
-    if pa.types.is_string(column.type):
-        return pc.fill_null(pc.greater(pc.utf8_length(column), 0), False)
-    return pc.is_valid(column)
+def _has_value(value: Any) -> bool:
+    if isinstance(value, list | str):
+        return len(value) > 0
+    return value is not None
 
 
-def _run_table(output_dir: str | os.PathLike[str], run_id: str, table: str) -> pa.Table:
-    schema = SCHEMAS[table]
-    paths = [p for p in committed_paths(output_dir, table)
-             if os.path.basename(p).startswith(f"{run_id}-")]
-    if not paths:
-        return schema.empty_table()
-    return ds.dataset(paths, schema=schema, format="parquet").to_table(
-        filter=pc.field("run_id") == run_id)
+@dataclass
+class CoverageCounter:
+    """Counts, title by title as the exporter writes them, which columns have a value.
+
+    Counts add up across the sessions of a run (a title is fetched once per run), so a
+    resumed session starts from what its run's last measurement counted.
+    """
+
+    titles: int = 0
+    with_value: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add_title(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """One fetched title: its rows per measured table."""
+        self.titles += 1
+        for table in MEASURED:
+            table_rows = rows.get(table) or ()
+            for column in COLUMNS[table]:
+                if any(_has_value(r.get(column)) for r in table_rows):
+                    key = (table, column)
+                    self.with_value[key] = self.with_value.get(key, 0) + 1
+
+    def start_from(self, earlier: list[Coverage]) -> None:
+        """Add the counts of the run's earlier sessions (once, before measuring)."""
+        if earlier:
+            self.titles += max(c.titles for c in earlier)
+        for c in earlier:
+            key = (c.table_name, c.column_name)
+            self.with_value[key] = self.with_value.get(key, 0) + c.with_value
+
+    def measured(self) -> list[Coverage]:
+        return [Coverage(t, c, self.titles, self.with_value.get((t, c), 0))
+                for t in MEASURED for c in COLUMNS[t]]
 
 
-def measure(output_dir: str | os.PathLike[str], run_id: str) -> list[Coverage]:
-    """Coverage of every measured column over the titles ``run_id`` fetched."""
-    titles = _run_table(output_dir, run_id, "titles")
-    fetched = pc.count_distinct(titles.column("tconst")).as_py() if titles.num_rows else 0
-    out = []
-    for table in MEASURED:
-        data = titles if table == "titles" else _run_table(output_dir, run_id, table)
-        for name in SCHEMAS[table].names:
-            if name in NOT_MEASURED:
-                continue
-            with_value = 0
-            if data.num_rows:
-                having = data.column("tconst").filter(_has_value(data.column(name)))
-                with_value = pc.count_distinct(having).as_py() if len(having) else 0
-            out.append(Coverage(table, name, fetched, with_value))
+def _rows(output_dir: str | os.PathLike[str], table: str, columns: list[str],
+          exclude_run: str | None = None) -> list[dict[str, Any]]:
+    """Committed rows of a small table (crawl_runs, field_coverage), file by file."""
+    out: list[dict[str, Any]] = []
+    for path in committed_paths(output_dir, table, exclude_run):
+        present = pq.ParquetFile(path).schema_arrow.names
+        out += pq.ParquetFile(path).read(columns=[c for c in columns if c in present]
+                                         ).to_pylist()
     return out
+
+
+def run_so_far(output_dir: str | os.PathLike[str], run_id: str) -> list[Coverage]:
+    """The run's last measurement (from its earlier sessions), or [] for a new run."""
+    rows = [r for r in _rows(output_dir, "field_coverage",
+                             ["run_id", "table_name", "column_name", "titles", "with_value",
+                              "crawled_at"]) if r["run_id"] == run_id]
+    if not rows:
+        return []
+    last = max(r["crawled_at"] for r in rows)
+    return [Coverage(r["table_name"], r["column_name"], r["titles"] or 0,
+                     r["with_value"] or 0) for r in rows if r["crawled_at"] == last]
 
 
 @dataclass(frozen=True)
@@ -116,20 +143,16 @@ def previous_coverage(output_dir: str | os.PathLike[str], run_id: str
                       ) -> dict[tuple[str, str], float]:
     """The coverage of the most recent completed run before ``run_id`` (its last session's
     measurement), or {} when there is none."""
-    runs_paths = committed_paths(output_dir, "crawl_runs", exclude_run=run_id)
-    cov_paths = committed_paths(output_dir, "field_coverage", exclude_run=run_id)
-    if not runs_paths or not cov_paths:
-        return {}
-    runs = ds.dataset(runs_paths, schema=SCHEMAS["crawl_runs"], format="parquet").to_table(
-        columns=["run_id", "started_at", "finish_reason"])
-    done = runs.filter(pc.equal(runs.column("finish_reason"), "finished"))
-    cov = ds.dataset(cov_paths, schema=SCHEMAS["field_coverage"], format="parquet").to_table(
-        columns=["run_id", "table_name", "column_name", "coverage", "crawled_at"])
-    measured = set(cov.column("run_id").to_pylist())
-    candidates = [(r["started_at"], r["run_id"]) for r in done.to_pylist()
-                  if r["run_id"] in measured]
+    runs = _rows(output_dir, "crawl_runs", ["run_id", "started_at", "finish_reason"],
+                 exclude_run=run_id)
+    cov = _rows(output_dir, "field_coverage",
+                ["run_id", "table_name", "column_name", "coverage", "crawled_at"],
+                exclude_run=run_id)
+    measured = {r["run_id"] for r in cov}
+    candidates = [(r["started_at"], r["run_id"]) for r in runs
+                  if r["finish_reason"] == "finished" and r["run_id"] in measured]
     if not candidates:
         return {}
     last_run = max(candidates)[1]
-    rows = cov.filter(pc.equal(cov.column("run_id"), last_run)).sort_by("crawled_at")
-    return {(r["table_name"], r["column_name"]): r["coverage"] for r in rows.to_pylist()}
+    rows = sorted((r for r in cov if r["run_id"] == last_run), key=lambda r: r["crawled_at"])
+    return {(r["table_name"], r["column_name"]): r["coverage"] for r in rows}

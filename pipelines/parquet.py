@@ -173,6 +173,7 @@ class ParquetExporter:
         self._closed = False
         self._run_row_written = False
         self.failure: str | None = None  # why OUTPUT_DIR could not be written, once it failed
+        self.coverage = coverage.CoverageCounter()  # of the titles written this session
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
@@ -215,8 +216,12 @@ class ParquetExporter:
             if self._chunk_started is None:
                 self._chunk_started = time.monotonic()
                 self._chunk_date = self.now().date()
+            rows: dict[str, list[dict[str, Any]]] = {}
             for table, values in table_rows(item):
-                self._add_row(table, values)
+                if self._add_row(table, values):
+                    rows.setdefault(table, []).append(values)
+            if isinstance(item, TitleItem):
+                self.coverage.add_title(rows)
         except OSError as exc:
             self._fail(exc)
         return item
@@ -301,15 +306,16 @@ class ParquetExporter:
 
     # --- rows ---------------------------------------------------------------------------
 
-    def _add_row(self, table: str, values: dict[str, Any]) -> None:
+    def _add_row(self, table: str, values: dict[str, Any]) -> bool:
         row = self._to_row(table, values)
         if row is None:
-            return
+            return False
         buffer = self._buffers.setdefault(table, [])
         buffer.append(row)
         self._chunk_rows[table] = self._chunk_rows.get(table, 0) + 1
         if len(buffer) >= self.row_group_size:
             self._flush(table)
+        return True
 
     def _to_row(self, table: str, values: dict[str, Any]) -> dict[str, Any] | None:
         names, timestamps, dates, required = _COLUMNS[table]
@@ -479,7 +485,9 @@ class ParquetExporter:
             return []
         settings = self.crawler.settings
         try:
-            measured = coverage.measure(self.output_dir, self.run.run_id)
+            counter = self.coverage
+            counter.start_from(coverage.run_so_far(self.output_dir, self.run.run_id))
+            measured = counter.measured()
             before = coverage.previous_coverage(self.output_dir, self.run.run_id)
         except (OSError, pa.ArrowException) as exc:
             logger.error("field coverage could not be measured: %s", exc)

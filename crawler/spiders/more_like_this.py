@@ -34,7 +34,6 @@ from crawler.failures import (
     header_text,
 )
 from crawler.frontier import Frontier, clean_links
-from crawler.history import History
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
+
+    from crawler.history import History
 
 logger = logging.getLogger(__name__)
 

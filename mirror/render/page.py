@@ -53,26 +53,26 @@ def _head(r: TitleRecord) -> str:
 _END = "</body></html>"
 
 
-def _unpadded(
+def _parts(
     r: TitleRecord,
     votes_display: str | None,
     rating_display: str | None,
     js_only_more_like_this: bool,
     with_next_data: bool = True,
-) -> str:
-    """The page up to where the padding goes (before ``</body></html>``)."""
+) -> tuple[str, str]:
+    """The page around where the padding goes: the body's markup, then ``__NEXT_DATA__``
+    (real pages carry their bulk before it; it ends ~1 KB before their end)."""
     if rating_display is None and isinstance(r.get("average_rating"), int | float):
         rating_display = f"{r['average_rating']:.1f}/10"
     votes = r.get("num_votes")
     if votes_display is None and isinstance(votes, int):
         votes_display = compact_votes(votes)
     main = body(r, votes_display, rating_display, js_only_more_like_this)
-    tail = "</main></div>"
+    tail = ""
     if with_next_data:
         data = next_data(r, with_more_like_this=not js_only_more_like_this)
-        tail += f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
-
-    return _head(r) + main + tail
+        tail = f'<script id="__NEXT_DATA__" type="application/json">{script_json(data)}</script>'
+    return _head(r) + main + "</main></div>", tail + _END
 
 
 def render_title_page(
@@ -90,16 +90,16 @@ def render_title_page(
     by default they are derived from ``num_votes``/``average_rating``.  With
     ``js_only_more_like_this`` the "More like this" cards are neither in the HTML nor in
     the JSON: an inline script fetches them from ``/_mirror/mlt/<tconst>.json`` after
-    load.  ``pad_to_bytes`` pads (hidden markup + a comment) to at least that many bytes.
-    ``with_next_data=False`` leaves ``__NEXT_DATA__`` out, as a changed IMDb page might:
-    only JSON-LD and the HTML remain.
+    load.  ``pad_to_bytes`` pads (hidden markup + a comment, before ``__NEXT_DATA__``) to
+    at least that many bytes.  ``with_next_data=False`` leaves ``__NEXT_DATA__`` out, as a
+    changed IMDb page might: only JSON-LD and the HTML remain.
     """
-    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this,
-                     with_next_data)
-    if pad_to_bytes:
-        size = len((page + _END).encode("utf-8"))
-        page += _padding(pad_to_bytes - size)
-    return page + _END
+    before, after = _parts(record, votes_display, rating_display, js_only_more_like_this,
+                           with_next_data)
+    if not pad_to_bytes:
+        return before + after
+    size = len(before.encode("utf-8")) + len(after.encode("utf-8"))
+    return before + _padding(pad_to_bytes - size) + after
 
 
 def render_title_page_bytes(
@@ -113,13 +113,12 @@ def render_title_page_bytes(
 ) -> bytes:
     """``render_title_page(...).encode("utf-8")``, made faster for padded pages: only the
     page proper is encoded; the (ASCII) padding is added as bytes."""
-    page = _unpadded(record, votes_display, rating_display, js_only_more_like_this,
-                     with_next_data).encode()
-    end = _END.encode()
+    before, after = (part.encode() for part in _parts(
+        record, votes_display, rating_display, js_only_more_like_this, with_next_data))
     if not pad_to_bytes:
-        return page + end
-    padding = _padding(pad_to_bytes - len(page) - len(end)).encode("ascii")
-    return b"".join((page, padding, end))
+        return before + after
+    padding = _padding(pad_to_bytes - len(before) - len(after)).encode("ascii")
+    return b"".join((before, padding, after))
 
 
 def more_like_this_payload(record: TitleRecord) -> dict:
