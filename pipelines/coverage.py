@@ -30,6 +30,7 @@ MEASURED = ("titles", "ratings", "credits", "more_like_this")
 # Columns every row has by construction: measuring them says nothing of the page.
 NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout"}
 COLUMNS = {t: [c for c in SCHEMAS[t].names if c not in NOT_MEASURED] for t in MEASURED}
+COLUMN_SETS = {t: frozenset(c) for t, c in COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,14 @@ class CoverageCounter:
     def add_title(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """One fetched title: its rows per measured table."""
         self.titles += 1
+        counts = self.with_value
         for table in MEASURED:
-            table_rows = rows.get(table) or ()
-            for column in COLUMNS[table]:
-                if any(_has_value(r.get(column)) for r in table_rows):
-                    key = (table, column)
-                    self.with_value[key] = self.with_value.get(key, 0) + 1
+            have: set[str] = set()
+            for row in rows.get(table) or ():
+                have.update(k for k, v in row.items() if k not in have and _has_value(v))
+            for column in COLUMN_SETS[table] & have:
+                key = (table, column)
+                counts[key] = counts.get(key, 0) + 1
 
     def start_from(self, earlier: list[Coverage]) -> None:
         """Add the counts of the run's earlier sessions (once, before measuring)."""

@@ -174,6 +174,7 @@ class ParquetExporter:
         self._run_row_written = False
         self.failure: str | None = None  # why OUTPUT_DIR could not be written, once it failed
         self.coverage = coverage.CoverageCounter()  # of the titles written this session
+        self._last_stamp: tuple[Any, Any] = (None, None)
         self._closing: asyncio.Future[None] | None = None
 
     @classmethod
@@ -321,8 +322,9 @@ class ParquetExporter:
         names, timestamps, dates, required = _COLUMNS[table]
         row = {name: values.get(name) for name in names}
         for name in timestamps:
-            if row[name] is not None:
-                row[name] = parse_timestamp(row[name])
+            value = row[name]
+            if value is not None:
+                row[name] = self._timestamp(value)
         for name in dates:
             value = row[name]
             if isinstance(value, str):
@@ -335,6 +337,15 @@ class ParquetExporter:
                 self._reject(table, f"{name} is missing", row)
                 return None
         return row
+
+    def _timestamp(self, value: Any) -> Any:
+        # A title's ~30 rows share one crawled_at string: parse it once.
+        if value is self._last_stamp[0] or value == self._last_stamp[0]:
+            return self._last_stamp[1]
+        parsed = parse_timestamp(value)
+        if isinstance(value, str):
+            self._last_stamp = (value, parsed)
+        return parsed
 
     def _reject(self, table: str, why: str, row: Any) -> None:
         self.crawler.stats.inc_value(f"parquet/rejected/{table}")
