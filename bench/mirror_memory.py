@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import subprocess
 import sys
 import threading
 import time
@@ -24,21 +23,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.crawl import start_mirror  # noqa: E402
+
 FIRST = 9_000_001  # mirror.synthetic.FIRST: the graph's first title is tt9000001
-
-
-def start_mirror(titles: int, pad: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mirror", "--synthetic", str(titles), "--pad", str(pad),
-         "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    assert proc.stdout is not None
-    base_url = proc.stdout.readline().strip()
-    if not base_url.startswith("http://127.0.0.1:"):
-        proc.kill()
-        raise SystemExit(f"mirror did not start: {base_url!r}")
-    return proc, base_url
 
 
 def rss_mb(pid: int, field: str) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 
 from crawler.ids import TCONST_PATTERN, tconst_from_url
 from crawler.records import PageKind
@@ -132,19 +133,14 @@ _AFTER_SCRIPT_BYTES = (b">", b" ", b"\t", b"\n", b"\r")
 
 def _last_script_tag(page: str | bytes, end: int) -> int:
     """Start of the last ``<script>`` / ``<script ...`` tag before ``end``, or -1."""
+    text = not isinstance(page, bytes)
+    names: tuple[Any, ...] = _SCRIPT_OPEN if text else _SCRIPT_OPEN_BYTES
+    after: tuple[Any, ...] = _AFTER_SCRIPT if text else _AFTER_SCRIPT_BYTES
     found = -1
-    if isinstance(page, bytes):
-        for name in _SCRIPT_OPEN_BYTES:
-            at = end
-            while (at := page.rfind(name, found + 1, at)) >= 0:
-                if page[at + 7 : at + 8] in _AFTER_SCRIPT_BYTES:
-                    found = at
-                    break
-        return found
-    for text_name in _SCRIPT_OPEN:
+    for name in names:
         at = end
-        while (at := page.rfind(text_name, found + 1, at)) >= 0:
-            if page[at + 7 : at + 8] in _AFTER_SCRIPT:
+        while (at := page.rfind(name, found + 1, at)) >= 0:
+            if page[at + 7 : at + 8] in after:
                 found = at
                 break
     return found
