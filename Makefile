@@ -1,11 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   installs, then crawls the bundled offline catalogue and shows the dataset
-#   make test   installs (the browser too, where apt can), then runs every test
+#   make test   installs (the browser and redis-server too, where apt can), then runs every test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser redis demo test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -20,10 +20,15 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	bash scripts/install-browser.sh
 
+# Debian's redis-server, for shared crawls (FRONTIER_URL) and their tests; the tests start
+# their own server on a free port, never the system one.
+redis:
+	bash scripts/install-redis.sh
+
 demo: install
 	$(BIN)/python scripts/demo.py
 
-test: install browser lint
+test: install browser redis lint
 	$(BIN)/python -m pytest -q
 
 # ruff over everything; mypy over the package code (files set in pyproject.toml).

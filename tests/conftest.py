@@ -37,3 +37,28 @@ def shared_dir() -> Path:
     if not shared_available():
         pytest.skip(SKIP_REASON)
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def redis_server():  # type: ignore[no-untyped-def]
+    """One real redis-server for the test session, on a free port (tests/redis_server.py)."""
+    from tests.redis_server import INSTALL_HINT, RedisServer, redis_available, required
+
+    if not redis_available():
+        if required():
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:  # type: ignore[no-untyped-def]
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return str(redis_server.url)
