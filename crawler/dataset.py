@@ -118,7 +118,7 @@ def committed_paths(
             continue
         for path in sorted(part.iterdir()):
             m = _FILE_RE.match(path.name)
-            if m is None or m.group(1) == exclude_run:
+            if m is None or m.group(1).split(".", 1)[0] == exclude_run:
                 continue
             run_id, chunk = m.group(1), int(m.group(2))
             if run_id not in commits:

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 
 # A run id names files (``<run_id>-<chunk>.parquet``): letters, digits, '-' and '_'.
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", re.ASCII)
+# A worker of a shared crawl names its own files ``<run_id>.<worker>-<chunk>.parquet``:
+# a run id has no '.', so the run a file belongs to is the part before the first '.'.
+WORKER_RE = RUN_ID_RE
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -45,3 +48,15 @@ class Run:
     started_at: datetime = field(default_factory=utc_now)
     refresh_seconds: int = 0  # -a refresh: titles fetched more recently are reused
     resumed: bool = False  # this session continues a JOBDIR job
+    worker: str | None = None  # this process's id in a shared crawl (FRONTIER_URL)
+
+    @property
+    def file_key(self) -> str:
+        """What this session's files and commit log are named by: the run id, or in a
+        shared crawl the run id and the worker (each worker commits its own files)."""
+        return self.run_id if self.worker is None else f"{self.run_id}.{self.worker}"
+
+
+def run_of_file_key(file_key: str) -> str:
+    """The run id a file key (see ``Run.file_key``) belongs to."""
+    return file_key.split(".", 1)[0]

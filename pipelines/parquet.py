@@ -202,7 +202,7 @@ class ParquetExporter:
         self._check_writable()
         skip_pandas()  # ~45 MB less where pandas is installed (see pipelines.arrow)
         self.run = run
-        self.chunk = self._recover(run.run_id)
+        self.chunk = self._recover(run.file_key)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, OutcomeItem):
@@ -385,8 +385,8 @@ class ParquetExporter:
             assert self.run is not None
             part = self._partition_dir(table)
             part.mkdir(parents=True, exist_ok=True)
-            tmp = part / dataset.tmp_name(self.run.run_id, self.chunk)
-            final = part / dataset.final_name(self.run.run_id, self.chunk)
+            tmp = part / dataset.tmp_name(self.run.file_key, self.chunk)
+            final = part / dataset.final_name(self.run.file_key, self.chunk)
             writer = pq.ParquetWriter(tmp, SCHEMAS[table], compression=COMPRESSION)
             self._writers[table] = (writer, tmp, final)
         self._writers[table][0].write_table(data, row_group_size=data.num_rows)
@@ -433,7 +433,7 @@ class ParquetExporter:
 
     def _log_commit(self, chunk: int) -> None:
         assert self.run is not None
-        log = dataset.commit_log(self.output_dir, self.run.run_id)
+        log = dataset.commit_log(self.output_dir, self.run.file_key)
         with open(log, "a", encoding="ascii") as f:
             f.write(f"{chunk}\n")
             f.flush()
@@ -441,11 +441,11 @@ class ParquetExporter:
 
     def _delete_uncommitted_chunk(self) -> None:
         if self.run is None or self.chunk in dataset.read_commits(self.output_dir,
-                                                                  self.run.run_id):
+                                                                  self.run.file_key):
             return
         for table in SCHEMAS:
             for path, chunk, _ in list(dataset.run_files(self.output_dir, table,
-                                                         self.run.run_id)):
+                                                         self.run.file_key)):
                 if chunk == self.chunk:
                     path.unlink()
 
