@@ -8,14 +8,57 @@ of the current level (not in the order responses happened to arrive), so the
 crawl is strictly breadth-first whatever the concurrency and the cut made by
 ``max_titles`` is the same in every run.  That determinism is what lets a
 resumed run rebuild its frontier from the rows already committed (``replay``).
+
+The spider talks to a frontier through a few calls (``take``, ``resolve``,
+``record_links``, ``record_alias``, ``level_fetched``, ``level_complete``,
+``advance``); ``crawler.shared_frontier.SharedFrontier`` answers the same calls
+from Redis for a crawl shared by many workers, so the spider does not know which
+one it has.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from crawler.ids import is_tconst
+
+
+class TitleFrontier(Protocol):
+    """What the spider asks of a frontier: ``Frontier`` here, in-process, or
+    ``crawler.shared_frontier.SharedFrontier``, for a crawl shared through Redis."""
+
+    shared: bool
+    max_depth: int
+    max_titles: int
+    level: list[str]
+
+    @property
+    def depth(self) -> int: ...
+    @property
+    def stop_reason(self) -> str | None: ...
+    @property
+    def pending(self) -> list[str]: ...
+    @property
+    def seeds_over_limit(self) -> list[str]: ...
+    @property
+    def titles_over_limit(self) -> int: ...
+    def take(self) -> list[str]: ...
+    def record_links(self, tconst: str, similar: Iterable[str]) -> None: ...
+    def resolve(self, tconst: str, outcome: str) -> None: ...
+    def record_alias(self, tconst: str, canonical: str) -> bool: ...
+    def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None: ...
+    def level_fetched(self) -> bool: ...
+    def level_complete(self) -> bool: ...
+    def advance(self) -> list[str]: ...
+    def per_depth(self) -> dict[int, tuple[int, int]]: ...
+    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None: ...
+    def chunk_committed(self, tconsts: Sequence[str]) -> None: ...
+    def heartbeat(self) -> None: ...
+    def reap(self) -> int: ...
+    def release(self) -> None: ...
 
 
 @dataclass
@@ -32,6 +75,13 @@ class Frontier:
     joined: set[str] = field(default_factory=set)  # merge targets that joined this level
     seeds_over_limit: list[str] = field(default_factory=list)  # seeds beyond max_titles
     titles_over_limit: int = 0  # linked or merged-into titles not scheduled: max_titles
+    # Titles of the current level not handed out by ``take`` yet, in level order.
+    unrequested: deque[str] = field(default_factory=deque)
+
+    # An in-process crawl has one worker: no one else to wait for, nothing to commit
+    # anywhere but here, no state that outlives the process.
+    shared = False
+    stop_reason: str | None = None
 
     def __post_init__(self) -> None:
         if not self.level and not self.scheduled:
@@ -39,6 +89,37 @@ class Frontier:
                 if not self._schedule(tconst, 0) and tconst not in self.scheduled:
                     self.seeds_over_limit.append(tconst)
             self.titles_over_limit = 0
+            self.unrequested.extend(self.level)
+
+    def take(self) -> list[str]:
+        """The current level's titles not handed out yet (all of them: one worker)."""
+        titles = [t for t in self.unrequested if t not in self.done]
+        self.unrequested.clear()
+        return titles
+
+    def level_fetched(self) -> bool:
+        """Every title of the level has an outcome here or with another worker."""
+        return True
+
+    def level_complete(self) -> bool:
+        """Every title of the level has its outcome committed."""
+        return True
+
+    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None:
+        """The exporter is about to commit a chunk with these titles' outcomes."""
+
+    def chunk_committed(self, tconsts: Sequence[str]) -> None:
+        """The exporter committed a chunk with these titles' outcomes."""
+
+    def heartbeat(self) -> None:
+        """Keep this worker's claims (a shared frontier's leases)."""
+
+    def reap(self) -> int:
+        """Give back what dead workers held (how many titles)."""
+        return 0
+
+    def release(self) -> None:
+        """This worker is done: give back what it holds."""
 
     def _schedule(self, tconst: str, depth: int) -> bool:
         if tconst in self.scheduled:
@@ -127,6 +208,7 @@ class Frontier:
                     self._schedule(similar, depth + 1)
         self.links = {}
         self.joined = set()
+        self.unrequested = deque(self.level)
         return list(self.level)
 
     def per_depth(self) -> dict[int, tuple[int, int]]:
@@ -171,6 +253,7 @@ class Frontier:
                         f.record_links(tconst, edges[tconst])
                 i += 1
             if f.pending:
+                f.unrequested = deque(f.pending)
                 return f
             f.advance()
         return f

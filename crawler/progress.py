@@ -76,6 +76,6 @@ class Progress:
                    if k.startswith("parquet/rows/")}
         output = self.crawler.settings.get("OUTPUT_DIR")
         tables = ", ".join(f"{t} {n}" for t, n in sorted(written.items())) or "nothing"
+        run_id = getattr(getattr(spider, "run", None), "run_id", "?")
         logger.info("finished (%s) in %.1fs: run %s wrote %s rows to %s", reason,
-                    time.monotonic() - self.started, getattr(spider, "run_id", "?"), tables,
-                    output)
+                    time.monotonic() - self.started, run_id, tables, output)

@@ -84,6 +84,24 @@ BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
 BROWSER_EXTRA_HOSTS: list[str] = []
 
+# --- A crawl shared by many workers (crawler.shared_frontier) ---------------------------
+# redis://host:port/db: every `scrapy crawl more_like_this` started with the same arguments
+# and this URL joins one crawl (one run id, seen-set, level barrier, max_titles budget).
+# Empty: the crawl is held in this process, as always.
+FRONTIER_URL = ""
+# The crawl's keys in that Redis start with "<FRONTIER_KEY>:"; a new key is a new crawl
+# (e.g. one per ISO week for scheduled runs), as a new JOBDIR is.
+FRONTIER_KEY = "mlt"
+# A worker renews its lease on the titles it holds every second; one that stops for this
+# long (killed, cut off) is taken for dead, and its titles go back to the queue.
+FRONTIER_LEASE_SECONDS = 30.0
+# Titles claimed at a time: small, so that workers share a level's last titles evenly.
+FRONTIER_CLAIM_BATCH = 16
+# How often an idle worker looks again whether the level moved on (seconds).
+FRONTIER_POLL_SECONDS = 0.2
+# This worker's name in Redis and in its file names; empty: <host>-<pid>-<4 hex>.
+FRONTIER_WORKER = ""
+
 # --- Output (pipelines.parquet) -----------------------------------------------------------
 OUTPUT_DIR = "output"
 # Chunks are committed (renamed to their final names, then logged) at the end of every

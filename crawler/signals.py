@@ -20,3 +20,11 @@ title_blocked = object()
 # ``finish_reason``): only then is a finished JOBDIR job marked finished, so a kill
 # before that row leaves a job that a rerun completes.
 run_recorded = object()
+
+# Sent by the exporter around each commit (arguments: ``tconsts``, the titles whose
+# outcomes the chunk holds, and for ``chunk_committing`` the ``chunk`` number): right
+# before the chunk enters the commit log, and right after.  A shared frontier marks
+# those titles done only then, so a worker that dies holding uncommitted outcomes
+# loses nothing: its titles go back to the queue.
+chunk_committing = object()
+chunk_committed = object()

@@ -169,6 +169,7 @@ class ParquetExporter:
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
         self._chunk_rows: dict[str, int] = {}
+        self._chunk_tconsts: list[str] = []  # titles whose outcome the open chunk holds
         self.committed_rows: dict[str, int] = dict.fromkeys(SCHEMAS, 0)
         self._closed = False
         self._run_row_written = False
@@ -223,6 +224,8 @@ class ParquetExporter:
                     rows.setdefault(table, []).append(values)
             if isinstance(item, TitleItem):
                 self.coverage.add_title(rows)
+            if item.get("tconst"):
+                self._chunk_tconsts.append(item["tconst"])
         except OSError as exc:
             self._fail(exc)
         return item
@@ -256,6 +259,7 @@ class ParquetExporter:
             self._delete_uncommitted_chunk()
         self._buffers = {}
         self._chunk_rows = {}
+        self._chunk_tconsts = []
         self._chunk_started = None
         self._chunk_date = None
 
@@ -419,7 +423,14 @@ class ParquetExporter:
                     raise FileExistsError(f"{final} exists; chunk {self.chunk} not committed")
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
+            # A shared frontier notes what is being committed, so that if this worker dies
+            # right here another can tell from the commit log whether it happened.
+            self.crawler.signals.send_catch_log(
+                signal=our_signals.chunk_committing, tconsts=self._chunk_tconsts,
+                chunk=self.chunk)
             self._log_commit(self.chunk)
+            self.crawler.signals.send_catch_log(
+                signal=our_signals.chunk_committed, tconsts=self._chunk_tconsts)
             for table in writers:
                 self.committed_rows[table] += self._chunk_rows.get(table, 0)
                 self.crawler.stats.inc_value(
@@ -428,6 +439,7 @@ class ParquetExporter:
             self.crawler.stats.inc_value("parquet/chunks")
             self.chunk += 1
         self._chunk_rows = {}
+        self._chunk_tconsts = []
         self._chunk_started = None
         self._chunk_date = None
 

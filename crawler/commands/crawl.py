@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import argparse
 
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 SPIDER = "more_like_this"
 DRIFT_EXIT_CODE = 3
@@ -78,7 +79,9 @@ class Command(ScrapyCrawl):
             check_output_dir(settings.get("OUTPUT_DIR"))
             check_numeric_settings(settings.get)
             jobdir = settings.get("JOBDIR")
-            if jobdir:
+            if settings.get("FRONTIER_URL"):
+                check_shared(settings, job_arguments(crawl_args), jobdir)
+            elif jobdir:
                 job.lock_job(jobdir)
                 state = job.check_job(jobdir, job_arguments(crawl_args))
                 if state is not None and state.finished_at is not None:
@@ -118,6 +121,22 @@ class Command(ScrapyCrawl):
             print(f"scrapy crawl {SPIDER}: error: IMDb's page may have changed: {drift}",
                   file=sys.stderr)
             self.exitcode = DRIFT_EXIT_CODE
+
+def check_shared(settings: BaseSettings, arguments: dict[str, str], jobdir: str | None) -> None:
+    """A worker of a shared crawl (FRONTIER_URL): Redis reachable, same arguments."""
+    from crawler.shared_frontier import DEFAULT_KEY, check_crawl
+
+    if jobdir:
+        raise ValueError("FRONTIER_URL and JOBDIR: a shared crawl keeps its state in Redis; "
+                         "drop JOBDIR")
+    key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
+    crawl = check_crawl(settings.get("FRONTIER_URL"), key, arguments)
+    if crawl is not None and crawl.state == "finished":
+        print(f"scrapy crawl {SPIDER}: the shared crawl {key!r} at FRONTIER_URL (run "
+              f"{crawl.run_id}) is finished; nothing to do (use another FRONTIER_KEY for a "
+              "new run)", file=sys.stderr)
+        sys.exit(0)
+
 
 def run_problem(crawler: Crawler) -> str | None:
     """One line saying why a finished crawl must not count as a success, or None."""

@@ -11,6 +11,7 @@ writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -33,7 +34,7 @@ from crawler.failures import (
     exception_reason,
     header_text,
 )
-from crawler.frontier import Frontier, clean_links
+from crawler.frontier import Frontier, TitleFrontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
@@ -83,7 +84,8 @@ class MoreLikeThisSpider(scrapy.Spider):
             arguments=job_arguments(args), started_at=started_at,
             refresh_seconds=args.refresh,
         )
-        self.frontier = Frontier(self.run.seeds, self.run.depth, self.run.max_titles)
+        self.frontier: TitleFrontier = Frontier(self.run.seeds, self.run.depth,
+                                                self.run.max_titles)
         self.base_url = defaults.BASE_URL
         self.render_mode = "never"
         self.jobdir: str | None = None
@@ -92,8 +94,9 @@ class MoreLikeThisSpider(scrapy.Spider):
         self._refetched: set[str] = set()  # titles fetched again after being lost once
         self._last_block: dict[str, str] = {}  # tconst -> reason of its last block
         self._due: list[OutcomeItem] = []  # outcomes for the exporter's next commit
-        self._unrequested: deque[str] = deque()  # titles of the level not requested yet
+        self._unrequested: deque[str] = deque()  # titles taken, to be requested
         self.history: History | None = None  # what earlier runs committed (-a refresh)
+        self._closing: asyncio.Future[None] | None = None
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -114,18 +117,67 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.max_merge_chain = settings.getint("CRAWL_MAX_MERGE_CHAIN")
         spider.jobdir = settings.get("JOBDIR") or None
         output_dir = settings.get("OUTPUT_DIR")
-        if spider.jobdir:
+        if settings.get("FRONTIER_URL"):
+            from crawler.shared_frontier import join
+
+            spider.frontier, spider.run = join(settings, spider.run, output_dir)
+            spider._start_polling(settings.getfloat("FRONTIER_POLL_SECONDS"))
+        elif spider.jobdir:
             spider.run = job.open_job(spider.jobdir, spider.run)
         if spider.run.refresh_seconds:
             spider.history = job.load_history(output_dir, spider.run)
-        if spider.run.resumed:
+        if spider.run.resumed and not spider.frontier.shared:
             spider._resume(output_dir)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._feed, signal=signals.scheduler_empty)
         crawler.signals.connect(spider.outcomes_due, signal=our_signals.outcomes_due)
         crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
         crawler.signals.connect(spider._on_run_recorded, signal=our_signals.run_recorded)
+        crawler.signals.connect(spider.frontier.chunk_committing,
+                                signal=our_signals.chunk_committing)
+        crawler.signals.connect(spider.frontier.chunk_committed,
+                                signal=our_signals.chunk_committed)
         return spider
+
+    def _start_polling(self, interval: float) -> None:
+        """A shared crawl waits on other workers (a level's last titles, their commits):
+        look again every ``interval`` seconds rather than at Scrapy's 5 s idle beat."""
+        from twisted.internet import task
+
+        self._poll_call = task.LoopingCall(self._poll)
+        self._poll_ticks = 0
+        self._poll_every = max(1, round(1.0 / interval))  # heartbeat and reap once a second
+        self.crawler.signals.connect(self._poll_start, signal=signals.spider_opened)
+        self.crawler.signals.connect(self._poll_stop, signal=signals.spider_closed)
+        self._poll_interval = interval
+
+    def _poll_start(self) -> None:
+        self._poll_call.start(self._poll_interval, now=False)
+
+    def _poll_stop(self) -> None:
+        if self._poll_call.running:
+            self._poll_call.stop()
+
+    def _poll(self) -> None:
+        engine = self.crawler.engine
+        if engine is None or self._closing is not None:
+            return
+        try:
+            if self._poll_ticks % self._poll_every == 0:
+                self.frontier.heartbeat()
+                self.frontier.reap()
+            self._poll_ticks += 1
+            if self.frontier.stop_reason:
+                self._close(self.frontier.stop_reason)
+            elif engine.spider_is_idle() and not self._step():
+                self._close("finished")
+        except Exception:  # a Redis hiccup: the next beat tries again
+            logger.exception("shared frontier: poll failed")
+
+    def _close(self, reason: str) -> None:
+        logger.info("shared crawl: closing this worker (%s)", reason)
+        self._closing = asyncio.ensure_future(
+            self.crawler.engine.close_spider_async(reason=reason))
 
     def _resume(self, output_dir: str) -> None:
         self.frontier = job.replay(output_dir, self.run, self.history)
@@ -161,72 +213,102 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.run.resumed:
-            self.crawler.stats.set_value("resume/titles_done", len(self.frontier.done))
+            self.crawler.stats.set_value(
+                "resume/titles_done", sum(done for done, _ in self.frontier.per_depth().values()))
         over = self.frontier.seeds_over_limit
         if over:
             logger.warning("%d seed(s) beyond max_titles=%d were not scheduled: %s%s",
                            len(over), self.run.max_titles, ", ".join(over[:10]),
                            ", ..." if len(over) > 10 else "")
         self._report_limits()
-        for tconst in self._level_to_fetch():
-            request = self._request_or_failure(tconst, self.frontier.depth)
+        self._fill()
+        while self._unrequested:
+            request = self._request_or_failure(self._unrequested.popleft(),
+                                               self.frontier.depth)
             if request is not None:
                 yield request  # Scrapy takes start requests as it has room: no pile-up
+            if not self._unrequested:
+                self._fill()
 
     def _on_idle(self) -> None:
-        """A level is complete: commit it, then start the next one (or let the crawl end).
+        if self._step():
+            raise DontCloseSpider
+
+    def _step(self) -> bool:
+        """Nothing is in flight here: feed more of the level, or, once the level is
+        complete, commit it and start the next one.  False when the crawl is over.
 
         A level whose titles were all reused is complete at once, so the loop goes on
-        to the next one without waiting for the engine.
+        to the next one without waiting for the engine.  In a shared crawl, a level is
+        fetched once no worker holds a title of it without an outcome; each worker then
+        commits its part, and the level is complete once all of them have.
         """
-        if self._unrequested:
-            self._feed()
-            raise DontCloseSpider
+        if self.frontier.stop_reason:
+            return False
+        if self._feed():
+            return True
         if self.frontier.pending and self._recover_lost(self.frontier.pending):
-            raise DontCloseSpider
+            return True
         while True:
+            if not self.frontier.level_fetched():
+                return True  # other workers still fetching
             self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
+            if not self.frontier.level_complete():
+                return True  # other workers still committing
             finished_depth = self.frontier.depth
             if not self.frontier.advance():
-                return
+                return False
             self._report_limits()
-            to_fetch = self._level_to_fetch()
-            logger.info("depth %d complete; depth %d: %d titles to fetch, %d reused",
-                        finished_depth, self.frontier.depth, len(to_fetch),
-                        len(self.frontier.level) - len(to_fetch))
-            if to_fetch:
-                self._unrequested.extend(to_fetch)
-                self._feed()
-                raise DontCloseSpider
+            logger.info("depth %d complete; depth %d: %d titles", finished_depth,
+                        self.frontier.depth, len(self.frontier.level))
+            if self._feed():
+                return True
 
-    def _feed(self) -> None:
-        """Request the level's next FEED_BATCH titles.  Called when Scrapy's scheduler runs
-        dry: a level may hold tens of thousands of titles, and a Request made for each at
-        once grew the crawl's memory with the crawl (~100 MB at 100,000 titles)."""
+    def _feed(self) -> bool:
+        """Request the level's next FEED_BATCH titles; False when there was none to request.
+
+        Called when Scrapy's scheduler runs dry: a level may hold tens of thousands of
+        titles, and a Request made for each at once grew the crawl's memory with the
+        crawl (~100 MB at 100,000 titles)."""
+        self._fill()
         depth = self.frontier.depth
+        fed = False
         for _ in range(min(FEED_BATCH, len(self._unrequested))):
             request = self._request_or_failure(self._unrequested.popleft(), depth)
             if request is not None:
                 self.crawler.engine.crawl(request)
+                fed = True
+            if not self._unrequested:
+                self._fill()
+        return fed
 
-    def _level_to_fetch(self) -> list[str]:
-        """The current level's titles to fetch, in order; fresh ones are reused instead
-        (merge targets they lead to join the level and are decided in turn)."""
+    def _fill(self) -> None:
+        """Take titles from the frontier until some are to be fetched (fresh ones are
+        reused instead), or the frontier has none to give."""
+        while not self._unrequested and (titles := self.frontier.take()):
+            self._unrequested.extend(self._to_fetch(titles))
+
+    def _to_fetch(self, titles: list[str]) -> list[str]:
+        """Which of these titles to fetch, in order; fresh ones are reused instead (a
+        merge target a reused alias leads to is decided in turn)."""
         depth = self.frontier.depth
-        decided: set[str] = set()
-        to_fetch = []
-        while todo := [t for t in self.frontier.pending if t not in decided]:
+        to_fetch: list[str] = []
+        todo = titles
+        while todo:
             reused_pages = []
+            joined = []
             for tconst in todo:
-                decided.add(tconst)
-                reused = self._reuse(tconst, depth)
+                reused, canonical = self._reuse(tconst, depth)
                 if reused == "title":
                     reused_pages.append(tconst)
                 elif reused is None:
                     to_fetch.append(tconst)
+                if canonical is not None:
+                    joined.append(canonical)
             if reused_pages and self.history is not None:
                 for tconst, similar in self.history.edges(reused_pages).items():
                     self.frontier.record_links(tconst, similar)
+            todo = joined
         return to_fetch
 
     def _request_or_failure(self, tconst: str, depth: int) -> scrapy.Request | None:
@@ -240,32 +322,35 @@ class MoreLikeThisSpider(scrapy.Spider):
                 _now(), exception_detail(exc)))
             return None
 
-    def _reuse(self, tconst: str, depth: int) -> str | None:
+    def _reuse(self, tconst: str, depth: int) -> tuple[str | None, str | None]:
         """With ``-a refresh``, a title whose last fetch is fresh is not fetched again: it
         gets a ``reused`` row, and its recorded edges (or merge) carry the walk on.
-        Returns the reused outcome ("title" or "alias"), or None to fetch the title."""
+        Returns the reused outcome ("title" or "alias", None to fetch the title), and the
+        canonical title a reused merge newly brought into the level."""
         if self.history is None:
-            return None
+            return None, None
         fetch = self.history.reusable(tconst, utc_now(),
                                       timedelta(seconds=self.run.refresh_seconds))
         if fetch is None:
-            return None
+            return None, None
         canonical = fetch.canonical_tconst
         if fetch.outcome == "alias" and (
             canonical is None
             or self.frontier.merge_problem(tconst, canonical, self.max_merge_chain)
         ):
-            return None  # not a merge to follow as it is: ask the site again
+            return None, None  # not a merge to follow as it is: ask the site again
         self._due.append(ReusedItem(
             tconst=tconst, depth=depth, fetched_run_id=fetch.run_id,
             fetched_at=fetch.crawled_at.isoformat(), run_id=self.run.run_id,
             crawled_at=_now()))
         self.crawler.stats.inc_value("titles/reused")
+        joined = None
         if canonical is not None and fetch.outcome == "alias":
-            self.frontier.record_alias(tconst, canonical)
+            if self.frontier.record_alias(tconst, canonical):
+                joined = canonical
             self._report_limits()
         self.frontier.resolve(tconst, "reused")
-        return fetch.outcome
+        return fetch.outcome, joined
 
     def _report_limits(self) -> None:
         stats = self.crawler.stats
@@ -497,7 +582,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         was a block, else ``not_fetched``.  With JOBDIR a rerun fetches them instead.
         """
         due, self._due = self._due, []
-        if not closing or self.jobdir is not None:
+        if not closing or self.jobdir is not None or self.frontier.shared:
             return due
         stamp = _now()
         for tconst in self.frontier.pending:
@@ -513,3 +598,4 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _on_run_recorded(self, finish_reason: str) -> None:
         if self.jobdir is not None and finish_reason == "finished":
             job.mark_finished(self.jobdir, self.run, utc_now())
+        self.frontier.release()

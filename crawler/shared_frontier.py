@@ -1,0 +1,622 @@
+"""The frontier of a crawl shared by many workers, held in Redis (``FRONTIER_URL``).
+
+Every worker started with the same arguments and the same ``FRONTIER_URL`` (and
+``FRONTIER_KEY``) joins one crawl: one run id, one seen-set, one breadth-first
+level barrier, one ``max_titles`` budget cut in the same order as a single
+process (``Frontier.advance``'s rule, run inside Redis), one refresh decision per
+title.  It answers the calls ``crawler.frontier.Frontier`` answers, so the spider
+does not know which one it has.
+
+How nothing is lost:
+
+- A worker *claims* titles of the current level (``take``), under a lease it
+  renews by heartbeat (``FRONTIER_LEASE_SECONDS``).
+- An outcome it reaches is held as *its* until the exporter commits the chunk
+  holding the title's rows (``crawler.signals.chunk_committing`` /
+  ``chunk_committed``); only then is the title *done*, and a done title is never
+  handed out again.
+- A worker whose lease expired (killed, or cut off) is *reaped* by any other: the
+  titles it held go back to the queue, except those of a chunk it had started to
+  commit and that its commit log shows committed, which are done.
+- A level is *fetched* when no title of it waits in the queue or is held without
+  an outcome; each worker then commits its part; it is *complete* once nothing is
+  held, and exactly one worker then turns it into the next level.
+
+Every change that spans several keys is one Lua script (Redis runs each
+atomically), with the time taken from Redis itself, so workers' clocks do not
+matter.  One Redis server (not Redis Cluster): the scripts reach keys by name.
+
+Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
+
+- ``meta`` (hash): run_id, arguments, started_at, depth, max_depth, max_titles,
+  state (running|finished), stop_reason, inflight, titles_over_limit,
+  seeds_over_limit;
+- ``scheduled`` (hash tconst -> depth): the seen-set, whose size is the budget used;
+- ``level`` (list): the current level in order; ``joined`` (set): merge targets
+  that joined it; ``queue`` (list): its titles not claimed yet;
+- ``claims`` (hash tconst -> worker) and ``claims:<worker>`` (set); ``out:<worker>``
+  (hash tconst -> outcome, not committed yet); ``prep:<worker>`` (hash: the chunk
+  being committed and its titles);
+- ``done`` (hash tconst -> outcome, committed); ``links`` (hash tconst -> JSON list,
+  the current level's edges); ``aliases`` / ``alias_of`` (merges, both ways);
+- ``workers`` (sorted set worker -> lease expiry, ms);
+- ``count:scheduled`` / ``count:done`` (hash depth -> titles), for progress.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from crawler.run import Run
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KEY = "mlt"
+_WORKER_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+# Scripts take the key prefix as ARGV[1]; the rest as named in each.
+
+_INIT = """
+local p = ARGV[1]
+local meta = p .. ':meta'
+if redis.call('EXISTS', meta) == 1 then
+  return {'joined', redis.call('HGET', meta, 'run_id'), redis.call('HGET', meta, 'arguments'),
+          redis.call('HGET', meta, 'state'), redis.call('HGET', meta, 'started_at')}
+end
+local max_titles = tonumber(ARGV[6])
+local over = {}
+local n = 0
+for _, t in ipairs(cjson.decode(ARGV[7])) do
+  if redis.call('HEXISTS', p .. ':scheduled', t) == 0 then
+    if n < max_titles then
+      redis.call('HSET', p .. ':scheduled', t, 0)
+      redis.call('RPUSH', p .. ':level', t)
+      redis.call('RPUSH', p .. ':queue', t)
+      n = n + 1
+    else
+      table.insert(over, t)
+    end
+  end
+end
+redis.call('HSET', p .. ':count:scheduled', 0, n)
+redis.call('HSET', meta, 'run_id', ARGV[2], 'arguments', ARGV[3], 'started_at', ARGV[4],
+           'depth', 0, 'max_depth', ARGV[5], 'max_titles', ARGV[6], 'state', 'running',
+           'inflight', 0, 'titles_over_limit', 0, 'seeds_over_limit', cjson.encode(over))
+return {'created', ARGV[2], ARGV[3], 'running', ARGV[4]}
+"""
+
+# ARGV: prefix, worker, lease_ms.  Renews the worker's lease.
+_HEARTBEAT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', ARGV[1] .. ':workers', now + tonumber(ARGV[3]), ARGV[2])
+return now
+"""
+
+# ARGV: prefix, worker, lease_ms, n.  Claims up to n titles of the current level;
+# returns {depth, titles...}.
+_CLAIM = """
+local p, w = ARGV[1], ARGV[2]
+local meta = p .. ':meta'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', p .. ':workers', now + tonumber(ARGV[3]), w)
+local out = {redis.call('HGET', meta, 'depth')}
+if redis.call('HGET', meta, 'state') ~= 'running'
+    or redis.call('HEXISTS', meta, 'stop_reason') == 1 then
+  return out
+end
+local n = tonumber(ARGV[4]) + 1
+while #out < n do
+  local title = redis.call('LPOP', p .. ':queue')
+  if not title then break end
+  if redis.call('HEXISTS', p .. ':done', title) == 0
+      and redis.call('HEXISTS', p .. ':claims', title) == 0 then
+    redis.call('HSET', p .. ':claims', title, w)
+    redis.call('SADD', p .. ':claims:' .. w, title)
+    table.insert(out, title)
+  end
+end
+redis.call('HINCRBY', meta, 'inflight', #out - 1)
+return out
+"""
+
+# ARGV: prefix, worker, tconst, outcome.  1 when recorded; 0 when the title is not the
+# worker's any more (it was reaped): its rows will then be written by another worker.
+_RESOLVE = """
+local p, w, title = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', p .. ':claims', title) ~= w then return 0 end
+if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
+  redis.call('HINCRBY', p .. ':meta', 'inflight', -1)
+end
+redis.call('HSET', p .. ':out:' .. w, title, ARGV[4])
+return 1
+"""
+
+# ARGV: prefix, worker, tconst, canonical.  Resolves tconst as merged into canonical;
+# 1 when canonical is new to the crawl: it joins the level, claimed by this worker.
+_ALIAS = """
+local p, w, title, canonical = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local meta = p .. ':meta'
+if redis.call('HGET', p .. ':claims', title) ~= w then return 0 end
+if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
+  redis.call('HINCRBY', meta, 'inflight', -1)
+end
+redis.call('HSET', p .. ':out:' .. w, title, 'alias')
+redis.call('HSET', p .. ':aliases', title, canonical)
+redis.call('HSET', p .. ':alias_of', canonical, title)
+if redis.call('HEXISTS', p .. ':scheduled', canonical) == 1 then return 0 end
+if redis.call('HLEN', p .. ':scheduled') >= tonumber(redis.call('HGET', meta, 'max_titles')) then
+  redis.call('HINCRBY', meta, 'titles_over_limit', 1)
+  return 0
+end
+local depth = redis.call('HGET', meta, 'depth')
+redis.call('HSET', p .. ':scheduled', canonical, depth)
+redis.call('HINCRBY', p .. ':count:scheduled', depth, 1)
+redis.call('RPUSH', p .. ':level', canonical)
+redis.call('SADD', p .. ':joined', canonical)
+redis.call('HSET', p .. ':claims', canonical, w)
+redis.call('SADD', p .. ':claims:' .. w, canonical)
+redis.call('HINCRBY', meta, 'inflight', 1)
+return 1
+"""
+
+# ARGV: prefix, worker, chunk, tconsts (JSON).  Before the chunk enters the commit log.
+_PREPARE = """
+redis.call('HSET', ARGV[1] .. ':prep:' .. ARGV[2], 'chunk', ARGV[3], 'tconsts', ARGV[4])
+return 1
+"""
+
+# Marks a worker's titles done (their rows are committed).  Shared by commit and reap.
+_MARK_DONE = """
+local function mark_done(p, w, titles)
+  local n = 0
+  for _, title in ipairs(titles) do
+    local outcome = redis.call('HGET', p .. ':out:' .. w, title)
+    if outcome and redis.call('HGET', p .. ':claims', title) == w then
+      redis.call('HSET', p .. ':done', title, outcome)
+      redis.call('HDEL', p .. ':claims', title)
+      redis.call('SREM', p .. ':claims:' .. w, title)
+      redis.call('HDEL', p .. ':out:' .. w, title)
+      redis.call('HINCRBY', p .. ':count:done', redis.call('HGET', p .. ':scheduled', title), 1)
+      n = n + 1
+    end
+  end
+  return n
+end
+"""
+
+# Puts every title a worker still holds back in the queue, forgetting what it found.
+_REQUEUE = """
+local function requeue(p, w)
+  local meta = p .. ':meta'
+  local held = redis.call('SMEMBERS', p .. ':claims:' .. w)
+  for _, title in ipairs(held) do
+    if redis.call('HGET', p .. ':claims', title) == w then
+      redis.call('HDEL', p .. ':claims', title)
+      if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
+        redis.call('HINCRBY', meta, 'inflight', -1)
+      end
+      redis.call('HDEL', p .. ':links', title)
+      local canonical = redis.call('HGET', p .. ':aliases', title)
+      if canonical then
+        redis.call('HDEL', p .. ':aliases', title)
+        redis.call('HDEL', p .. ':alias_of', canonical)
+      end
+      redis.call('LPUSH', p .. ':queue', title)
+    end
+  end
+  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':prep:' .. w)
+  return #held
+end
+"""
+
+# ARGV: prefix, worker, tconsts (JSON).  After the chunk entered the commit log.
+_COMMIT = _MARK_DONE + """
+local n = mark_done(ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+redis.call('DEL', ARGV[1] .. ':prep:' .. ARGV[2])
+return n
+"""
+
+# ARGV: prefix, worker.  At the level barrier, after the worker's last commit: what it
+# still holds (an outcome whose rows never reached a commit) is fetched again.
+_REQUEUE_MINE = _REQUEUE + """
+return requeue(ARGV[1], ARGV[2])
+"""
+
+# ARGV: prefix.  Workers whose lease expired, with the chunk each was committing.
+_EXPIRED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for _, w in ipairs(redis.call('ZRANGEBYSCORE', ARGV[1] .. ':workers', '-inf', now)) do
+  local prep = redis.call('HMGET', ARGV[1] .. ':prep:' .. w, 'chunk', 'tconsts')
+  table.insert(out, {w, prep[1] or '', prep[2] or '[]'})
+end
+return out
+"""
+
+# ARGV: prefix, worker, committed tconsts (JSON).  Reaps a worker whose lease expired
+# (checked again here: it may have come back since).
+_REAP = _MARK_DONE + _REQUEUE + """
+local p, w = ARGV[1], ARGV[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = redis.call('ZSCORE', p .. ':workers', w)
+if expiry and tonumber(expiry) > now then return -1 end
+mark_done(p, w, cjson.decode(ARGV[3]))
+local n = requeue(p, w)
+redis.call('ZREM', p .. ':workers', w)
+return n
+"""
+
+# ARGV: prefix, expected depth.  Turns a complete level into the next one, with
+# Frontier.advance's order (each merge target right after the title it replaced) and
+# budget.  Returns {state, depth, titles in the new level}.
+_ADVANCE = """
+local p = ARGV[1]
+local meta = p .. ':meta'
+local depth = tonumber(redis.call('HGET', meta, 'depth'))
+local state = redis.call('HGET', meta, 'state')
+if depth ~= tonumber(ARGV[2]) or state ~= 'running' then
+  return {state, depth, redis.call('LLEN', p .. ':level')}
+end
+if redis.call('LLEN', p .. ':queue') > 0 or redis.call('HLEN', p .. ':claims') > 0 then
+  return {'busy', depth, 0}
+end
+local order, emitted = {}, {}
+for _, title in ipairs(redis.call('LRANGE', p .. ':level', 0, -1)) do
+  if redis.call('SISMEMBER', p .. ':joined', title) == 0 then
+    table.insert(order, title)
+    emitted[title] = true
+    local canonical = redis.call('HGET', p .. ':aliases', title)
+    if canonical and not emitted[canonical]
+        and redis.call('SISMEMBER', p .. ':joined', canonical) == 1 then
+      table.insert(order, canonical)
+      emitted[canonical] = true
+    end
+  end
+end
+redis.call('DEL', p .. ':level', p .. ':joined')
+local nd = depth + 1
+local count, over = 0, 0
+if nd <= tonumber(redis.call('HGET', meta, 'max_depth')) then
+  local budget = tonumber(redis.call('HGET', meta, 'max_titles'))
+                 - redis.call('HLEN', p .. ':scheduled')
+  for _, title in ipairs(order) do
+    local links = redis.call('HGET', p .. ':links', title)
+    if links then
+      for _, similar in ipairs(cjson.decode(links)) do
+        if redis.call('HEXISTS', p .. ':scheduled', similar) == 0 then
+          if budget > 0 then
+            redis.call('HSET', p .. ':scheduled', similar, nd)
+            redis.call('RPUSH', p .. ':level', similar)
+            redis.call('RPUSH', p .. ':queue', similar)
+            budget = budget - 1
+            count = count + 1
+          else
+            over = over + 1
+          end
+        end
+      end
+    end
+  end
+end
+redis.call('DEL', p .. ':links')
+redis.call('HSET', meta, 'depth', nd)
+redis.call('HINCRBY', meta, 'titles_over_limit', over)
+redis.call('HSET', p .. ':count:scheduled', nd, count)
+if count == 0 then
+  redis.call('HSET', meta, 'state', 'finished')
+  return {'finished', nd, 0}
+end
+return {'running', nd, count}
+"""
+
+
+class FrontierError(ValueError):
+    """The shared frontier cannot be used as asked (one line, for the user)."""
+
+
+@dataclass(frozen=True)
+class SharedCrawl:
+    """What Redis holds about the crawl a worker joins (or just created)."""
+
+    run_id: str
+    arguments: dict[str, str]
+    state: str  # running | finished
+    started_at: str
+    created: bool
+
+
+def default_worker_id() -> str:
+    """``<host>-<pid>-<4 hex>``: unique per process, readable in logs and file names."""
+    host = _WORKER_CHARS.sub("-", socket.gethostname())[:32].strip("-") or "worker"
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for ``url``; FrontierError in one line when it cannot be reached."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+        client.ping()
+    except ValueError as exc:
+        raise FrontierError(f"FRONTIER_URL={url!r} is not a Redis URL: {exc}") from None
+    except redis.RedisError as exc:
+        raise FrontierError(f"FRONTIER_URL={url!r}: Redis cannot be reached ({exc})") from None
+    return client
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _check_arguments(key: str, recorded: dict[str, str], arguments: dict[str, str]) -> None:
+    if recorded != arguments:
+        raise FrontierError(
+            f"the shared crawl {key!r} at FRONTIER_URL runs with other arguments "
+            f"({recorded}); start this worker with the same ones, or use another "
+            "FRONTIER_KEY")
+
+
+def open_crawl(client: redis.Redis, key: str, run_id: str, arguments: dict[str, str],
+               started_at: str, seeds: Sequence[str], max_depth: int,
+               max_titles: int) -> SharedCrawl:
+    """Join the crawl under ``key``, or start it.  FrontierError when the crawl there was
+    started with other arguments."""
+    reply = client.eval(_INIT, 0, key, run_id, json.dumps(arguments, sort_keys=True),
+                        started_at, max_depth, max_titles, json.dumps(list(seeds)))
+    created, got_run, got_args, state, got_started = (_text(v) for v in reply)
+    recorded = json.loads(got_args)
+    _check_arguments(key, recorded, arguments)
+    return SharedCrawl(got_run, recorded, state, got_started, created == "created")
+
+
+class SharedFrontier:
+    """One worker's view of the shared crawl (see the module doc)."""
+
+    shared = True
+
+    def __init__(self, client: redis.Redis, key: str, worker: str, *, lease_seconds: float,
+                 claim_batch: int, is_committed: Callable[[str, int], bool]) -> None:
+        self.client = client
+        self.key = key
+        self.worker = worker
+        self.lease_ms = int(lease_seconds * 1000)
+        self.claim_batch = claim_batch
+        # (worker, chunk) -> whether that worker's chunk is in its commit log (reaping)
+        self.is_committed = is_committed
+        self._mine: dict[str, str | None] = {}  # titles held here -> outcome (None: none yet)
+        self._links: dict[str, list[str]] = {}
+        self._meta: dict[str, str] = {}
+        self.refresh_meta()
+        self.max_depth = int(self._meta["max_depth"])
+        self.max_titles = int(self._meta["max_titles"])
+        self.level: list[str] = []
+
+    # --- the crawl's state ---------------------------------------------------------------
+
+    def _k(self, name: str) -> str:
+        return f"{self.key}:{name}"
+
+    def refresh_meta(self) -> dict[str, str]:
+        raw = self.client.hgetall(self._k("meta"))
+        self._meta = {_text(k): _text(v) for k, v in raw.items()}
+        return self._meta
+
+    @property
+    def depth(self) -> int:
+        return int(self._meta.get("depth", 0))
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self._meta.get("stop_reason") or None
+
+    @property
+    def finished(self) -> bool:
+        return self._meta.get("state") == "finished"
+
+    @property
+    def seeds_over_limit(self) -> list[str]:
+        over = json.loads(self._meta.get("seeds_over_limit") or "[]")
+        return list(over) if isinstance(over, list) else []  # cjson writes {} for []
+
+    @property
+    def titles_over_limit(self) -> int:
+        return int(self._meta.get("titles_over_limit", 0))
+
+    @property
+    def pending(self) -> list[str]:
+        """Titles this worker holds without an outcome yet."""
+        return [t for t, outcome in self._mine.items() if outcome is None]
+
+    def per_depth(self) -> dict[int, tuple[int, int]]:
+        done = self.client.hgetall(self._k("count:done"))
+        scheduled = self.client.hgetall(self._k("count:scheduled"))
+        return {int(d): (int(done.get(d, 0)), int(n)) for d, n in sorted(
+            scheduled.items(), key=lambda kv: int(kv[0]))}
+
+    # --- the frontier's calls --------------------------------------------------------------
+
+    def take(self) -> list[str]:
+        depth, *titles = self.client.eval(
+            _CLAIM, 0, self.key, self.worker, self.lease_ms, self.claim_batch)
+        self._meta["depth"] = _text(depth)  # another worker may have moved the level on
+        claimed = [_text(t) for t in titles]
+        for tconst in claimed:
+            self._mine[tconst] = None
+        return claimed
+
+    def record_links(self, tconst: str, similar: Iterable[str]) -> None:
+        self.client.hset(self._k("links"), tconst, json.dumps(list(similar)))
+
+    def resolve(self, tconst: str, outcome: str) -> None:
+        if self.client.eval(_RESOLVE, 0, self.key, self.worker, tconst, outcome):
+            self._mine[tconst] = outcome
+        else:
+            self._mine.pop(tconst, None)
+
+    def record_alias(self, tconst: str, canonical: str) -> bool:
+        is_new = bool(self.client.eval(_ALIAS, 0, self.key, self.worker, tconst, canonical))
+        self._mine[tconst] = "alias"
+        if is_new:
+            self._mine[canonical] = None
+        return is_new
+
+    def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
+        """As ``Frontier.merge_problem``, over the merges every worker recorded."""
+        seen = {tconst}
+        target: str | None = canonical
+        while target is not None:
+            if target in seen:
+                return "redirect_loop"
+            seen.add(target)
+            found = self.client.hget(self._k("aliases"), target)
+            target = _text(found) if found is not None else None
+        if self.chain_length(tconst) >= max_chain:
+            return "redirect_chain"
+        return None
+
+    def chain_length(self, tconst: str) -> int:
+        length = 0
+        while length <= 64 and (origin := self.client.hget(self._k("alias_of"), tconst)):
+            tconst = _text(origin)
+            length += 1
+        return length
+
+    # --- the level barrier ---------------------------------------------------------------
+
+    def _counts(self) -> tuple[int, int, int]:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.llen(self._k("queue"))
+        pipe.hget(self._k("meta"), "inflight")
+        pipe.hlen(self._k("claims"))
+        queued, inflight, held = pipe.execute()
+        return int(queued), int(inflight or 0), int(held)
+
+    def level_fetched(self) -> bool:
+        queued, inflight, _ = self._counts()
+        return queued == 0 and inflight <= 0
+
+    def level_complete(self) -> bool:
+        if self._mine:  # committed nothing for these: fetch them again
+            n = self.client.eval(_REQUEUE_MINE, 0, self.key, self.worker)
+            logger.warning("%d title(s) held by this worker had no committed rows at the end "
+                           "of the level; they go back to the queue", n)
+            self._mine.clear()
+            return False
+        queued, _, held = self._counts()
+        return queued == 0 and held == 0
+
+    def advance(self) -> list[str]:
+        """The next level once this one is complete (whichever worker turns it)."""
+        state, _, _ = self.client.eval(_ADVANCE, 0, self.key, self.depth)
+        self.refresh_meta()
+        if _text(state) == "finished" or self.finished:
+            self.level = []
+            return []
+        self.level = [_text(t) for t in self.client.lrange(self._k("level"), 0, -1)]
+        return self.level
+
+    # --- commits, leases, reaping --------------------------------------------------------
+
+    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None:
+        self.client.eval(_PREPARE, 0, self.key, self.worker, chunk, json.dumps(list(tconsts)))
+
+    def chunk_committed(self, tconsts: Sequence[str]) -> None:
+        self.client.eval(_COMMIT, 0, self.key, self.worker, json.dumps(list(tconsts)))
+        for tconst in tconsts:
+            self._mine.pop(tconst, None)
+
+    def heartbeat(self) -> None:
+        self.client.eval(_HEARTBEAT, 0, self.key, self.worker, self.lease_ms)
+        self.refresh_meta()
+
+    def reap(self) -> int:
+        """Give back the titles of workers whose lease expired; how many went back."""
+        requeued = 0
+        for worker, chunk, tconsts in self.client.eval(_EXPIRED, 0, self.key):
+            worker, chunk_text = _text(worker), _text(chunk)
+            if worker == self.worker:
+                continue
+            committed = (json.loads(_text(tconsts))
+                         if chunk_text and self.is_committed(worker, int(chunk_text)) else [])
+            n = int(self.client.eval(_REAP, 0, self.key, worker, json.dumps(committed)))
+            if n >= 0:
+                logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
+                               "back to the queue, %d committed by it kept", worker, n,
+                               len(committed))
+                requeued += n
+        return requeued
+
+    def stop(self, reason: str) -> None:
+        """Stop every worker of the crawl (they see it at their next heartbeat)."""
+        self.client.hsetnx(self._k("meta"), "stop_reason", reason)
+        self.refresh_meta()
+
+    def release(self) -> None:
+        """This worker is done: what it still holds goes back to the queue now, rather
+        than when its lease expires."""
+        self.client.eval(_REAP_SELF, 0, self.key, self.worker)
+        self._mine.clear()
+
+
+# ARGV: prefix, worker.  A worker leaving on its own.
+_REAP_SELF = _REQUEUE + """
+local n = requeue(ARGV[1], ARGV[2])
+redis.call('ZREM', ARGV[1] .. ':workers', ARGV[2])
+return n
+"""
+
+
+def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]:
+    """This process's frontier in the shared crawl ``settings`` name, and the run it
+    joins (the crawl's run id and start; this worker's id)."""
+    from crawler import dataset
+
+    url = settings.get("FRONTIER_URL")
+    key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
+    client = connect(url)
+    crawl = open_crawl(client, key, run.run_id, run.arguments,
+                       run.started_at.isoformat(), run.seeds, run.depth, run.max_titles)
+    worker = settings.get("FRONTIER_WORKER") or default_worker_id()
+    joined = replace(run, run_id=crawl.run_id, worker=worker, resumed=not crawl.created,
+                     started_at=datetime.fromisoformat(crawl.started_at))
+
+    def is_committed(other: str, chunk: int) -> bool:
+        return chunk in dataset.read_commits(output_dir, f"{crawl.run_id}.{other}")
+
+    frontier = SharedFrontier(
+        client, key, worker, lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
+        claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"), is_committed=is_committed)
+    frontier.heartbeat()
+    return frontier, joined
+
+
+def check_crawl(url: str, key: str, arguments: dict[str, str]) -> SharedCrawl | None:
+    """The shared crawl a worker with ``arguments`` would join (None: it would start
+    one); FrontierError when Redis cannot be reached or the crawl runs with other
+    arguments.  Reads only: ``scrapy crawl`` calls it before anything starts."""
+    client = connect(url)
+    try:
+        raw = client.hgetall(f"{key or DEFAULT_KEY}:meta")
+    finally:
+        client.close()
+    if not raw:
+        return None
+    meta = {_text(k): _text(v) for k, v in raw.items()}
+    recorded = json.loads(meta.get("arguments") or "{}")
+    _check_arguments(key, recorded, arguments)
+    return SharedCrawl(meta.get("run_id", ""), recorded, meta.get("state", ""),
+                       meta.get("started_at", ""), created=False)

@@ -1,0 +1,205 @@
+"""One crawl shared by several worker processes through a real Redis (FRONTIER_URL).
+
+The workers are real ``scrapy crawl more_like_this`` processes over the local mirror's
+synthetic graph; the result is compared with what one in-process crawl gives.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from mirror.server import MirrorServer
+from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests.crawling import ROOT, crawl_command, read_table, run_crawl
+
+GRAPH = synthetic_graph(120, out_degree=5, seed=11)
+SEED = tconst_of(1)
+DEPTH = 3
+MAX_TITLES = 80
+OUTCOME_TABLES = ("titles", "failures", "aliases", "reused")
+
+
+def shared(redis_url: str, worker: str, **more: Any) -> dict[str, Any]:
+    return {"FRONTIER_URL": redis_url, "FRONTIER_WORKER": worker,
+            "FRONTIER_LEASE_SECONDS": "2", "FRONTIER_POLL_SECONDS": "0.05", **more}
+
+
+def start_worker(base_url: str, out: Path, redis_url: str, worker: str,
+                 **kwargs: Any) -> subprocess.Popen[str]:
+    settings = kwargs.pop("settings", {})
+    cmd = crawl_command(base_url, out, seed=SEED, depth=DEPTH, max_titles=MAX_TITLES,
+                        settings={**shared(redis_url, worker), **settings}, **kwargs)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tuple[int, str]]:
+    results = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=timeout)
+        results.append((proc.returncode, err))
+    return results
+
+
+def outcomes(out: Path) -> Counter[str]:
+    """tconst -> how many outcome rows it has, over every outcome table."""
+    counts: Counter[str] = Counter()
+    for table in OUTCOME_TABLES:
+        counts.update(r["tconst"] for r in read_table(out, table))
+    return counts
+
+
+def edges(out: Path) -> Counter[tuple[str, str, int]]:
+    return Counter((r["tconst"], r["similar_tconst"], r["rank"])
+                   for r in read_table(out, "more_like_this"))
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference: one in-process crawl of the same graph and arguments."""
+    out = tmp_path_factory.mktemp("single") / "out"
+    with MirrorServer(records=GRAPH) as mirror:
+        proc = run_crawl(mirror.base_url, out, seed=SEED, depth=DEPTH, max_titles=MAX_TITLES)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def assert_same_crawl(out: Path, single: Path) -> None:
+    expected = bfs_order(GRAPH, [SEED], DEPTH, MAX_TITLES)
+    got = outcomes(out)
+    assert got == Counter(expected.order)  # every scheduled title once, nothing else
+    assert got == outcomes(single)
+    assert edges(out) == edges(single)
+    titles = {r["tconst"]: r for r in read_table(out, "titles")}
+    assert all(titles[t]["depth"] == expected.depth[t] for t in titles)
+    assert len({r["run_id"] for r in read_table(out, "titles")}) == 1
+
+
+def test_three_workers_make_the_crawl_one_process_makes(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    out = tmp_path / "out"
+    with MirrorServer(records=GRAPH) as mirror:
+        procs = [start_worker(mirror.base_url, out, redis_url, f"w{i}") for i in range(3)]
+        results = finish(procs)
+        fetched = Counter(p.split("/")[2] for p, _ in mirror.log if p.startswith("/title/"))
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    assert_same_crawl(out, single)
+    assert set(fetched.values()) == {1}  # no title fetched twice across the workers
+    # Each worker wrote its own files, named by the run and the worker.
+    names = {p.name.split("-0")[0] for p in (out / "titles").rglob("*.parquet")}
+    assert len(names) >= 2 and all("." in n for n in names)
+    runs = read_table(out, "crawl_runs")
+    assert len(runs) == 3 and {r["finish_reason"] for r in runs} == {"finished"}
+
+
+def held_by(client: redis.Redis, worker: str) -> int:
+    return int(client.scard(f"mlt:claims:{worker}"))
+
+
+def wait_until(condition: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)  # polling a condition, bounded by the deadline
+
+
+def test_a_worker_killed_mid_level_loses_nothing(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    out = tmp_path / "out"
+    client = redis.Redis.from_url(redis_url)
+    # Slow pages, so the victim holds titles of a level when it dies.
+    slow = {"DOWNLOAD_DELAY": "0.2"}
+    with MirrorServer(records=GRAPH) as mirror:
+        procs = [start_worker(mirror.base_url, out, redis_url, f"w{i}", settings=slow)
+                 for i in range(3)]
+        wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
+                   and held_by(client, "w0") > 0)
+        procs[0].send_signal(signal.SIGKILL)
+        results = finish(procs[1:])
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    assert "go back to the queue" in "".join(err for _, err in results)
+    assert_same_crawl(out, single)
+
+
+def test_all_workers_stopped_and_started_again_resume_the_run(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    out = tmp_path / "out"
+    client = redis.Redis.from_url(redis_url)
+    slow = {"DOWNLOAD_DELAY": "0.2"}
+    with MirrorServer(records=GRAPH) as mirror:
+        procs = [start_worker(mirror.base_url, out, redis_url, f"a{i}", settings=slow)
+                 for i in range(2)]
+        wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
+                   and client.hlen("mlt:claims") > 0)
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+        finish(procs)
+        run_id = client.hget("mlt:meta", "run_id")
+        again = [start_worker(mirror.base_url, out, redis_url, f"b{i}") for i in range(2)]
+        results = finish(again)
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    assert_same_crawl(out, single)
+    assert {r["run_id"] for r in read_table(out, "titles")} == {run_id.decode()}
+
+
+def test_a_worker_with_other_arguments_is_refused(tmp_path: Path, redis_url: str) -> None:
+    with MirrorServer(records=GRAPH) as mirror:
+        first = start_worker(mirror.base_url, tmp_path / "out", redis_url, "w0")
+        ((code, err),) = finish([first])
+        assert code == 0, err[-2000:]
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=1,
+                         max_titles=MAX_TITLES, settings=shared(redis_url, "w9"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "runs with other arguments" in lines[0]
+    assert "'depth': '3'" in lines[0]
+
+
+def test_a_finished_shared_crawl_is_not_run_again(tmp_path: Path, redis_url: str) -> None:
+    with MirrorServer(records=GRAPH) as mirror:
+        ((code, err),) = finish([start_worker(mirror.base_url, tmp_path / "out", redis_url,
+                                              "w0")])
+        assert code == 0, err[-2000:]
+        before = len(mirror.log)
+        again = start_worker(mirror.base_url, tmp_path / "out", redis_url, "w1")
+        ((code, err),) = finish([again])
+        assert len(mirror.log) == before
+    assert code == 0
+    assert "is finished; nothing to do" in err
+
+
+def test_redis_down_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.redis_server import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    with MirrorServer(records=GRAPH) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=1,
+                         settings=shared(url, "w0"))
+        assert mirror.log == []
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Redis cannot be reached" in lines[0] and url in lines[0]
+
+
+def test_jobdir_with_a_shared_crawl_is_refused(tmp_path: Path, redis_url: str) -> None:
+    proc = run_crawl("http://127.0.0.1:9", tmp_path / "out", seed=SEED, depth=1,
+                     settings={**shared(redis_url, "w0"), "JOBDIR": str(tmp_path / "job")})
+    assert proc.returncode == 2
+    assert "drop JOBDIR" in proc.stderr
