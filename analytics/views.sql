@@ -76,7 +76,8 @@ totals AS (
            CAST(COALESCE(SUM(aliases_rows), 0) AS BIGINT) AS aliases_rows,
            CAST(COALESCE(SUM(reused_rows), 0) AS BIGINT) AS reused_rows,
            CAST(SUM(invalid_links) AS BIGINT) AS invalid_links,
-           CAST(SUM(seeds_over_limit) AS BIGINT) AS seeds_over_limit
+           -- the same in every session of a run (resumed, or one per worker)
+           CAST(MAX(seeds_over_limit) AS BIGINT) AS seeds_over_limit
     FROM crawl_runs_raw
     GROUP BY run_id
 )

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import redis
 
+from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from tests.crawling import ROOT, crawl_command, read_table, run_crawl
@@ -26,6 +27,15 @@ SEED = tconst_of(1)
 DEPTH = 3
 MAX_TITLES = 80
 OUTCOME_TABLES = ("titles", "failures", "aliases", "reused")
+_PLAIN = bfs_order(GRAPH, [SEED], DEPTH, MAX_TITLES).order
+# Merges: into a title scheduled deeper, into one the crawl would not reach, and into
+# one that is not there (its canonical fails 404).
+FAULTS = {_PLAIN[2]: Fault.redirect(_PLAIN[40]), _PLAIN[3]: Fault.redirect(tconst_of(119)),
+          _PLAIN[7]: Fault.redirect(tconst_of(500))}
+
+
+def mirror() -> MirrorServer:
+    return MirrorServer(records=GRAPH, faults=FAULTS)
 
 
 def shared(redis_url: str, worker: str, **more: Any) -> dict[str, Any]:
@@ -68,20 +78,23 @@ def edges(out: Path) -> Counter[tuple[str, str, int]]:
 def single(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference: one in-process crawl of the same graph and arguments."""
     out = tmp_path_factory.mktemp("single") / "out"
-    with MirrorServer(records=GRAPH) as mirror:
-        proc = run_crawl(mirror.base_url, out, seed=SEED, depth=DEPTH, max_titles=MAX_TITLES)
+    with mirror() as server:
+        proc = run_crawl(server.base_url, out, seed=SEED, depth=DEPTH, max_titles=MAX_TITLES)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 
 
 def assert_same_crawl(out: Path, single: Path) -> None:
-    expected = bfs_order(GRAPH, [SEED], DEPTH, MAX_TITLES)
     got = outcomes(out)
-    assert got == Counter(expected.order)  # every scheduled title once, nothing else
-    assert got == outcomes(single)
+    assert set(got.values()) == {1}  # every scheduled title once
+    assert got == outcomes(single)  # ... and the same titles as one process
+    assert len(got) == MAX_TITLES  # the budget, cut where one process cuts it
     assert edges(out) == edges(single)
-    titles = {r["tconst"]: r for r in read_table(out, "titles")}
-    assert all(titles[t]["depth"] == expected.depth[t] for t in titles)
+    aliases = {(r["tconst"], r["canonical_tconst"]) for r in read_table(out, "aliases")}
+    assert aliases == {(_PLAIN[2], _PLAIN[40]), (_PLAIN[3], tconst_of(119)),
+                       (_PLAIN[7], tconst_of(500))}
+    depth = {r["tconst"]: r["depth"] for r in read_table(single, "titles")}
+    assert {r["tconst"]: r["depth"] for r in read_table(out, "titles")} == depth
     assert len({r["run_id"] for r in read_table(out, "titles")}) == 1
 
 
@@ -89,10 +102,10 @@ def test_three_workers_make_the_crawl_one_process_makes(
     tmp_path: Path, redis_url: str, single: Path
 ) -> None:
     out = tmp_path / "out"
-    with MirrorServer(records=GRAPH) as mirror:
-        procs = [start_worker(mirror.base_url, out, redis_url, f"w{i}") for i in range(3)]
+    with mirror() as server:
+        procs = [start_worker(server.base_url, out, redis_url, f"w{i}") for i in range(3)]
         results = finish(procs)
-        fetched = Counter(p.split("/")[2] for p, _ in mirror.log if p.startswith("/title/"))
+        fetched = Counter(p.split("/")[2] for p, _ in server.log if p.startswith("/title/"))
     for code, err in results:
         assert code == 0, err[-2000:]
     assert_same_crawl(out, single)
@@ -123,8 +136,8 @@ def test_a_worker_killed_mid_level_loses_nothing(
     client = redis.Redis.from_url(redis_url)
     # Slow pages, so the victim holds titles of a level when it dies.
     slow = {"DOWNLOAD_DELAY": "0.2"}
-    with MirrorServer(records=GRAPH) as mirror:
-        procs = [start_worker(mirror.base_url, out, redis_url, f"w{i}", settings=slow)
+    with mirror() as server:
+        procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=slow)
                  for i in range(3)]
         wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
                    and held_by(client, "w0") > 0)
@@ -142,8 +155,8 @@ def test_all_workers_stopped_and_started_again_resume_the_run(
     out = tmp_path / "out"
     client = redis.Redis.from_url(redis_url)
     slow = {"DOWNLOAD_DELAY": "0.2"}
-    with MirrorServer(records=GRAPH) as mirror:
-        procs = [start_worker(mirror.base_url, out, redis_url, f"a{i}", settings=slow)
+    with mirror() as server:
+        procs = [start_worker(server.base_url, out, redis_url, f"a{i}", settings=slow)
                  for i in range(2)]
         wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
                    and client.hlen("mlt:claims") > 0)
@@ -151,7 +164,7 @@ def test_all_workers_stopped_and_started_again_resume_the_run(
             proc.send_signal(signal.SIGKILL)
         finish(procs)
         run_id = client.hget("mlt:meta", "run_id")
-        again = [start_worker(mirror.base_url, out, redis_url, f"b{i}") for i in range(2)]
+        again = [start_worker(server.base_url, out, redis_url, f"b{i}") for i in range(2)]
         results = finish(again)
     for code, err in results:
         assert code == 0, err[-2000:]
@@ -160,11 +173,11 @@ def test_all_workers_stopped_and_started_again_resume_the_run(
 
 
 def test_a_worker_with_other_arguments_is_refused(tmp_path: Path, redis_url: str) -> None:
-    with MirrorServer(records=GRAPH) as mirror:
-        first = start_worker(mirror.base_url, tmp_path / "out", redis_url, "w0")
+    with mirror() as server:
+        first = start_worker(server.base_url, tmp_path / "out", redis_url, "w0")
         ((code, err),) = finish([first])
         assert code == 0, err[-2000:]
-        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=1,
+        proc = run_crawl(server.base_url, tmp_path / "out", seed=SEED, depth=1,
                          max_titles=MAX_TITLES, settings=shared(redis_url, "w9"))
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -173,14 +186,14 @@ def test_a_worker_with_other_arguments_is_refused(tmp_path: Path, redis_url: str
 
 
 def test_a_finished_shared_crawl_is_not_run_again(tmp_path: Path, redis_url: str) -> None:
-    with MirrorServer(records=GRAPH) as mirror:
-        ((code, err),) = finish([start_worker(mirror.base_url, tmp_path / "out", redis_url,
+    with mirror() as server:
+        ((code, err),) = finish([start_worker(server.base_url, tmp_path / "out", redis_url,
                                               "w0")])
         assert code == 0, err[-2000:]
-        before = len(mirror.log)
-        again = start_worker(mirror.base_url, tmp_path / "out", redis_url, "w1")
+        before = len(server.log)
+        again = start_worker(server.base_url, tmp_path / "out", redis_url, "w1")
         ((code, err),) = finish([again])
-        assert len(mirror.log) == before
+        assert len(server.log) == before
     assert code == 0
     assert "is finished; nothing to do" in err
 
@@ -189,10 +202,10 @@ def test_redis_down_is_one_line_and_exit_2(tmp_path: Path) -> None:
     from tests.redis_server import free_port
 
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    with MirrorServer(records=GRAPH) as mirror:
-        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=SEED, depth=1,
+    with mirror() as server:
+        proc = run_crawl(server.base_url, tmp_path / "out", seed=SEED, depth=1,
                          settings=shared(url, "w0"))
-        assert mirror.log == []
+        assert server.log == []
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Redis cannot be reached" in lines[0] and url in lines[0]
@@ -203,3 +216,37 @@ def test_jobdir_with_a_shared_crawl_is_refused(tmp_path: Path, redis_url: str) -
                      settings={**shared(redis_url, "w0"), "JOBDIR": str(tmp_path / "job")})
     assert proc.returncode == 2
     assert "drop JOBDIR" in proc.stderr
+
+
+def test_a_shared_refresh_decides_each_title_once_and_views_count_the_run(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    import duckdb
+
+    out = tmp_path / "out"
+    with mirror() as server:
+        first = [start_worker(server.base_url, out, redis_url, f"w{i}",
+                              settings={"FRONTIER_KEY": "week1"}) for i in range(2)]
+        for code, err in finish(first):
+            assert code == 0, err[-2000:]
+        before = len(server.log)
+        again = [start_worker(server.base_url, out, redis_url, f"v{i}",
+                              settings={"FRONTIER_KEY": "week2"},
+                              extra_args={"refresh": "7d"}) for i in range(2)]
+        results = finish(again)
+        title_requests = [p for p, _ in server.log[before:] if p.startswith("/title/")]
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    # Every page and merge is fresh: only the failures are asked for again, once each.
+    failed = sorted(r["tconst"] for r in read_table(single, "failures"))
+    assert len(failed) >= 2
+    assert sorted(p.split("/")[2] for p in title_requests) == failed
+    reused = read_table(out, "reused")
+    assert len({r["run_id"] for r in reused}) == 1
+    assert Counter(r["tconst"] for r in reused) == Counter(
+        t for t in outcomes(single) if t not in failed)
+    with duckdb.connect(str(out / "dataset.duckdb"), read_only=True) as db:
+        rows = db.execute("SELECT sessions, titles_scheduled, titles_reused, titles_failed "
+                          "FROM runs ORDER BY started_at").fetchall()
+    assert rows == [(2, MAX_TITLES, 0, len(failed)),
+                    (2, MAX_TITLES, MAX_TITLES - len(failed), len(failed))]
