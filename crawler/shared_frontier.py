@@ -33,7 +33,9 @@ Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
   seeds_over_limit;
 - ``scheduled`` (hash tconst -> depth): the seen-set, whose size is the budget used;
 - ``level`` (list): the current level in order; ``joined`` (set): merge targets
-  that joined it; ``queue`` (list): its titles not claimed yet;
+  that joined it; ``queue`` (list): its titles not claimed yet; ``next``,
+  ``next_queue``, ``emitted`` and ``meta.advance_pos`` while a level is being
+  turned into the next;
 - ``claims`` (hash tconst -> worker) and ``claims:<worker>`` (set); ``out:<worker>``
   (hash tconst -> outcome, not committed yet); ``prep:<worker>`` (hash: the chunk
   being committed and its titles);
@@ -63,6 +65,8 @@ from crawler.run import Run
 logger = logging.getLogger(__name__)
 
 DEFAULT_KEY = "mlt"
+# Titles of a level turned into the next one per script call (~40 ms of Redis time).
+ADVANCE_STEP = 1000
 _WORKER_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 # Scripts take the key prefix as ARGV[1]; the rest as named in each.
@@ -261,67 +265,75 @@ redis.call('ZREM', p .. ':workers', w)
 return n
 """
 
-# ARGV: prefix, expected depth.  Turns a complete level into the next one, with
+# ARGV: prefix, expected depth, n.  Turns a complete level into the next one, with
 # Frontier.advance's order (each merge target right after the title it replaced) and
-# budget.  Returns {state, depth, titles in the new level}.
+# budget, n titles of the level a call, so that Redis keeps serving the other workers
+# between steps (a level of 100,000 titles takes seconds).  The cursor lives in meta,
+# so any worker may take the next step.  Returns {state, depth}: 'advancing' while
+# steps remain, 'busy' while the level is not complete.
 _ADVANCE = """
-local p = ARGV[1]
+local p, n = ARGV[1], tonumber(ARGV[3])
 local meta = p .. ':meta'
 local depth = tonumber(redis.call('HGET', meta, 'depth'))
 local state = redis.call('HGET', meta, 'state')
-if depth ~= tonumber(ARGV[2]) or state ~= 'running' then
-  return {state, depth, redis.call('LLEN', p .. ':level')}
-end
+if depth ~= tonumber(ARGV[2]) or state ~= 'running' then return {state, depth} end
 if redis.call('LLEN', p .. ':queue') > 0 or redis.call('HLEN', p .. ':claims') > 0 then
-  return {'busy', depth, 0}
+  return {'busy', depth}
 end
-local order, emitted = {}, {}
-for _, title in ipairs(redis.call('LRANGE', p .. ':level', 0, -1)) do
-  if redis.call('SISMEMBER', p .. ':joined', title) == 0 then
-    table.insert(order, title)
-    emitted[title] = true
-    local canonical = redis.call('HGET', p .. ':aliases', title)
-    if canonical and not emitted[canonical]
-        and redis.call('SISMEMBER', p .. ':joined', canonical) == 1 then
-      table.insert(order, canonical)
-      emitted[canonical] = true
-    end
-  end
-end
-redis.call('DEL', p .. ':level', p .. ':joined')
 local nd = depth + 1
-local count, over = 0, 0
-if nd <= tonumber(redis.call('HGET', meta, 'max_depth')) then
-  local budget = tonumber(redis.call('HGET', meta, 'max_titles'))
-                 - redis.call('HLEN', p .. ':scheduled')
-  for _, title in ipairs(order) do
-    local links = redis.call('HGET', p .. ':links', title)
-    if links then
-      for _, similar in ipairs(cjson.decode(links)) do
-        if redis.call('HEXISTS', p .. ':scheduled', similar) == 0 then
-          if budget > 0 then
-            redis.call('HSET', p .. ':scheduled', similar, nd)
-            redis.call('RPUSH', p .. ':level', similar)
-            redis.call('RPUSH', p .. ':queue', similar)
-            budget = budget - 1
-            count = count + 1
-          else
-            over = over + 1
-          end
-        end
+local pos = tonumber(redis.call('HGET', meta, 'advance_pos') or '0')
+local total = redis.call('LLEN', p .. ':level')
+local budget = tonumber(redis.call('HGET', meta, 'max_titles'))
+               - redis.call('HLEN', p .. ':scheduled')
+local over = 0
+local function follow(title)
+  local links = redis.call('HGET', p .. ':links', title)
+  if not links then return end
+  for _, similar in ipairs(cjson.decode(links)) do
+    if redis.call('HEXISTS', p .. ':scheduled', similar) == 0 then
+      if budget > 0 then
+        redis.call('HSET', p .. ':scheduled', similar, nd)
+        redis.call('RPUSH', p .. ':next', similar)
+        redis.call('RPUSH', p .. ':next_queue', similar)
+        budget = budget - 1
+      else
+        over = over + 1
       end
     end
   end
 end
-redis.call('DEL', p .. ':links')
-redis.call('HSET', meta, 'depth', nd)
+if nd <= tonumber(redis.call('HGET', meta, 'max_depth')) then
+  for _, title in ipairs(redis.call('LRANGE', p .. ':level', pos, pos + n - 1)) do
+    if redis.call('SISMEMBER', p .. ':joined', title) == 0 then
+      follow(title)
+      local canonical = redis.call('HGET', p .. ':aliases', title)
+      if canonical and redis.call('SISMEMBER', p .. ':joined', canonical) == 1
+          and redis.call('SADD', p .. ':emitted', canonical) == 1 then
+        follow(canonical)
+      end
+    end
+  end
+  pos = pos + n
+else
+  pos = total
+end
 redis.call('HINCRBY', meta, 'titles_over_limit', over)
+if pos < total then
+  redis.call('HSET', meta, 'advance_pos', pos)
+  return {'advancing', depth}
+end
+local count = redis.call('LLEN', p .. ':next')
+redis.call('DEL', p .. ':level', p .. ':joined', p .. ':links', p .. ':emitted')
+redis.call('HDEL', meta, 'advance_pos')
+redis.call('HSET', meta, 'depth', nd)
 redis.call('HSET', p .. ':count:scheduled', nd, count)
 if count == 0 then
   redis.call('HSET', meta, 'state', 'finished')
-  return {'finished', nd, 0}
+  return {'finished', nd}
 end
-return {'running', nd, count}
+redis.call('RENAME', p .. ':next', p .. ':level')
+redis.call('RENAME', p .. ':next_queue', p .. ':queue')
+return {'running', nd}
 """
 
 
@@ -403,7 +415,6 @@ class SharedFrontier:
         self.refresh_meta()
         self.max_depth = int(self._meta["max_depth"])
         self.max_titles = int(self._meta["max_titles"])
-        self.level: list[str] = []
 
     # --- the crawl's state ---------------------------------------------------------------
 
@@ -519,15 +530,17 @@ class SharedFrontier:
         queued, _, held = self._counts()
         return queued == 0 and held == 0
 
-    def advance(self) -> list[str]:
-        """The next level once this one is complete (whichever worker turns it)."""
-        state, _, _ = self.client.eval(_ADVANCE, 0, self.key, self.depth)
+    def advance(self) -> bool:
+        """Start the next level once this one is complete (whichever worker turns it);
+        False when the crawl is over."""
+        while _text(self.client.eval(_ADVANCE, 0, self.key, self.depth,
+                                     ADVANCE_STEP)[0]) == "advancing":
+            pass
         self.refresh_meta()
-        if _text(state) == "finished" or self.finished:
-            self.level = []
-            return []
-        self.level = [_text(t) for t in self.client.lrange(self._k("level"), 0, -1)]
-        return self.level
+        return not self.finished
+
+    def level_size(self) -> int:
+        return int(self.client.llen(self._k("level")))
 
     # --- commits, leases, reaping --------------------------------------------------------
 

@@ -260,7 +260,7 @@ class MoreLikeThisSpider(scrapy.Spider):
                 return False
             self._report_limits()
             logger.info("depth %d complete; depth %d: %d titles", finished_depth,
-                        self.frontier.depth, len(self.frontier.level))
+                        self.frontier.depth, self.frontier.level_size())
             if self._feed():
                 return True
 
