@@ -5,7 +5,9 @@ state that reads it back on resume::
     OUTPUT_DIR/<table>/crawl_date=YYYY-MM-DD/.<run_id>-<chunk:05d>.parquet.tmp  # being written
     OUTPUT_DIR/_state/<run_id>.commits    # commit log: one committed chunk number a line
 
-A chunk is part of the dataset only once its number is in the commit log.
+A chunk is part of the dataset only once its number is in the commit log.  A worker
+of a shared crawl (``crawler.shared_frontier``) names its files and its commit log by
+``<run_id>.<worker>`` instead (``crawler.run.Run.file_key``).
 """
 
 from __future__ import annotations

@@ -509,7 +509,8 @@ class ParquetExporter:
         settings = self.crawler.settings
         try:
             counter = self.coverage
-            counter.start_from(coverage.run_so_far(self.output_dir, self.run.run_id))
+            if self.run.worker is None:  # a worker of a shared crawl measures its own titles
+                counter.start_from(coverage.run_so_far(self.output_dir, self.run.run_id))
             measured = counter.measured()
             before = coverage.previous_coverage(self.output_dir, self.run.run_id)
         except (OSError, pa.ArrowException) as exc:
@@ -564,6 +565,7 @@ class ParquetExporter:
             "titles_over_limit": stats.get_value("frontier/titles_over_limit", 0),
             "reused_rows": self.committed_rows["reused"],
             "refresh_seconds": run.refresh_seconds,
+            "worker": run.worker,
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }

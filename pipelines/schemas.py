@@ -280,6 +280,8 @@ CRAWL_RUNS = pa.schema(
         _f("drifted", pa.bool_(),
            "True when field coverage fell sharply against the previous completed run."),
         _f("drift", pa.string(), "The fields that drifted with both figures, in one line."),
+        _f("worker", pa.string(), "The worker that wrote this session's rows, in a crawl "
+           "shared by many (FRONTIER_URL); null for a crawl in one process."),
     ]
 )
 
@@ -296,8 +298,9 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 PARTITION_NOTE = (
-    "Files are laid out as `<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk>.parquet`; "
-    "`crawl_date` (UTC date a chunk was started) is a hive partition column, read from the "
+    "Files are laid out as `<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk>.parquet` "
+    "(`<run_id>.<worker>-<chunk>.parquet` for a worker of a shared crawl); `crawl_date` "
+    "(UTC date a chunk was started) is a hive partition column, read from the "
     "path, not stored in the files."
 )
 

@@ -168,6 +168,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("refresh_seconds", "int64"),
         ("drifted", "bool"),
         ("drift", "string"),
+        ("worker", "string"),
     ],
 }
 

@@ -115,6 +115,7 @@ def test_three_workers_make_the_crawl_one_process_makes(
     assert len(names) >= 2 and all("." in n for n in names)
     runs = read_table(out, "crawl_runs")
     assert len(runs) == 3 and {r["finish_reason"] for r in runs} == {"finished"}
+    assert sorted(r["worker"] for r in runs) == ["w0", "w1", "w2"]
 
 
 def held_by(client: redis.Redis, worker: str) -> int:
