@@ -54,6 +54,49 @@ def worker_command(base_url: str, redis_url: str, key: str, worker: str, out: Pa
     return cmd + [arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")]
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, user + system CPU seconds so far), for every process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return table
+
+
+class TreeCpu:
+    """CPU seconds used by a set of processes and all their descendants, sampled from
+    /proc: a browser Chromium starts is not always reaped by the worker, so the worker's
+    own rusage would miss it."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = set(roots)
+        self.last: dict[int, float] = {}  # pid -> CPU seconds when last seen
+
+    def sample(self) -> None:
+        table = _proc_table()
+        tree = set(self.roots)
+        grew = True
+        while grew:
+            more = {pid for pid, (ppid, _) in table.items() if ppid in tree} - tree
+            tree |= more
+            grew = bool(more)
+        for pid in tree & table.keys():
+            self.last[pid] = table[pid][1]
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last.values())
+
+
 def run_workers(n: int, base_url: str, redis_url: str, work: Path, titles: int,
                 concurrency: int) -> tuple[int, float, float]:
     """(titles with an outcome, wall seconds, CPU seconds of workers and browsers)."""
@@ -67,20 +110,21 @@ def run_workers(n: int, base_url: str, redis_url: str, work: Path, titles: int,
                              concurrency, stats)
         procs.append((subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT),
                       log, stats))
-    cpu = 0.0
+    cpu = TreeCpu([proc.pid for proc, _, _ in procs])
+    while any(proc.poll() is None for proc, _, _ in procs):
+        cpu.sample()
+        time.sleep(0.1)  # sampling interval; the workers run meanwhile
+    wall = time.perf_counter() - started
     for proc, log, _ in procs:
-        _, status, usage = os.wait4(proc.pid, 0)  # the browser is reaped by its worker
         log.close()
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             tail = Path(log.name).read_text(errors="replace")[-3000:]
             raise SystemExit(f"worker of {n} failed:\n{tail}")
-        cpu += usage.ru_utime + usage.ru_stime
-    wall = time.perf_counter() - started
     done = 0
     for _, _, stats_file in procs:
         stats = json.loads(stats_file.read_text())
         done += stats.get("titles/done", 0) + stats.get("titles/failed", 0)
-    return done, wall, cpu
+    return done, wall, cpu.seconds
 
 
 def main() -> None:
