@@ -65,7 +65,7 @@ def populate(client: redis.Redis, key: str, titles: int) -> None:
 
 def frontier(url: str, key: str, worker: str) -> SharedFrontier:
     return SharedFrontier(redis.Redis.from_url(url), key, worker, lease_seconds=30,
-                          claim_batch=BATCH, is_committed=lambda w, c: False)
+                          claim_batch=BATCH, committed_since=lambda w, c: [])
 
 
 def work(url: str, key: str, worker: str, claims: int, result: multiprocessing.Queue) -> None:
@@ -79,8 +79,7 @@ def work(url: str, key: str, worker: str, claims: int, result: multiprocessing.Q
         for t in batch:
             f.record_links(t, [])
             f.resolve(t, "title")
-        f.chunk_committing(batch, 0)
-        f.chunk_committed(batch)
+        f.chunk_committed(batch, 0)
         done += len(batch)
     result.put((done, time.perf_counter() - started))
 

@@ -102,6 +102,22 @@ def read_committed(
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
+# The tables a title's outcome is a row of.
+OUTCOME_TABLES = ("titles", "failures", "aliases", "reused")
+
+
+def committed_titles(output_dir: str | os.PathLike[str], file_key: str, after: int) -> list[str]:
+    """The tconsts with an outcome row in the committed chunks of ``file_key`` numbered
+    above ``after``."""
+    out: list[str] = []
+    for table in OUTCOME_TABLES:
+        for chunk, path in committed_files(output_dir, file_key, table):
+            if chunk > after:
+                out.extend(str(t) for t in
+                           pq.read_table(path, columns=["tconst"]).column("tconst").to_pylist())
+    return out
+
+
 _FILE_RE = re.compile(r"^(.+)-(\d+)\.parquet$", re.ASCII)
 
 

@@ -26,6 +26,10 @@ from typing import Protocol
 from crawler.ids import is_tconst
 
 
+class FrontierUnavailable(RuntimeError):
+    """A shared frontier's store cannot be reached (the worker must stop)."""
+
+
 class TitleFrontier(Protocol):
     """What the spider asks of a frontier: ``Frontier`` here, in-process, or
     ``crawler.shared_frontier.SharedFrontier``, for a crawl shared through Redis."""
@@ -54,8 +58,7 @@ class TitleFrontier(Protocol):
     def level_complete(self) -> bool: ...
     def advance(self) -> Sequence[str] | bool: ...
     def per_depth(self) -> dict[int, tuple[int, int]]: ...
-    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None: ...
-    def chunk_committed(self, tconsts: Sequence[str]) -> None: ...
+    def chunk_committed(self, tconsts: Sequence[str], chunk: int) -> None: ...
     def heartbeat(self) -> None: ...
     def reap(self) -> int: ...
     def release(self) -> None: ...
@@ -108,10 +111,7 @@ class Frontier:
         """Every title of the level has its outcome committed."""
         return True
 
-    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None:
-        """The exporter is about to commit a chunk with these titles' outcomes."""
-
-    def chunk_committed(self, tconsts: Sequence[str]) -> None:
+    def chunk_committed(self, tconsts: Sequence[str], chunk: int) -> None:
         """The exporter committed a chunk with these titles' outcomes."""
 
     def heartbeat(self) -> None:

@@ -12,12 +12,12 @@ How nothing is lost:
 - A worker *claims* titles of the current level (``take``), under a lease it
   renews by heartbeat (``FRONTIER_LEASE_SECONDS``).
 - An outcome it reaches is held as *its* until the exporter commits the chunk
-  holding the title's rows (``crawler.signals.chunk_committing`` /
-  ``chunk_committed``); only then is the title *done*, and a done title is never
-  handed out again.
+  holding the title's rows (``crawler.signals.chunk_committed``); only then is the
+  title *done*, and a done title is never handed out again.
 - A worker whose lease expired (killed, or cut off) is *reaped* by any other: the
-  titles it held go back to the queue, except those of a chunk it had started to
-  commit and that its commit log shows committed, which are done.
+  titles it held go back to the queue, except those its commit log shows committed
+  in chunks Redis had not heard of (it died, or lost Redis, right after a commit),
+  which are done.  So the commit log on disk decides, never a guess.
 - A level is *fetched* when no title of it waits in the queue or is held without
   an outcome; each worker then commits its part; it is *complete* once nothing is
   held, and exactly one worker then turns it into the next level.
@@ -37,8 +37,8 @@ Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
   ``next_queue``, ``emitted`` and ``meta.advance_pos`` while a level is being
   turned into the next;
 - ``claims`` (hash tconst -> worker) and ``claims:<worker>`` (set); ``out:<worker>``
-  (hash tconst -> outcome, not committed yet); ``prep:<worker>`` (hash: the chunk
-  being committed and its titles);
+  (hash tconst -> outcome, not committed yet); ``commits:<worker>`` (hash: the last
+  chunk Redis heard it commit);
 - ``done`` (hash tconst -> outcome, committed); ``links`` (hash tconst -> JSON list,
   the current level's edges); ``aliases`` / ``alias_of`` (merges, both ways);
 - ``workers`` (sorted set worker -> lease expiry, ms);
@@ -47,6 +47,7 @@ Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -56,10 +57,11 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import redis
 
+from crawler.frontier import FrontierUnavailable
 from crawler.run import Run
 
 logger = logging.getLogger(__name__)
@@ -176,18 +178,17 @@ redis.call('HINCRBY', meta, 'inflight', 1)
 return 1
 """
 
-# ARGV: prefix, worker, chunk, tconsts (JSON).  Before the chunk enters the commit log.
-_PREPARE = """
-redis.call('HSET', ARGV[1] .. ':prep:' .. ARGV[2], 'chunk', ARGV[3], 'tconsts', ARGV[4])
-return 1
-"""
-
 # Marks a worker's titles done (their rows are committed).  Shared by commit and reap.
 _MARK_DONE = """
 local function mark_done(p, w, titles)
   local n = 0
   for _, title in ipairs(titles) do
     local outcome = redis.call('HGET', p .. ':out:' .. w, title)
+    if not outcome and redis.call('HGET', p .. ':claims', title) == w then
+      -- committed by a worker that died before telling Redis of the outcome
+      redis.call('HINCRBY', p .. ':meta', 'inflight', -1)
+      outcome = 'committed'
+    end
     if outcome and redis.call('HGET', p .. ':claims', title) == w then
       redis.call('HSET', p .. ':done', title, outcome)
       redis.call('HDEL', p .. ':claims', title)
@@ -221,15 +222,15 @@ local function requeue(p, w)
       redis.call('LPUSH', p .. ':queue', title)
     end
   end
-  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':prep:' .. w)
+  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':commits:' .. w)
   return #held
 end
 """
 
-# ARGV: prefix, worker, tconsts (JSON).  After the chunk entered the commit log.
+# ARGV: prefix, worker, tconsts (JSON), chunk.  After the chunk entered the commit log.
 _COMMIT = _MARK_DONE + """
 local n = mark_done(ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
-redis.call('DEL', ARGV[1] .. ':prep:' .. ARGV[2])
+redis.call('HSET', ARGV[1] .. ':commits:' .. ARGV[2], 'last', ARGV[4])
 return n
 """
 
@@ -239,14 +240,14 @@ _REQUEUE_MINE = _REQUEUE + """
 return requeue(ARGV[1], ARGV[2])
 """
 
-# ARGV: prefix.  Workers whose lease expired, with the chunk each was committing.
+# ARGV: prefix.  Workers whose lease expired, with the last chunk each was heard to
+# commit (-1: none).
 _EXPIRED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for _, w in ipairs(redis.call('ZRANGEBYSCORE', ARGV[1] .. ':workers', '-inf', now)) do
-  local prep = redis.call('HMGET', ARGV[1] .. ':prep:' .. w, 'chunk', 'tconsts')
-  table.insert(out, {w, prep[1] or '', prep[2] or '[]'})
+  table.insert(out, {w, redis.call('HGET', ARGV[1] .. ':commits:' .. w, 'last') or '-1'})
 end
 return out
 """
@@ -395,20 +396,44 @@ def open_crawl(client: redis.Redis, key: str, run_id: str, arguments: dict[str, 
     return SharedCrawl(got_run, recorded, state, got_started, created == "created")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _or_lost(default: Any) -> Callable[[_F], _F]:
+    """A call that, when Redis cannot be reached, returns ``default`` and marks the
+    frontier lost (the worker then stops, see ``heartbeat``) instead of raising into a
+    Scrapy callback: what this worker did not commit goes to others by lease."""
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def guarded(self: SharedFrontier, *args: Any, **kwargs: Any) -> Any:
+            if self.lost is None:
+                try:
+                    return method(self, *args, **kwargs)
+                except redis.ConnectionError as exc:
+                    self.lost = str(exc)
+                    logger.error("shared frontier: Redis cannot be reached (%s); this worker "
+                                 "stops", exc)
+            return default
+        return cast(_F, guarded)
+    return wrap
+
+
 class SharedFrontier:
     """One worker's view of the shared crawl (see the module doc)."""
 
     shared = True
 
     def __init__(self, client: redis.Redis, key: str, worker: str, *, lease_seconds: float,
-                 claim_batch: int, is_committed: Callable[[str, int], bool]) -> None:
+                 claim_batch: int,
+                 committed_since: Callable[[str, int], list[str]]) -> None:
         self.client = client
         self.key = key
         self.worker = worker
         self.lease_ms = int(lease_seconds * 1000)
         self.claim_batch = claim_batch
-        # (worker, chunk) -> whether that worker's chunk is in its commit log (reaping)
-        self.is_committed = is_committed
+        # (worker, chunk) -> titles in that worker's chunks committed after that one
+        self.committed_since = committed_since
+        self.lost: str | None = None  # why Redis could not be reached, once it could not
         self._mine: dict[str, str | None] = {}  # titles held here -> outcome (None: none yet)
         self._links: dict[str, list[str]] = {}
         self._meta: dict[str, str] = {}
@@ -432,6 +457,8 @@ class SharedFrontier:
 
     @property
     def stop_reason(self) -> str | None:
+        if self.lost is not None:
+            return "frontier_lost"
         return self._meta.get("stop_reason") or None
 
     @property
@@ -452,6 +479,7 @@ class SharedFrontier:
         """Titles this worker holds without an outcome yet."""
         return [t for t, outcome in self._mine.items() if outcome is None]
 
+    @_or_lost({})
     def per_depth(self) -> dict[int, tuple[int, int]]:
         done = self.client.hgetall(self._k("count:done"))
         scheduled = self.client.hgetall(self._k("count:scheduled"))
@@ -460,6 +488,7 @@ class SharedFrontier:
 
     # --- the frontier's calls --------------------------------------------------------------
 
+    @_or_lost([])
     def take(self) -> list[str]:
         depth, *titles = self.client.eval(
             _CLAIM, 0, self.key, self.worker, self.lease_ms, self.claim_batch)
@@ -469,15 +498,18 @@ class SharedFrontier:
             self._mine[tconst] = None
         return claimed
 
+    @_or_lost(None)
     def record_links(self, tconst: str, similar: Iterable[str]) -> None:
         self.client.hset(self._k("links"), tconst, json.dumps(list(similar)))
 
+    @_or_lost(None)
     def resolve(self, tconst: str, outcome: str) -> None:
         if self.client.eval(_RESOLVE, 0, self.key, self.worker, tconst, outcome):
             self._mine[tconst] = outcome
         else:
             self._mine.pop(tconst, None)
 
+    @_or_lost(False)
     def record_alias(self, tconst: str, canonical: str) -> bool:
         is_new = bool(self.client.eval(_ALIAS, 0, self.key, self.worker, tconst, canonical))
         self._mine[tconst] = "alias"
@@ -485,6 +517,7 @@ class SharedFrontier:
             self._mine[canonical] = None
         return is_new
 
+    @_or_lost(None)
     def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
         """As ``Frontier.merge_problem``, over the merges every worker recorded."""
         seen = {tconst}
@@ -516,10 +549,12 @@ class SharedFrontier:
         queued, inflight, held = pipe.execute()
         return int(queued), int(inflight or 0), int(held)
 
+    @_or_lost(False)
     def level_fetched(self) -> bool:
         queued, inflight, _ = self._counts()
         return queued == 0 and inflight <= 0
 
+    @_or_lost(False)
     def level_complete(self) -> bool:
         if self._mine:  # committed nothing for these: fetch them again
             n = self.client.eval(_REQUEUE_MINE, 0, self.key, self.worker)
@@ -530,6 +565,7 @@ class SharedFrontier:
         queued, _, held = self._counts()
         return queued == 0 and held == 0
 
+    @_or_lost(False)
     def advance(self) -> bool:
         """Start the next level once this one is complete (whichever worker turns it);
         False when the crawl is over."""
@@ -539,32 +575,42 @@ class SharedFrontier:
         self.refresh_meta()
         return not self.finished
 
+    @_or_lost(0)
     def level_size(self) -> int:
         return int(self.client.llen(self._k("level")))
 
     # --- commits, leases, reaping --------------------------------------------------------
 
-    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> None:
-        self.client.eval(_PREPARE, 0, self.key, self.worker, chunk, json.dumps(list(tconsts)))
-
-    def chunk_committed(self, tconsts: Sequence[str]) -> None:
-        self.client.eval(_COMMIT, 0, self.key, self.worker, json.dumps(list(tconsts)))
+    def chunk_committed(self, tconsts: Sequence[str], chunk: int) -> None:
+        try:
+            self.client.eval(_COMMIT, 0, self.key, self.worker, json.dumps(list(tconsts)),
+                             chunk)
+        except redis.RedisError as exc:  # the reaper will read the commit log instead
+            logger.error("shared frontier: chunk %d committed, but Redis was not told (%s)",
+                         chunk, exc)
         for tconst in tconsts:
             self._mine.pop(tconst, None)
 
     def heartbeat(self) -> None:
-        self.client.eval(_HEARTBEAT, 0, self.key, self.worker, self.lease_ms)
-        self.refresh_meta()
+        """Renew this worker's lease; FrontierUnavailable when Redis cannot be reached."""
+        if self.lost is not None:
+            raise FrontierUnavailable(f"Redis cannot be reached: {self.lost}")
+        try:
+            self.client.eval(_HEARTBEAT, 0, self.key, self.worker, self.lease_ms)
+            self.refresh_meta()
+        except redis.ConnectionError as exc:
+            self.lost = str(exc)
+            raise FrontierUnavailable(f"Redis cannot be reached: {exc}") from None
 
+    @_or_lost(0)
     def reap(self) -> int:
         """Give back the titles of workers whose lease expired; how many went back."""
         requeued = 0
-        for worker, chunk, tconsts in self.client.eval(_EXPIRED, 0, self.key):
-            worker, chunk_text = _text(worker), _text(chunk)
+        for worker, last in self.client.eval(_EXPIRED, 0, self.key):
+            worker = _text(worker)
             if worker == self.worker:
                 continue
-            committed = (json.loads(_text(tconsts))
-                         if chunk_text and self.is_committed(worker, int(chunk_text)) else [])
+            committed = self.committed_since(worker, int(_text(last)))
             n = int(self.client.eval(_REAP, 0, self.key, worker, json.dumps(committed)))
             if n >= 0:
                 logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
@@ -581,7 +627,11 @@ class SharedFrontier:
     def release(self) -> None:
         """This worker is done: what it still holds goes back to the queue now, rather
         than when its lease expires."""
-        self.client.eval(_REAP_SELF, 0, self.key, self.worker)
+        try:
+            self.client.eval(_REAP_SELF, 0, self.key, self.worker)
+        except redis.RedisError as exc:  # its lease will expire instead
+            logger.error("shared frontier: could not give back this worker's titles (%s)",
+                         exc)
         self._mine.clear()
 
 
@@ -607,12 +657,14 @@ def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]
     joined = replace(run, run_id=crawl.run_id, worker=worker, resumed=not crawl.created,
                      started_at=datetime.fromisoformat(crawl.started_at))
 
-    def is_committed(other: str, chunk: int) -> bool:
-        return chunk in dataset.read_commits(output_dir, f"{crawl.run_id}.{other}")
+    def committed_since(other: str, last: int) -> list[str]:
+        """The titles in ``other``'s chunks committed after chunk ``last``."""
+        return dataset.committed_titles(output_dir, f"{crawl.run_id}.{other}", after=last)
 
     frontier = SharedFrontier(
         client, key, worker, lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
-        claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"), is_committed=is_committed)
+        claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"),
+        committed_since=committed_since)
     frontier.heartbeat()
     return frontier, joined
 

@@ -21,10 +21,8 @@ title_blocked = object()
 # before that row leaves a job that a rerun completes.
 run_recorded = object()
 
-# Sent by the exporter around each commit (arguments: ``tconsts``, the titles whose
-# outcomes the chunk holds, and for ``chunk_committing`` the ``chunk`` number): right
-# before the chunk enters the commit log, and right after.  A shared frontier marks
-# those titles done only then, so a worker that dies holding uncommitted outcomes
-# loses nothing: its titles go back to the queue.
-chunk_committing = object()
+# Sent by the exporter once a chunk is in the commit log (arguments: ``tconsts``, the
+# titles whose outcomes it holds, and ``chunk``, its number).  A shared frontier marks
+# those titles done only then, so a worker that dies holding uncommitted outcomes loses
+# nothing: its titles go back to the queue.
 chunk_committed = object()

@@ -423,14 +423,10 @@ class ParquetExporter:
                     raise FileExistsError(f"{final} exists; chunk {self.chunk} not committed")
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
-            # A shared frontier notes what is being committed, so that if this worker dies
-            # right here another can tell from the commit log whether it happened.
-            self.crawler.signals.send_catch_log(
-                signal=our_signals.chunk_committing, tconsts=self._chunk_tconsts,
-                chunk=self.chunk)
             self._log_commit(self.chunk)
             self.crawler.signals.send_catch_log(
-                signal=our_signals.chunk_committed, tconsts=self._chunk_tconsts)
+                signal=our_signals.chunk_committed, tconsts=self._chunk_tconsts,
+                chunk=self.chunk)
             for table in writers:
                 self.committed_rows[table] += self._chunk_rows.get(table, 0)
                 self.crawler.stats.inc_value(

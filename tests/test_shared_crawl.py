@@ -127,7 +127,7 @@ def wait_until(condition: Any, timeout: float = 60.0) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
-        time.sleep(0.02)  # polling a condition, bounded by the deadline
+        time.sleep(0.005)  # polling a condition, bounded by the deadline
 
 
 def test_a_worker_killed_mid_level_loses_nothing(
@@ -135,8 +135,8 @@ def test_a_worker_killed_mid_level_loses_nothing(
 ) -> None:
     out = tmp_path / "out"
     client = redis.Redis.from_url(redis_url)
-    # Slow pages, so the victim holds titles of a level when it dies.
-    slow = {"DOWNLOAD_DELAY": "0.2"}
+    # Slow pages and small claims, so the victim holds titles of a level when it dies.
+    slow = {"DOWNLOAD_DELAY": "0.2", "FRONTIER_CLAIM_BATCH": "2"}
     with mirror() as server:
         procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=slow)
                  for i in range(3)]

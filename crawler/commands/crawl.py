@@ -48,6 +48,8 @@ FAILED_REASONS = {
     "blocked": "the site refused this client (AWS WAF); see the failures table",
     "browser_failed": "the browser failed; see the log",
     "output_failed": "OUTPUT_DIR could not be written",
+    "frontier_lost": "the shared frontier (FRONTIER_URL) could not be reached; start the "
+                     "worker again once Redis is back: the crawl goes on where it was",
     "shutdown": "interrupted before the crawl was done; run the same command again "
                 "(with JOBDIR it resumes)",
 }

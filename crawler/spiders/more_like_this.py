@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 
 from crawler import defaults, job
 from crawler import signals as our_signals
@@ -34,7 +34,7 @@ from crawler.failures import (
     exception_reason,
     header_text,
 )
-from crawler.frontier import Frontier, TitleFrontier, clean_links
+from crawler.frontier import Frontier, FrontierUnavailable, TitleFrontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
@@ -133,8 +133,6 @@ class MoreLikeThisSpider(scrapy.Spider):
         crawler.signals.connect(spider.outcomes_due, signal=our_signals.outcomes_due)
         crawler.signals.connect(spider._on_block, signal=our_signals.title_blocked)
         crawler.signals.connect(spider._on_run_recorded, signal=our_signals.run_recorded)
-        crawler.signals.connect(spider.frontier.chunk_committing,
-                                signal=our_signals.chunk_committing)
         crawler.signals.connect(spider.frontier.chunk_committed,
                                 signal=our_signals.chunk_committed)
         return spider
@@ -171,11 +169,19 @@ class MoreLikeThisSpider(scrapy.Spider):
                 self._close(self.frontier.stop_reason)
             elif engine.spider_is_idle() and not self._step():
                 self._close("finished")
+        except FrontierUnavailable as exc:
+            # Without its lease this worker's titles go to others: stop; what it did not
+            # commit is fetched again once the crawl goes on.
+            logger.error("shared frontier lost: %s", exc)
+            self._close("frontier_lost")
         except Exception:  # a Redis hiccup: the next beat tries again
             logger.exception("shared frontier: poll failed")
 
     def _close(self, reason: str) -> None:
         logger.info("shared crawl: closing this worker (%s)", reason)
+        if reason == "frontier_lost":
+            self.crawler.stats.set_value("run/error", "the shared frontier (FRONTIER_URL) "
+                                         "could not be reached")
         self._closing = asyncio.ensure_future(
             self.crawler.engine.close_spider_async(reason=reason))
 
@@ -233,6 +239,8 @@ class MoreLikeThisSpider(scrapy.Spider):
     def _on_idle(self) -> None:
         if self._step():
             raise DontCloseSpider
+        if self.frontier.stop_reason:
+            raise CloseSpider(self.frontier.stop_reason)
 
     def _step(self) -> bool:
         """Nothing is in flight here: feed more of the level, or, once the level is

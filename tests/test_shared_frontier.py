@@ -1,0 +1,133 @@
+"""The Redis frontier against the in-process one, and its leases, on a real redis-server."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from crawler.frontier import Frontier
+from crawler.shared_frontier import SharedFrontier, open_crawl
+from mirror.server import MirrorServer
+from mirror.synthetic import synthetic_graph, tconst_of
+from tests.crawling import ROOT, crawl_command
+from tests.redis_server import RedisServer
+
+STARTED = "2026-11-27T00:00:00+00:00"
+
+
+def shared(url: str, worker: str, seeds: list[str], depth: int, max_titles: int,
+           key: str = "mlt", committed: dict[str, list[str]] | None = None,
+           lease: float = 30) -> SharedFrontier:
+    client = redis.Redis.from_url(url)
+    open_crawl(client, key, "run1", {"seed": ",".join(seeds)}, STARTED, seeds, depth,
+               max_titles)
+    return SharedFrontier(client, key, worker, lease_seconds=lease, claim_batch=7,
+                          committed_since=lambda w, last: (committed or {}).get(w, []))
+
+
+def random_world(seed: int) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Links of 60 titles, and merges of some of them into others (or into new ones)."""
+    rng = random.Random(seed)
+    titles = [tconst_of(i) for i in range(60)]
+    links = {t: rng.sample(titles, rng.randint(0, 6)) for t in titles}
+    merges = {t: rng.choice([*titles, tconst_of(100 + i)])
+              for i, t in enumerate(rng.sample(titles, 8))}
+    return links, merges
+
+
+def crawl_levels(frontier: Frontier | SharedFrontier, links: dict[str, list[str]],
+                 merges: dict[str, str], client: redis.Redis | None) -> list[list[str]]:
+    """Drive a frontier as the spider does, one title at a time; the levels it made."""
+    levels = []
+    while True:
+        level = (list(frontier.level) if isinstance(frontier, Frontier) else
+                 [t.decode() for t in client.lrange("mlt:level", 0, -1)])  # type: ignore[union-attr]
+        levels.append(level)
+        todo = frontier.take()
+        committed = []
+        while todo:
+            tconst = todo.pop(0)
+            canonical = merges.get(tconst)
+            if canonical is not None and not frontier.merge_problem(tconst, canonical, 5):
+                if frontier.record_alias(tconst, canonical):
+                    todo.append(canonical)
+            else:
+                frontier.record_links(tconst, [s for s in links.get(tconst, []) if s != tconst])
+                frontier.resolve(tconst, "title")
+            committed.append(tconst)
+            if not todo:
+                todo = frontier.take()
+        frontier.chunk_committed(committed, len(levels))
+        assert frontier.level_fetched() and frontier.level_complete()
+        if not frontier.advance():
+            return levels
+
+
+@pytest.mark.parametrize("world", range(6))
+@pytest.mark.parametrize("max_titles", [15, 1000])
+def test_redis_levels_are_the_in_process_levels(redis_url: str, world: int,
+                                                max_titles: int) -> None:
+    links, merges = random_world(world)
+    seeds = [tconst_of(0), tconst_of(1)]
+    local = Frontier(seeds, 4, max_titles)
+    expected = crawl_levels(local, links, merges, None)
+    remote = shared(redis_url, "w0", seeds, 4, max_titles)
+    got = crawl_levels(remote, links, merges, redis.Redis.from_url(redis_url))
+    assert got == expected
+    assert remote.titles_over_limit == local.titles_over_limit
+    assert {d: n for d, (_, n) in remote.per_depth().items() if n} == {
+        d: n for d, (_, n) in local.per_depth().items()}
+
+
+def test_a_dead_workers_titles_go_back_except_those_its_commit_log_holds(
+    redis_url: str,
+) -> None:
+    seeds = [tconst_of(i) for i in range(10)]
+    committed = {"dead": [tconst_of(0), tconst_of(1), tconst_of(2)]}
+    dead = shared(redis_url, "dead", seeds, 0, 100, committed=committed, lease=0)
+    got = dead.take()
+    assert got == seeds[:7]
+    for tconst in got[:5]:
+        dead.record_links(tconst, [])
+        dead.resolve(tconst, "title")
+    # It committed 0-2 and died before telling Redis; 3-4 had outcomes not committed,
+    # 5-6 none at all.
+    alive = shared(redis_url, "alive", seeds, 0, 100, committed=committed)
+    assert alive.reap() == 4
+    client = redis.Redis.from_url(redis_url)
+    assert sorted(k.decode() for k in client.hkeys("mlt:done")) == seeds[:3]
+    assert not alive.level_fetched()
+    again = alive.take()
+    assert sorted(again) == sorted(seeds[3:])  # the 4 given back and the 3 never claimed
+    assert client.hlen("mlt:claims") == 7
+
+
+def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) -> None:
+    server = RedisServer().start()  # its own: this test kills it
+    try:
+        client = redis.Redis.from_url(server.url)
+        with MirrorServer(records=synthetic_graph(60, out_degree=5, seed=3)) as mirror:
+            cmd = crawl_command(mirror.base_url, tmp_path / "out", seed=tconst_of(1), depth=3,
+                                settings={"FRONTIER_URL": server.url,
+                                          "FRONTIER_POLL_SECONDS": "0.05",
+                                          "DOWNLOAD_DELAY": "0.5"})
+            worker = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 60
+            while not client.hlen("mlt:claims"):  # polls a condition, bounded
+                assert time.monotonic() < deadline and worker.poll() is None
+            assert server.process is not None
+            server.process.send_signal(signal.SIGKILL)
+            _, err = worker.communicate(timeout=120)
+    finally:
+        server.cleanup()
+    assert worker.returncode == 1, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("scrapy crawl more_like_this: error: finish reason frontier_lost")
+    assert "Traceback" not in err
