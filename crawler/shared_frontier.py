@@ -58,6 +58,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -359,15 +360,28 @@ def default_worker_id() -> str:
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit for a log line: a password in it is replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``url``; FrontierError in one line when it cannot be reached."""
+    shown = shown_url(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
         client.ping()
     except ValueError as exc:
-        raise FrontierError(f"FRONTIER_URL={url!r} is not a Redis URL: {exc}") from None
+        raise FrontierError(f"FRONTIER_URL={shown!r} is not a Redis URL: "
+                            f"{str(exc).replace(url, shown)}") from None
     except redis.RedisError as exc:
-        raise FrontierError(f"FRONTIER_URL={url!r}: Redis cannot be reached ({exc})") from None
+        raise FrontierError(f"FRONTIER_URL={shown!r}: Redis cannot be reached "
+                            f"({str(exc).replace(url, shown)})") from None
     return client
 
 
@@ -635,6 +649,17 @@ class SharedFrontier:
         self._mine.clear()
 
 
+# ARGV: prefix.  A stop (blocks) holds while any worker lives; the first worker started
+# after all of them ended clears it, as a new session of a stopped one-process run goes on.
+_CLEAR_STALE_STOP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZCOUNT', ARGV[1] .. ':workers', now, '+inf') == 0 then
+  return redis.call('HDEL', ARGV[1] .. ':meta', 'stop_reason')
+end
+return 0
+"""
+
 # ARGV: prefix, worker.  A worker leaving on its own.
 _REAP_SELF = _REQUEUE + """
 local n = requeue(ARGV[1], ARGV[2])
@@ -661,6 +686,8 @@ def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]
         """The titles in ``other``'s chunks committed after chunk ``last``."""
         return dataset.committed_titles(output_dir, f"{crawl.run_id}.{other}", after=last)
 
+    if not crawl.created and client.eval(_CLEAR_STALE_STOP, 0, key):
+        logger.info("shared crawl %r: the stop of its last session is cleared", key)
     frontier = SharedFrontier(
         client, key, worker, lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
         claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"),

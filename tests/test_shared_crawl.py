@@ -202,14 +202,17 @@ def test_a_finished_shared_crawl_is_not_run_again(tmp_path: Path, redis_url: str
 def test_redis_down_is_one_line_and_exit_2(tmp_path: Path) -> None:
     from tests.redis_server import free_port
 
-    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    port = free_port()  # nothing listens there
+    url = f"redis://:s3cret@127.0.0.1:{port}/0"
     with mirror() as server:
         proc = run_crawl(server.base_url, tmp_path / "out", seed=SEED, depth=1,
                          settings=shared(url, "w0"))
         assert server.log == []
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Redis cannot be reached" in lines[0] and url in lines[0]
+    assert len(lines) == 1 and "Redis cannot be reached" in lines[0]
+    assert f"redis://:***@127.0.0.1:{port}/0" in lines[0]
+    assert "s3cret" not in proc.stderr + proc.stdout  # a password is never echoed
 
 
 def test_jobdir_with_a_shared_crawl_is_refused(tmp_path: Path, redis_url: str) -> None:
