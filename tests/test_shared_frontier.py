@@ -131,3 +131,31 @@ def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) 
     last = err.strip().splitlines()[-1]
     assert last.startswith("scrapy crawl more_like_this: error: finish reason frontier_lost")
     assert "Traceback" not in err
+
+
+def test_a_stop_holds_for_live_workers_and_clears_for_a_new_session(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from scrapy.settings import Settings
+
+    from crawler import settings as project_settings
+    from crawler.run import Run
+    from crawler.shared_frontier import join
+
+    settings = Settings()
+    settings.setmodule(project_settings)
+    settings.set("FRONTIER_URL", redis_url)
+    run = Run(run_id="r1", seeds=[tconst_of(1)], depth=1, max_titles=10,
+              arguments={"seed": tconst_of(1)}, started_at=datetime.now(UTC))
+    first, joined = join(settings, run, str(tmp_path))
+    assert joined.worker and not joined.resumed
+    first.stop("blocked")
+    second, _ = join(settings, run, str(tmp_path))  # the first still holds its lease
+    assert second.stop_reason == "blocked" and second.take() == []
+    first.release()
+    second.release()
+    third, resumed = join(settings, run, str(tmp_path))
+    assert resumed.resumed and resumed.run_id == "r1"
+    assert third.stop_reason is None and third.take() == [tconst_of(1)]
