@@ -112,7 +112,17 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
+            # Each waiter gets a Deferred of its own: awaiting the shared one hands its
+            # result to the first waiter only (asFuture leaves None behind), and every
+            # later request of the host went out with no rules at all.
+            waiter: Deferred[RobotParser | None] = Deferred()
+
+            def pass_on(result: RobotParser | None) -> RobotParser | None:
+                waiter.callback(result)
+                return result
+
+            parser.addCallback(pass_on)
+            return await maybe_deferred_to_future(waiter)
         return parser
 
     def _refuse_host(self, netloc: str, robots_url: str, why: str) -> None:

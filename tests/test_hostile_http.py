@@ -156,6 +156,21 @@ def test_a_disallowed_title_is_never_fetched(tmp_path: Path) -> None:
     assert (failures[T[1]]["reason"], failures[T[1]]["attempts"]) == ("robots_disallowed", 1)
 
 
+def test_robots_rules_hold_for_every_request_that_waited_for_them(tmp_path: Path) -> None:
+    # Eight title requests wait for robots.txt at once.  Awaiting the one shared
+    # Deferred handed the rules to the first waiter only: the others went out unchecked.
+    banned = [T[1], T[4], T[6], T[7]]
+    robots = "User-agent: *\n" + "".join(f"Disallow: /title/{t}/\n" for t in banned)
+    with MirrorServer(records=GRAPH, robots_txt=robots.encode()) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=",".join(T[:8]), depth=0)
+        assert [mirror.hits[f"/title/{t}/"] for t in banned] == [0, 0, 0, 0]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    titles, failures = outcome(tmp_path / "out")
+    assert sorted(titles) == sorted(set(T[:8]) - set(banned))
+    assert {t: f["reason"] for t, f in failures.items()} == dict.fromkeys(
+        banned, "robots_disallowed")
+
+
 def test_an_unreachable_site_is_one_line_no_traceback(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens
         sock.bind(("127.0.0.1", 0))
