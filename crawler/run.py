@@ -45,3 +45,4 @@ class Run:
     started_at: datetime = field(default_factory=utc_now)
     refresh_seconds: int = 0  # -a refresh: titles fetched more recently are reused
     resumed: bool = False  # this session continues a JOBDIR job
+    as_of: datetime | None = None  # -a as_of: titles are read from captures nearest this

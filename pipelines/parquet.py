@@ -63,7 +63,7 @@ from pipelines.values import parse_timestamp
 logger = logging.getLogger(__name__)
 
 COMPRESSION = "zstd"
-STAMP = ("run_id", "crawled_at")
+STAMP = ("run_id", "crawled_at", "captured_at")
 
 # Per table: column names, timestamp columns, date columns, non-nullable columns.
 _COLUMNS = {
@@ -552,6 +552,7 @@ class ParquetExporter:
             "titles_over_limit": stats.get_value("frontier/titles_over_limit", 0),
             "reused_rows": self.committed_rows["reused"],
             "refresh_seconds": run.refresh_seconds,
+            "as_of": run.as_of,
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }
