@@ -161,9 +161,13 @@ class Archive:
     def title_url(self, tconst: str) -> str:
         return replay_url(self.base_url, timestamp14(self.as_of), tconst)
 
+    def on_archive(self, url: str) -> bool:
+        """The URL is the archive's own (same host and port)."""
+        return urlsplit(url).netloc == urlsplit(self.base_url).netloc
+
     def replay_of(self, url: str) -> Replay | None:
         """The replay a URL on the archive's own host names; None for any other URL."""
-        if (urlsplit(url).hostname or "") != self.host:
+        if not self.on_archive(url):
             return None
         return parse_replay(url)
 

@@ -548,7 +548,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         if replay is None or replay.tconst is None:
             host = urlsplit(replay.original if replay is not None else target_url).hostname or ""
             imdb = host == "imdb.com" or host.endswith(".imdb.com")
-            if (host == archive.host) if replay is None else imdb:
+            if archive.on_archive(target_url) if replay is None else imdb:
                 yield self._failure(response.url, tconst, depth, "redirect_not_a_title",
                                     response.status, meta, crawled_at, target_url)
                 return
