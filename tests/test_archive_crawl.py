@@ -11,18 +11,22 @@ from __future__ import annotations
 import csv
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from analytics import views
 from mirror.archive import Capture, captures_from_sources
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from tests.conftest import REAL_PAGES, needs_shared
-from tests.crawling import read_table, run_crawl
+from tests.crawling import ROOT, read_table, run_crawl
 from tests.test_extraction_golden import _script, first, title_objects
 from tests.warcs import write_warc
 
@@ -303,3 +307,46 @@ def test_warc_files_give_the_rows_of_the_same_pages_over_http(
     for table, want in expected.items():
         assert got[table] == want, table
     assert sum(expected["titles"].values()) == 2
+
+
+# --- a run of the past beside runs of the live site -------------------------------------
+
+
+def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
+    """An as_of run, then a live refresh run into the same OUTPUT_DIR: the live run
+    reuses nothing of the past, and the views describe the live site."""
+    out = tmp_path / "out"
+    seeds = "tt0133093,tt0119698,tt0000001"
+    with MirrorServer(archive=archive()) as wayback:
+        past = run_crawl(wayback.base_url, out, seed=seeds, depth=0,
+                         extra_args={"as_of": "2019"},
+                         settings=archive_settings(wayback.base_url))
+    assert past.returncode == 0, past.stderr[-3000:]
+    with MirrorServer(pages_dir=REAL_PAGES) as live:
+        now = run_crawl(live.base_url, out, seed=seeds, depth=0, extra_args={"refresh": "7d"})
+        hits = Counter(live.hits)
+    assert now.returncode == 0, now.stderr[-3000:]
+    assert hits["/title/tt0133093/"] == hits["/title/tt0119698/"] == 1  # fetched, not reused
+    assert read_table(out, "reused") == []
+    runs = {r["run_id"]: r for r in read_table(out, "crawl_runs")}
+    (past_id,) = [i for i, r in runs.items() if r["as_of"] is not None]
+    (live_id,) = [i for i, r in runs.items() if r["as_of"] is None]
+    con = duckdb.connect(str(out / views.DATABASE), read_only=True)
+    try:
+        latest = con.execute("SELECT tconst, run_id, captured_at FROM titles_latest "
+                             "ORDER BY tconst").fetchall()
+        failing = con.execute("SELECT tconst, reason, run_id FROM failures_latest").fetchall()
+        as_of = con.execute("SELECT run_id, as_of FROM runs ORDER BY started_at").fetchall()
+        history = con.execute("SELECT DISTINCT run_id FROM ratings_history").fetchall()
+    finally:
+        con.close()
+    assert latest == [("tt0119698", live_id, None), ("tt0133093", live_id, None)]
+    assert failing == [("tt0000001", "not_found", live_id)]
+    assert [r[0] for r in as_of] == [past_id, live_id]
+    assert as_of[0][1] is not None and as_of[1][1] is None
+    assert history == [(live_id,)]
+    report = subprocess.run([sys.executable, "-m", "scrapy", "report", "-s",
+                             f"OUTPUT_DIR={out}"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (out / "report.html").is_file()
