@@ -111,10 +111,11 @@ def test_each_title_is_read_from_the_capture_nearest_as_of(as_of_2019: dict[str,
         assert (when, layout) == (datetime(2018, 8, 20, tzinfo=UTC), "legacy")
         assert row["captured_at"] == when
         assert "legacy" in row["layout"], row["layout"]
-    # Facts of the 2018 pages: The Matrix (1999), The Wings of the Dove (1997).
+    # Facts of the 2018 pages: The Matrix (1999), Princess Mononoke (1997).
     assert (titles["tt0133093"]["primary_title"], titles["tt0133093"]["start_year"]) == (
         "The Matrix", 1999)
-    assert titles["tt0119698"]["start_year"] == 1997
+    assert (titles["tt0119698"]["primary_title"], titles["tt0119698"]["start_year"]) == (
+        "Princess Mononoke", 1997)
     edges = [r for r in read_table(as_of_2019["out"], "more_like_this")
              if r["tconst"] == "tt0133093"]
     assert edges and {r["captured_at"] for r in edges} == {titles["tt0133093"]["captured_at"]}
