@@ -10,7 +10,8 @@ capture is a 404.  So the spider's code path is the same as over HTTP, and
 nothing at all goes to the network (robots.txt neither: the files are no host).
 
 The index keeps, per title, (timestamp, file, offset) of each capture; a record is
-read again from its file when it is replayed.  Revisit records (deduplicated
+read again from its file when it is replayed, and a body past DOWNLOAD_MAXSIZE fails
+the title as ``too_large``, as over HTTP.  Revisit records (deduplicated
 captures) are not resolved; they are left out of the index.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
@@ -148,14 +150,20 @@ class WarcIndex:
         return min(near, key=lambda c: (abs(timestamp_time(c.timestamp) - target), c.timestamp))
 
     @staticmethod
-    def read(capture: Capture) -> tuple[int, list[tuple[str, str]], bytes]:
-        """(status, headers, decoded body) of a capture's response record."""
+    def read(capture: Capture, max_size: int = 0) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, decoded body) of a capture's response record; with
+        ``max_size``, IgnoreRequest (reason too_large) for a body that inflates past it."""
         with open(capture.path, "rb") as f:
             f.seek(capture.offset)
             record = next(iter(ArchiveIterator(f)))
             status = int(record.http_headers.get_statuscode() or 200)
             headers = list(record.http_headers.headers)
-            body = record.content_stream().read()
+            stream = record.content_stream()
+            body = stream.read(max_size + 1) if max_size > 0 else stream.read()
+        if max_size > 0 and len(body) > max_size:
+            # As over HTTP: the body is not kept, the title fails as too_large.
+            raise IgnoreRequest(f"the capture's body is larger than DOWNLOAD_MAXSIZE "
+                                f"({max_size} bytes): {capture.path}")
         return status, headers, body
 
 
@@ -166,6 +174,7 @@ class WarcArchiveMiddleware:
         settings = crawler.settings
         self.stats = crawler.stats
         self.base_url = str(settings.get("WAYBACK_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         paths = warc_paths(settings.get("ARCHIVE_WARC"))
         self.index = WarcIndex.build(paths)
         logger.info("ARCHIVE_WARC: %d captures of %d titles in %d file(s)",
@@ -187,7 +196,7 @@ class WarcArchiveMiddleware:
         if capture.timestamp != replay.timestamp:  # the archive's redirect to the nearest
             location = f"{self.base_url}/web/{capture.timestamp}id_/{replay.original}"
             return self._response(request, 302, [("Location", location)], b"")
-        status, headers, body = self.index.read(capture)
+        status, headers, body = self.index.read(capture, self.max_size)
         replayed: list[tuple[str, str]] = []
         for name, value in headers:
             if name.lower().encode("latin-1") in _DROPPED_HEADERS:

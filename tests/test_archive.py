@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import IgnoreRequest
 
 from crawler.archive import (
     Archive,
@@ -163,6 +164,19 @@ def test_the_warc_index_finds_the_nearest_capture_and_reads_it(
     status, headers, _ = index.read(redirect)
     assert status == 301
     assert ("Location", "https://www.imdb.com/title/tt0133093/") in headers
+
+
+def test_one_title_across_files_and_the_size_limit(tmp_path: Path) -> None:
+    early, late = CAPTURES[MATRIX][:2], CAPTURES[MATRIX][2:]
+    write_warc(tmp_path / "early.warc.gz", {MATRIX: early}, gzip=True)
+    write_warc(tmp_path / "late.warc", {MATRIX: late}, gzip=False)
+    index = WarcIndex.build(warc_paths(f"{tmp_path}/early.warc.gz,{tmp_path}/late.warc"))
+    capture = index.nearest(MATRIX, "2022")
+    assert capture is not None
+    assert (capture.timestamp, capture.path.name) == ("20230526000000", "late.warc")
+    assert index.read(capture, max_size=17)[2] == b"<html>2023</html>"  # 17 bytes: fits
+    with pytest.raises(IgnoreRequest, match="larger than DOWNLOAD_MAXSIZE"):
+        index.read(capture, max_size=16)
 
 
 def test_warc_paths_must_name_files(tmp_path: Path) -> None:

@@ -351,3 +351,16 @@ def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
                             timeout=300, check=False)
     assert report.returncode == 0, report.stderr[-3000:]
     assert (out / "report.html").is_file()
+
+
+def test_a_capture_past_download_maxsize_fails_as_too_large(tmp_path: Path) -> None:
+    # The 2018 pages of these titles are 212-220 KB; the limit is 150 KB.
+    write_warc(tmp_path / "a.warc.gz", archive(), gzip=True)
+    proc = run_crawl("http://127.0.0.1:9", tmp_path / "out", seed="tt0133093,tt0119698",
+                     depth=0, extra_args={"as_of": "2019"},
+                     settings=archive_settings("http://127.0.0.1:9", DOWNLOAD_MAXSIZE="150000",
+                                               ARCHIVE_WARC=str(tmp_path / "a.warc.gz")))
+    assert proc.returncode == 1, proc.stderr[-3000:]  # no title could be read
+    failures = rows(tmp_path / "out", "failures")
+    assert {t: r["reason"] for t, r in failures.items()} == {
+        "tt0133093": "too_large", "tt0119698": "too_large"}
