@@ -19,13 +19,15 @@ CREATE OR REPLACE VIEW crawl_runs_raw AS SELECT * FROM ${crawl_runs};
 
 -- The latest successful fetch of each title: the run_id + crawled_at of its latest
 -- titles row.  A refresh run writes no titles row for a title it reuses, so a reused
--- title resolves to the run that fetched it.
+-- title resolves to the run that fetched it.  Pages read from an archive (-a as_of, with
+-- a captured_at) show the past, not the latest state: they are left out.
 CREATE OR REPLACE VIEW latest_fetch AS
 SELECT tconst, run_id, crawled_at
 FROM (
     SELECT tconst, run_id, crawled_at,
            ROW_NUMBER() OVER (PARTITION BY tconst ORDER BY crawled_at DESC, run_id DESC) AS rn
     FROM titles_raw
+    WHERE captured_at IS NULL
 ) AS t
 WHERE rn = 1;
 
@@ -46,11 +48,13 @@ SELECT m.* FROM more_like_this_raw AS m
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
 -- One row per title and fetch; a page without rating or votes has nulls (no ratings row).
+-- Fetches of the live site only: an archived page's rating is of its captured_at.
 CREATE OR REPLACE VIEW ratings_history AS
 SELECT t.tconst, t.crawled_at, t.run_id,
        r.average_rating, r.num_votes, r.num_votes_abbreviated
 FROM titles_raw AS t
-LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at);
+LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at)
+WHERE t.captured_at IS NULL;
 
 -- One row per run: its sessions (a resumed JOBDIR job) summed, and its coverage.
 -- seed_key (sorted seeds) groups the runs over the same seeds.
@@ -84,7 +88,7 @@ totals AS (
 SELECT t.run_id, t.sessions, t.started_at, t.finished_at,
        s.finish_reason, s.error, s.arguments, s.seeds,
        array_to_string(list_sort(s.seeds), ',') AS seed_key,
-       s.depth, s.max_titles, s.refresh_seconds,
+       s.depth, s.max_titles, s.refresh_seconds, s.as_of,
        t.pages, t.items, t.errors,
        t.titles_rows, t.ratings_rows, t.credits_rows, t.more_like_this_rows,
        t.failures_rows, t.aliases_rows, t.reused_rows,
@@ -115,13 +119,14 @@ FROM reused_raw AS u
 JOIN titles_raw AS t
   ON t.tconst = u.tconst AND t.run_id = u.fetched_run_id AND t.crawled_at = u.fetched_at;
 
--- Consecutive runs over the same seeds, by start time.
+-- Consecutive runs of the live site over the same seeds, by start time.
 CREATE OR REPLACE VIEW run_pairs AS
 SELECT old_run_id, new_run_id
 FROM (
     SELECT LAG(run_id) OVER (PARTITION BY seed_key ORDER BY started_at, run_id) AS old_run_id,
            run_id AS new_run_id
     FROM runs
+    WHERE as_of IS NULL
 ) AS p
 WHERE old_run_id IS NOT NULL;
 
@@ -168,9 +173,13 @@ FULL OUTER JOIN new_edges AS n
 WHERE o.similar_tconst IS NULL OR n.similar_tconst IS NULL
    OR o.rank IS DISTINCT FROM n.rank;
 
--- Titles whose latest outcome (a page, a reuse, a merge or a failure) is a failure.
+-- Titles whose latest outcome (a page, a reuse, a merge or a failure) is a failure, on
+-- the live site: the outcomes of -a as_of runs (crawling the past) are left out.
 CREATE OR REPLACE VIEW failures_latest AS
-WITH outcomes AS (
+WITH archive_runs AS (
+    SELECT DISTINCT run_id FROM crawl_runs_raw WHERE as_of IS NOT NULL
+),
+outcomes AS (
     SELECT tconst, run_id, crawled_at, 'title' AS outcome,
            CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS detail,
            CAST(NULL AS INTEGER) AS http_status, CAST(NULL AS INTEGER) AS depth,
@@ -193,6 +202,7 @@ ranked AS (
            ROW_NUMBER() OVER (PARTITION BY tconst ORDER BY crawled_at DESC, run_id DESC)
                AS rn
     FROM outcomes
+    WHERE run_id NOT IN (SELECT run_id FROM archive_runs)
 )
 SELECT tconst, reason, detail, http_status, attempts, depth, url, run_id, crawled_at
 FROM ranked

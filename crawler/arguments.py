@@ -26,6 +26,7 @@ class CrawlArguments:
     depth: int
     max_titles: int
     refresh: int = 0  # seconds; a title fetched more recently than this is reused
+    as_of: str | None = None  # -a as_of as given (YYYY[-MM[-DD]]): crawl the archive's past
 
     @property
     def refresh_text(self) -> str:
@@ -78,33 +79,45 @@ def parse_arguments(
     depth: object = defaults.DEPTH,
     max_titles: object = defaults.MAX_TITLES,
     refresh: object = defaults.REFRESH,
+    as_of: object = None,
 ) -> CrawlArguments:
-    return CrawlArguments(
+    args = CrawlArguments(
         seeds=parse_seeds(str(seed)),
         depth=_int("depth", depth, 0),
         max_titles=_int("max_titles", max_titles, 1),
         refresh=parse_age("refresh", refresh),
+        as_of=None if as_of is None else str(as_of).strip(),
     )
+    if args.as_of is not None:
+        from crawler.archive import parse_as_of
+
+        parse_as_of(args.as_of)
+        if args.refresh:
+            # Reuse is decided by fetch time, which says nothing of a capture's date.
+            raise ValueError("refresh cannot be combined with as_of: a run of the past "
+                             "fetches every title; drop -a refresh")
+    return args
 
 
-def check_base_url(value: str) -> str:
+def check_base_url(value: str, name: str = "IMDB_BASE_URL",
+                   example: str = "https://www.imdb.com") -> str:
     """Scheme and host (and port) only: anything more would end up in every URL and row."""
     parts = urlsplit(str(value))
-    expected = "expected e.g. https://www.imdb.com or http://127.0.0.1:8000"
+    expected = f"expected e.g. {example} or http://127.0.0.1:8000"
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValueError(f"IMDB_BASE_URL={value!r} has a bad port; {expected}") from None
+        raise ValueError(f"{name}={value!r} has a bad port; {expected}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"IMDB_BASE_URL={value!r} is not an http(s) URL with a host; "
+        raise ValueError(f"{name}={value!r} is not an http(s) URL with a host; "
                          f"{expected}")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"IMDB_BASE_URL=...@{parts.hostname} carries credentials, which "
+        raise ValueError(f"{name}=...@{parts.hostname} carries credentials, which "
                          f"would be sent and stored with every row; {expected}")
     if parts.query or parts.fragment or "?" in str(value) or "#" in str(value):
-        raise ValueError(f"IMDB_BASE_URL={value!r} has a query or fragment; {expected}")
+        raise ValueError(f"{name}={value!r} has a query or fragment; {expected}")
     if parts.path.strip("/"):
-        raise ValueError(f"IMDB_BASE_URL={value!r} has a path; {expected}")
+        raise ValueError(f"{name}={value!r} has a path; {expected}")
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -131,7 +144,7 @@ def check_output_dir(value: str) -> Path:
 
 
 # -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.
-ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "refresh", "run_id", "_job")
+ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "refresh", "as_of", "run_id", "_job")
 
 
 def check_argument_names(names: list[str]) -> None:
@@ -178,4 +191,6 @@ def job_arguments(args: CrawlArguments) -> dict[str, str]:
                 "max_titles": str(args.max_titles)}
     if args.refresh:
         recorded["refresh"] = args.refresh_text
+    if args.as_of is not None:
+        recorded["as_of"] = args.as_of
     return recorded

@@ -31,6 +31,7 @@ _EDGE_SCHEMA = pa.schema([("tconst", pa.string()), ("similar_tconst", pa.string(
                           ("rank", pa.int32()), ("run_id", pa.string()),
                           ("crawled_at", TIMESTAMP)])
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CAPTURED = pa.field("captured_at", TIMESTAMP)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,10 @@ def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None) -> pa
     for table, outcome in _OUTCOMES:
         schema = _KEY_SCHEMA.append(pa.field("canonical_tconst", pa.string())) \
             if table == "aliases" else _KEY_SCHEMA
-        data = _dataset(output_dir, table, schema, exclude_run)
-        t = data.to_table() if data is not None else schema.empty_table()
+        data = _dataset(output_dir, table, schema.append(_CAPTURED), exclude_run)
+        # A page read from an archive (-a as_of) is the past: never reused for today.
+        t = data.to_table(filter=pc.field("captured_at").is_null()).drop_columns(
+            ["captured_at"]) if data is not None else schema.empty_table()
         if "canonical_tconst" not in t.column_names:
             t = t.append_column("canonical_tconst", pa.nulls(t.num_rows, pa.string()))
         parts.append(t.append_column("outcome", pa.array([outcome] * t.num_rows,

@@ -36,6 +36,7 @@ class OutcomeItem(scrapy.Item):
     run_id = scrapy.Field()
     crawled_at = scrapy.Field()
     outcome = scrapy.Field()  # "title" | "failure" | "alias" | "reused"
+    captured_at = scrapy.Field()  # -a as_of: when the archive captured the page (ISO-8601 UTC)
     outcome_name: ClassVar[str] = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -85,12 +86,13 @@ class ReusedItem(OutcomeItem):
     fetched_at = scrapy.Field()
 
 
-def title_item(record: TitleRecord, *, depth: int, run_id: str, crawled_at: str) -> TitleItem:
+def title_item(record: TitleRecord, *, depth: int, run_id: str, crawled_at: str,
+               captured_at: str | None = None) -> TitleItem:
     """The item of one title page, values as found."""
     values: dict[str, Any] = {k: record.get(k) for k in (*TITLE_FIELDS, *_RATING)}
     return TitleItem(
         **values,
         credits=list(record.get("credits") or []),
         more_like_this=list(record.get("more_like_this") or []),
-        depth=depth, run_id=run_id, crawled_at=crawled_at,
+        depth=depth, run_id=run_id, crawled_at=crawled_at, captured_at=captured_at,
     )

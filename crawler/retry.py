@@ -21,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from crawler import signals as our_signals
+from crawler.archive import memento_time
 from crawler.failures import block_reason, is_transient
 
 if TYPE_CHECKING:
@@ -95,9 +96,9 @@ class BackoffRetryMiddleware:
         if share >= self.block_stop_ratio:
             self.stopping = True
             logger.error(
-                "stopping: %d of the last %d responses were AWS WAF challenges or blocks; "
-                "the site is refusing this client. Try again later, more slowly "
-                "(DOWNLOAD_DELAY), or from JOBDIR to resume.",
+                "stopping: %d of the last %d responses were AWS WAF challenges or blocks "
+                "(or an archive's 429s); the site is refusing this client. Try again later, "
+                "more slowly (DOWNLOAD_DELAY), or from JOBDIR to resume.",
                 sum(self.recent), len(self.recent),
             )
             self.stats.set_value("blocks/stopped", True)
@@ -108,11 +109,16 @@ class BackoffRetryMiddleware:
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         if request.meta.get("dont_retry"):
             return response
+        if memento_time(response.headers) is not None:
+            return response  # a capture replayed by an archive: a record, not an answer
         attempts = request.meta.get("attempts", 1)
         block = block_reason(response.status, response.headers)
         tconst = request.meta.get("tconst")
         if tconst is not None:  # title pages only: robots.txt says nothing of blocks
-            self._note_block(block is not None)
+            # The Wayback Machine blocks a client that goes on past its 429s: they count as
+            # refusals too, so a throttled archive crawl stops instead of pressing on.
+            archive_429 = bool(request.meta.get("archive")) and response.status == 429
+            self._note_block(block is not None or archive_429)
         if block is not None:
             self.stats.inc_value("blocks/challenges")
             self.stats.inc_value(f"blocks/{block}")

@@ -49,14 +49,10 @@ class Run:
     refresh_seconds: int = 0  # -a refresh: titles fetched more recently are reused
     resumed: bool = False  # this session continues a JOBDIR job
     worker: str | None = None  # this process's id in a shared crawl (FRONTIER_URL)
+    as_of: datetime | None = None  # -a as_of: titles are read from captures nearest this
 
     @property
     def file_key(self) -> str:
         """What this session's files and commit log are named by: the run id, or in a
         shared crawl the run id and the worker (each worker commits its own files)."""
         return self.run_id if self.worker is None else f"{self.run_id}.{self.worker}"
-
-
-def run_of_file_key(file_key: str) -> str:
-    """The run id a file key (see ``Run.file_key``) belongs to."""
-    return file_key.split(".", 1)[0]

@@ -176,3 +176,16 @@ LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # For -o feeds (one line per title page): titles in any script stay readable, not \u-escaped.
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Crawling the past (crawler.archive, crawler.warc; README "Crawling the past") --------
+# With -a as_of=<YYYY[-MM[-DD]]> every title is read from the Wayback Machine capture nearest
+# that date, through the raw replay URL {WAYBACK_BASE_URL}/web/<timestamp>id_/<imdb URL>;
+# only this host is fetched then (a local archive takes the same crawl).  robots.txt, the
+# delays, one request at a time and the 429/Retry-After handling above apply to it as well.
+WAYBACK_BASE_URL = "https://web.archive.org"
+# A capture farther from as_of than this (days, or an age such as 365d, 52w) counts as
+# missing, as does no capture at all: the title fails with reason "not_archived".
+ARCHIVE_MAX_DISTANCE = "365"
+# Local WARC files (comma-separated paths or globs, gzipped or not) to read the captures
+# from instead of the archive: no network at all, not even robots.txt.  Needs as_of.
+ARCHIVE_WARC = ""

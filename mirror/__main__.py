@@ -9,6 +9,7 @@ from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
+from mirror.archive import captures_from_sources
 from mirror.faults import Fault
 from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
@@ -57,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         help="share of title requests answered 503 or 429 (deterministic)",
     )
     parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
+        "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     return parser
@@ -87,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         host=args.host,
         port=args.port,
+        archive=captures_from_sources(args.archive) if args.archive else None,
     )
     print(mirror.base_url, flush=True)
     print(f"{mirror.title_count()} titles", file=sys.stderr, flush=True)
+    if mirror.archive is not None:
+        captures = sum(len(c) for c in mirror.archive.values())
+        print(f"archive: {captures} captures of {len(mirror.archive)} titles", file=sys.stderr,
+              flush=True)
     try:
         mirror.serve_forever()
     except KeyboardInterrupt:

@@ -8,6 +8,8 @@ Routes::
     /title/<tconst>/?anything   the page (records first, then saved pages), else 404
     /_mirror/mlt/<tconst>.json  the "More like this" cards a js-only page loads
     /_mirror/stats              hits per path, as JSON
+    /web/<ts>id_/<title URL>    archive mode (``archive=``): Wayback-style replay of
+                                captures (see :mod:`mirror.archive`)
 
 Usage in a test::
 
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 from crawler.ids import is_tconst
 from crawler.records import TitleRecord
+from mirror import archive as archive_mode
 from mirror.faults import BOMB_BYTES, HUGE_BYTES, WAF_STATUS, Fault, pick, pick_by_rate
 from mirror.render import more_like_this_payload, render_title_page_bytes
 
@@ -177,9 +180,12 @@ class MirrorServer:
         max_delay: float = 30.0,
         cache_pages: int = 16,
         robots_txt: bytes = ROBOTS_TXT,
+        archive: Mapping[str, Sequence[archive_mode.Capture]] | None = None,
     ) -> None:
         self.layout = layout
         self.robots_txt = robots_txt
+        # tconst -> its captures: /web/ replay URLs are answered (mirror.archive)
+        self.archive = archive
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
         self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
             records if records is not None else {}
@@ -393,6 +399,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             else:
                 self._send(200, cards, "application/json; charset=utf-8", head=head)
             return
+        if mirror.archive is not None and path.startswith("/web/"):
+            self._replay(path, head)
+            return
         m = _TITLE_RE.match(path)
         if not m:
             mirror._count(path)
@@ -412,6 +421,20 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             return
         body, status, content_type = found
         self._send(status, body, content_type, head=head)
+
+    def _replay(self, path: str, head: bool) -> None:
+        """Archive mode: faults keyed by a tconst apply to its replay URLs (the archive's
+        own answers: a 429, a 503...), then the archive answers (mirror.archive)."""
+        mirror = self.mirror
+        assert mirror.archive is not None
+        attempt = mirror._count(path)
+        tconst = archive_mode.tconst_of_replay(path)
+        listed = mirror.faults.get(f"/title/{tconst}/") if tconst else None
+        fault = pick(listed, attempt) if listed else None
+        if fault is not None and self._answer_instead(fault, tconst or "", head):
+            return
+        status, headers, body, content_type = archive_mode.answer(mirror.archive, path)
+        self._send(status, body, content_type, headers=headers, head=head)
 
     def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:
         """Serve ``fault``; False when the normal page should follow (a slow response)."""

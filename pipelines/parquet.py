@@ -63,7 +63,7 @@ from pipelines.values import parse_timestamp
 logger = logging.getLogger(__name__)
 
 COMPRESSION = "zstd"
-STAMP = ("run_id", "crawled_at")
+STAMP = ("run_id", "crawled_at", "captured_at")
 
 # Per table: column names, timestamp columns, date columns, non-nullable columns.
 _COLUMNS = {
@@ -562,6 +562,7 @@ class ParquetExporter:
             "reused_rows": self.committed_rows["reused"],
             "refresh_seconds": run.refresh_seconds,
             "worker": run.worker,
+            "as_of": run.as_of,
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }

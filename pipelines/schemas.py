@@ -35,6 +35,15 @@ def _stamp() -> list[pa.Field]:
     ]
 
 
+def _captured() -> pa.Field:
+    return _f(
+        "captured_at",
+        TIMESTAMP,
+        "-a as_of runs: when the archive captured the page the row comes from (UTC; the "
+        "capture's Memento-Datetime); null for pages fetched from the live site.",
+    )
+
+
 def _money(name: str, what: str) -> list[pa.Field]:
     return [
         _f(f"{name}_amount", pa.int64(), f"{what}, whole units of `{name}_currency`."),
@@ -107,6 +116,7 @@ TITLES = pa.schema(
         ),
         _f("depth", pa.int32(), "Breadth-first depth from the seeds (0 = a seed)."),
         *_stamp(),
+        _captured(),
     ]
 )
 
@@ -121,6 +131,7 @@ RATINGS = pa.schema(
             "True when the page showed a rounded count (16K): num_votes is then approximate.",
         ),
         *_stamp(),
+        _captured(),
     ]
 )
 
@@ -151,6 +162,7 @@ CREDITS = pa.schema(
         ),
         _f("uncredited", pa.bool_(), "True when the credit is marked uncredited."),
         *_stamp(),
+        _captured(),
     ]
 )
 
@@ -176,6 +188,7 @@ MORE_LIKE_THIS = pa.schema(
             "True when similar_num_votes was shown rounded (16K).",
         ),
         *_stamp(),
+        _captured(),
     ]
 )
 
@@ -197,6 +210,7 @@ FAILURES = pa.schema(
             pa.string(),
             "What was seen: the error text, 'page is about ttX', the block header, ...",
         ),
+        _captured(),
     ]
 )
 
@@ -210,6 +224,7 @@ ALIASES = pa.schema(
             nullable=False,
         ),
         *_stamp(),
+        _captured(),
     ]
 )
 
@@ -282,6 +297,9 @@ CRAWL_RUNS = pa.schema(
         _f("drift", pa.string(), "The fields that drifted with both figures, in one line."),
         _f("worker", pa.string(), "The worker that wrote this session's rows, in a crawl "
            "shared by many (FRONTIER_URL); null for a crawl in one process."),
+        _f("as_of", TIMESTAMP,
+           "-a as_of: the instant whose nearest captures were read (UTC; the start of the "
+           "year, month or day given); null for a crawl of the live site."),
     ]
 )
 

@@ -3,8 +3,10 @@
 Starts the local mirror (mirror) on 127.0.0.1 over the catalogue (the seed
 title with every fact of its page, and its 11 "More like this" titles with what is
 known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
-back as hive-partitioned Parquet with DuckDB, Polars and pandas, and ends by writing
-the HTML report (output/report.html).
+back as hive-partitioned Parquet with DuckDB, Polars and pandas, and writes the HTML
+report (output/report.html).  It ends with a crawl of the past (-a as_of) over the
+mirror's archive mode: the real pages of ../shared at their capture dates when they are
+there, else the catalogue captured at one date.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics.report import write_report  # noqa: E402
+from mirror.archive import Capture, captures_from_sources  # noqa: E402
 from mirror.loader import load_catalogue  # noqa: E402
+from mirror.render import render_title_page_bytes  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
 
 OUTPUT = ROOT / "output"
+REAL_PAGES = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared")) / "pages" / "real"
 TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")
 
 
@@ -138,6 +143,44 @@ def main() -> int:
 
     banner("the report (scrapy report)")
     print(f"  {write_report(OUTPUT)}")
+    return crawl_the_past(con)
+
+
+def crawl_the_past(con: duckdb.DuckDBPyConnection) -> int:
+    """One as_of crawl over the mirror's archive mode (a local Wayback Machine)."""
+    if (REAL_PAGES / "SOURCES.tsv").is_file():
+        archive = captures_from_sources(REAL_PAGES)
+        seed, as_of, depth = "tt0133093,tt0119698,tt0468569,tt0078788", "2019", "1"
+    else:  # a fresh clone without ../shared: the catalogue, captured on one day
+        archive = {t: [Capture("20210601000000", body=render_title_page_bytes(r, **o))]
+                   for t, (r, o) in load_catalogue().items()}
+        seed, as_of, depth = "tt0050634", "2021-06", "2"
+    with MirrorServer(archive=archive) as wayback:
+        banner(f"crawling the past: as_of={as_of} from the local archive at {wayback.base_url}")
+        cmd = [
+            sys.executable, "-m", "scrapy", "crawl", "more_like_this",
+            "-a", f"seed={seed}", "-a", f"depth={depth}", "-a", f"as_of={as_of}",
+            "-s", f"WAYBACK_BASE_URL={wayback.base_url}", "-s", f"OUTPUT_DIR={OUTPUT}",
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", "PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING",
+        ]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return proc.returncode
+    run_id = one(con, f"select run_id from {scan('crawl_runs')} where as_of is not null "
+                      "order by finished_at desc limit 1")
+    print("  titles read, each from the capture nearest as_of, in that capture's layout:")
+    print_rows(con, f"""
+        select tconst, primary_title, start_year, captured_at, layout
+        from {scan('titles')} where run_id = ? order by depth, tconst limit 12
+    """, run_id)
+    print("  the others:")
+    print_rows(con, f"""
+        select reason, count(*) as titles, min(detail) as for_example
+        from {scan('failures')} where run_id = ? group by reason order by titles desc
+    """, run_id)
     return 0
 
 

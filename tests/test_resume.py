@@ -73,11 +73,12 @@ class Trigger:
         self.hold_until: str | None = None
         self.again_on: str | None = None
         self.titles = 0  # title requests of the current session
+        self.prefix = "/title/"  # paths that are title requests ("/web/" for an archive)
         self.fired = False
 
     def _counting(self, path: str) -> int:
         attempt = self._count(path)
-        if not path.startswith("/title/"):
+        if not path.startswith(self.prefix):
             return attempt
         with self._lock:
             self.titles += 1

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from crawler.items import AliasItem, FailureItem, TitleItem
 from pipelines.normalize import normalize_credit, normalize_edge
+from pipelines.parquet import STAMP
 from pipelines.schemas import DESCRIPTION, SCHEMAS, _type_name, render_markdown
 from tests.conftest import ROOT
 
@@ -69,6 +70,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("depth", "int32"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "ratings": [
         ("tconst", "string"),
@@ -77,6 +79,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("num_votes_abbreviated", "bool"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "credits": [
         ("tconst", "string"),
@@ -90,6 +93,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("uncredited", "bool"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "more_like_this": [
         ("tconst", "string"),
@@ -104,6 +108,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("similar_num_votes_abbreviated", "bool"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "failures": [
         ("tconst", "string"),
@@ -115,12 +120,14 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("detail", "string"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "aliases": [
         ("tconst", "string"),
         ("canonical_tconst", "string"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
     ],
     "reused": [
         ("tconst", "string"),
@@ -169,6 +176,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("drifted", "bool"),
         ("drift", "string"),
         ("worker", "string"),
+        ("as_of", "timestamp[us, tz=UTC]"),
     ],
 }
 
@@ -222,9 +230,9 @@ def test_every_item_field_has_a_column() -> None:
     for item_class, table in ((FailureItem, "failures"), (AliasItem, "aliases")):
         assert set(item_class.fields) - {"outcome"} <= set(SCHEMAS[table].names), table
     credit = normalize_credit({"name": "X", "notes": ["(as Y)"], "category": "actor"})
-    assert set(credit) | {"tconst", "run_id", "crawled_at"} == set(SCHEMAS["credits"].names)
+    assert set(credit) | {"tconst", *STAMP} == set(SCHEMAS["credits"].names)
     edge = normalize_edge({"tconst": "tt0053106", "rank": 1})
-    assert set(edge) | {"tconst", "run_id", "crawled_at"} == set(
+    assert set(edge) | {"tconst", *STAMP} == set(
         SCHEMAS["more_like_this"].names)
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from crawler import defaults, job
+from crawler.archive import archive_from_settings
 from crawler.arguments import (
     check_argument_names,
     check_base_url,
@@ -75,9 +76,11 @@ class Command(ScrapyCrawl):
                 spargs.get("depth", defaults.DEPTH),
                 spargs.get("max_titles", defaults.MAX_TITLES),
                 spargs.get("refresh", defaults.REFRESH),
+                spargs.get("as_of"),
             )
             render = check_render(settings.get("RENDER", "never"))
             check_base_url(settings.get("IMDB_BASE_URL"))
+            archive_from_settings(crawl_args.as_of, settings.get)
             check_output_dir(settings.get("OUTPUT_DIR"))
             check_numeric_settings(settings.get)
             jobdir = settings.get("JOBDIR")

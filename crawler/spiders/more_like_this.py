@@ -25,6 +25,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider
 
 from crawler import defaults, job
 from crawler import signals as our_signals
+from crawler.archive import Archive, archive_from_settings, parse_as_of
 from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
 from crawler.extraction import extract_page
 from crawler.failures import (
@@ -73,16 +74,18 @@ class MoreLikeThisSpider(scrapy.Spider):
         max_titles: str | int = defaults.MAX_TITLES,
         refresh: str = defaults.REFRESH,
         run_id: str | None = None,
+        as_of: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        args = parse_arguments(seed, depth, max_titles, refresh)
+        args = parse_arguments(seed, depth, max_titles, refresh, as_of)
         started_at = utc_now()
         self.run = Run(
             run_id=check_run_id(run_id) if run_id is not None else new_run_id(started_at),
             seeds=args.seeds, depth=args.depth, max_titles=args.max_titles,
             arguments=job_arguments(args), started_at=started_at,
             refresh_seconds=args.refresh,
+            as_of=parse_as_of(args.as_of) if args.as_of is not None else None,
         )
         self.frontier: TitleFrontier = Frontier(self.run.seeds, self.run.depth,
                                                 self.run.max_titles)
@@ -97,6 +100,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         self._unrequested: deque[str] = deque()  # titles taken, to be requested
         self.history: History | None = None  # what earlier runs committed (-a refresh)
         self._closing: asyncio.Future[None] | None = None
+        self.archive: Archive | None = None  # -a as_of: titles come from this archive
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -106,6 +110,10 @@ class MoreLikeThisSpider(scrapy.Spider):
             from crawler.rendering import configure
 
             configure(settings)
+        if str(settings.get("ARCHIVE_WARC") or "").strip():
+            from crawler.warc import configure as configure_warc
+
+            configure_warc(settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MoreLikeThisSpider:
@@ -116,6 +124,9 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
         spider.max_merge_chain = settings.getint("CRAWL_MAX_MERGE_CHAIN")
         spider.jobdir = settings.get("JOBDIR") or None
+        spider.archive = archive_from_settings(spider.run.arguments.get("as_of"), settings.get)
+        if spider.archive is not None:
+            spider.allowed_domains = [spider.archive.host]  # the archive's host only
         output_dir = settings.get("OUTPUT_DIR")
         if settings.get("FRONTIER_URL"):
             from crawler.shared_frontier import join
@@ -194,6 +205,12 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     # --- requests --------------------------------------------------------------------
 
+    def _title_url(self, tconst: str) -> str:
+        """The site's title URL, or with as_of the archive's replay URL of it."""
+        if self.archive is not None:
+            return self.archive.title_url(tconst)
+        return title_url(self.base_url, tconst)
+
     def title_request(self, tconst: str, depth: int, **meta: Any) -> scrapy.Request:
         meta = {
             "tconst": tconst,
@@ -203,6 +220,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             # is refused; so are error statuses, which become failures, not silence.
             "dont_redirect": True,
             "handle_httpstatus_all": True,
+            "archive": self.archive is not None,
             **meta,
         }
         if self.render_mode == "always" or meta.pop("render", False):
@@ -210,7 +228,7 @@ class MoreLikeThisSpider(scrapy.Spider):
 
             meta.update(browser_meta(self.base_url))
         return scrapy.Request(
-            title_url(self.base_url, tconst),
+            self._title_url(tconst),
             callback=self.parse_title,
             errback=self.on_error,
             meta=meta,
@@ -384,7 +402,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             logger.error("title %s was lost twice without an outcome; giving it up", tconst)
             self.crawler.stats.inc_value("titles/lost")
             self._due.append(self._failure(
-                title_url(self.base_url, tconst), tconst, depth, "lost", None,
+                self._title_url(tconst), tconst, depth, "lost", None,
                 {"attempts": 2}, _now(), "no outcome after two requests"))
         return again
 
@@ -397,6 +415,9 @@ class MoreLikeThisSpider(scrapy.Spider):
         crawled_at = _now()
         status = response.status
         self.crawler.stats.inc_value(f"titles/status/{status}")
+        if self.archive is not None:
+            yield from self._archive_answer(self.archive, response, tconst, depth, crawled_at)
+            return
 
         block = block_reason(status, response.headers)
         if block is not None:
@@ -444,7 +465,7 @@ class MoreLikeThisSpider(scrapy.Spider):
                 return
             record = self._with_clean_links(tconst, record)
             yield title_item(record, depth=depth, run_id=self.run.run_id,
-                             crawled_at=crawled_at)
+                             crawled_at=crawled_at, captured_at=meta.get("captured_at"))
             self.crawler.stats.inc_value("titles/done")
             self.frontier.record_links(
                 tconst, [s["tconst"] for s in record.get("more_like_this") or []]
@@ -459,6 +480,8 @@ class MoreLikeThisSpider(scrapy.Spider):
                                      render=bool(meta.get("playwright")))
             return
         reason = "blocked" if kind is PageKind.CHALLENGE else str(kind)
+        if meta.get("captured_at"):  # the archive recorded it so: not a page we were served
+            reason = f"archived_{reason}"
         detail = result.get("reason")
         if kind is PageKind.WRONG_TITLE and result.get("found_tconst"):
             detail = f"page is about {result['found_tconst']}"
@@ -541,7 +564,7 @@ class MoreLikeThisSpider(scrapy.Spider):
                                  crawled_at, f"redirect to {canonical}"), False
         self.crawler.stats.inc_value("titles/aliases")
         alias = AliasItem(tconst=tconst, canonical_tconst=canonical, run_id=self.run.run_id,
-                          crawled_at=crawled_at)
+                          crawled_at=crawled_at, captured_at=meta.get("captured_at"))
         is_new = self.frontier.record_alias(tconst, canonical)
         self._report_limits()
         return alias, is_new
@@ -565,8 +588,81 @@ class MoreLikeThisSpider(scrapy.Spider):
         return FailureItem(
             tconst=tconst, url=url, depth=depth, reason=reason, detail=detail,
             http_status=status, attempts=meta.get("attempts", 1), run_id=self.run.run_id,
-            crawled_at=crawled_at,
+            crawled_at=crawled_at, captured_at=meta.get("captured_at"),
         )
+
+    # --- answers of the archive (-a as_of; see crawler.archive) ---------------------
+
+    def _archive_answer(
+        self, archive: Archive, response: Response, tconst: str, depth: int, crawled_at: str
+    ) -> Iterator[Any]:
+        """A capture is read like the site's answer, with its own time; a capture too far
+        from as_of, or none at all, is ``not_archived``; a capture of an error, a block or
+        a 404 is never read as a title (``archived_<reason>``)."""
+        meta = response.meta
+        status = response.status
+        captured = archive.capture_time(response.url, response.headers, status)
+        if captured is not None:
+            meta["captured_at"] = captured.isoformat()
+            if archive.too_far(captured):
+                yield self._failure(response.url, tconst, depth, "not_archived", status, meta,
+                                    crawled_at, archive.distance_text(captured))
+                return
+        block = block_reason(status, response.headers)
+        if status in REDIRECT_CODES and block is None:
+            yield from self._archive_redirect(archive, response, tconst, depth, crawled_at)
+            return
+        if captured is None:  # the archive's own answer
+            if block is not None:
+                yield self._failure(response.url, tconst, depth, block, status, meta,
+                                    crawled_at, f"HTTP {status} from the archive")
+            elif status in (404, 410):
+                yield self._failure(response.url, tconst, depth, "not_archived", status, meta,
+                                    crawled_at, "no capture")
+            else:
+                yield self._failure(response.url, tconst, depth, f"http_{status}", status,
+                                    meta, crawled_at, "the archive's answer, not a capture")
+            return
+        if block is not None or status >= 300:
+            reason = block or ("not_found" if status in (404, 410) else f"http_{status}")
+            yield self._failure(response.url, tconst, depth, f"archived_{reason}", status,
+                                meta, crawled_at, f"the capture is an HTTP {status} answer")
+            return
+        yield from self._read_page(response, tconst, depth, crawled_at)
+
+    def _archive_redirect(
+        self, archive: Archive, response: Response, tconst: str, depth: int, crawled_at: str
+    ) -> Iterator[Any]:
+        """To the same title's capture (the nearest one, or a recorded redirect to itself):
+        followed, hops bounded; to another title's: a merge; anywhere else: refused."""
+        meta = response.meta
+        target_url = urljoin(response.url, header_text(response.headers, b"Location"))
+        replay = archive.replay_of(target_url)
+        if replay is None or replay.tconst is None:
+            host = urlsplit(replay.original if replay is not None else target_url).hostname or ""
+            imdb = host == "imdb.com" or host.endswith(".imdb.com")
+            if archive.on_archive(target_url) if replay is None else imdb:
+                yield self._failure(response.url, tconst, depth, "redirect_not_a_title",
+                                    response.status, meta, crawled_at, target_url)
+                return
+            self.crawler.stats.inc_value("offsite/redirects_dropped")
+            yield self._failure(response.url, tconst, depth, "offsite_redirect",
+                                response.status, meta, crawled_at, f"redirect to {host}")
+            return
+        if replay.tconst == tconst:
+            if archive.too_far(replay.time):
+                meta["captured_at"] = replay.time.isoformat()
+                yield self._failure(response.url, tconst, depth, "not_archived",
+                                    response.status, meta, crawled_at,
+                                    archive.distance_text(replay.time))
+                return
+            yield from self._same_title_redirect(response, tconst, depth, target_url,
+                                                 crawled_at)
+            return
+        item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
+        yield item
+        if is_new:
+            yield self.title_request(replay.tconst, depth)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
@@ -596,7 +692,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         for tconst in self.frontier.pending:
             reason = self._last_block.get(tconst, "not_fetched")
             due.append(FailureItem(
-                tconst=tconst, url=title_url(self.base_url, tconst),
+                tconst=tconst, url=self._title_url(tconst),
                 depth=self.frontier.depth, reason=reason, http_status=None, attempts=0,
                 detail="the crawl stopped before the title had an outcome",
                 run_id=self.run.run_id, crawled_at=stamp,

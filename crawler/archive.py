@@ -1,0 +1,218 @@
+"""Crawling the past: title pages read from a Wayback Machine archive (``-a as_of``).
+
+Pure functions, no Scrapy.  The spider asks here for the URL of a title "as of" a
+date (the archive's raw replay form), and, on an answer, whether it is a capture,
+when that capture was taken, and whether it is too far from the date to count.
+
+Replay URLs: ``{WAYBACK_BASE_URL}/web/<timestamp>id_/https://www.imdb.com/title/<tconst>/``.
+``id_`` asks for the capture as it was recorded, without the archive's rewriting.
+A timestamp that is not a capture's own is redirected by the archive to the nearest
+capture; the spider follows that redirect itself.  A capture is recognised by its
+``Memento-Datetime`` header (RFC 7089), which gives the time it was taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.ids import tconst_from_url
+
+DEFAULT_BASE_URL = "https://web.archive.org"
+# The site whose captures are asked for: the URL the archive keys its captures by.
+ORIGINAL_SITE = "https://www.imdb.com"
+MEMENTO_HEADER = b"Memento-Datetime"
+
+_AS_OF_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
+# /web/<4-14 digits><optional 2-letter modifier + "_">/<original URL>
+_REPLAY_RE = re.compile(r"^/web/(\d{4,14})(?:[a-z]{2}_)?/(.+)$", re.ASCII)
+_DAY = 86400
+
+
+def parse_as_of(value: object) -> datetime:
+    """``2018``, ``2018-08`` or ``2018-08-20`` -> the first instant of that period (UTC).
+
+    The archive pads a short timestamp to its lower bound too (``2018`` ->
+    ``20180101000000``), so ``as_of=2018`` asks for the capture nearest New Year 2018.
+    """
+    text = str(value).strip()
+    m = _AS_OF_RE.match(text)
+    expected = "expected YYYY, YYYY-MM or YYYY-MM-DD, e.g. as_of=2018-08-20"
+    if not m:
+        raise ValueError(f"as_of={value!r} is not a date; {expected}")
+    year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+    try:
+        moment = datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"as_of={value!r} is not a real date; {expected}") from None
+    if year < 1996:  # the archive's first captures are from 1996
+        raise ValueError(f"as_of={value!r} is before 1996, when web archiving began; "
+                         f"{expected}")
+    return moment
+
+
+def parse_max_distance(value: object) -> timedelta:
+    """ARCHIVE_MAX_DISTANCE: a number of days (``365``) or an age (``365d``, ``52w``, ``12h``)."""
+    text = str(value).strip().lower()
+    expected = "expected a number of days (365) or an age with a unit (365d, 52w, 12h)"
+    if text.isdigit():
+        seconds = int(text) * _DAY
+    else:
+        from crawler.arguments import parse_age
+
+        try:
+            seconds = parse_age("ARCHIVE_MAX_DISTANCE", text)
+        except ValueError:
+            raise ValueError(f"ARCHIVE_MAX_DISTANCE={value!r} is not a distance; "
+                             f"{expected}") from None
+    if seconds <= 0:
+        raise ValueError(f"ARCHIVE_MAX_DISTANCE={value!r} must be above zero; {expected}")
+    return timedelta(seconds=seconds)
+
+
+def timestamp14(moment: datetime) -> str:
+    """The archive's timestamp of an instant: ``YYYYMMDDhhmmss`` (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def timestamp_time(timestamp: str) -> datetime:
+    """A timestamp of 4-14 digits -> the instant, shorter ones padded to their lower bound."""
+    padded = timestamp + "00000101000000"[len(timestamp):]
+    return datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def replay_url(base_url: str, timestamp: str, tconst: str) -> str:
+    """The raw replay URL of a title's capture nearest ``timestamp``."""
+    return f"{base_url.rstrip('/')}/web/{timestamp}id_/{ORIGINAL_SITE}/title/{tconst}/"
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replay URL taken apart: the capture timestamp asked for and the original URL."""
+
+    timestamp: str
+    original: str
+    tconst: str | None  # None when the original is not an IMDb title URL
+
+    @property
+    def time(self) -> datetime:
+        return timestamp_time(self.timestamp)
+
+
+def parse_replay(url: str) -> Replay | None:
+    """``.../web/20180820123456id_/https://www.imdb.com/title/tt0133093/`` -> its parts;
+    None when the path is not a replay path."""
+    m = _REPLAY_RE.match(urlsplit(url).path)
+    if not m:
+        return None
+    timestamp, original = m.group(1), m.group(2)
+    try:
+        timestamp_time(timestamp)
+    except ValueError:  # not a date (month 13, ...)
+        return None
+    if "://" not in original:  # the archive also accepts "imdb.com/title/..."
+        original = "http://" + original
+    host = (urlsplit(original).hostname or "").lower()
+    imdb = host == "imdb.com" or host.endswith(".imdb.com")
+    return Replay(timestamp, original, tconst_from_url(original) if imdb else None)
+
+
+def memento_time(headers: Any) -> datetime | None:
+    """The ``Memento-Datetime`` of an answer (the capture's own time), None when absent.
+
+    Only a replayed capture carries it; the archive's own answers (its redirect to the
+    nearest capture, "not archived", a rate limit) do not."""
+    try:
+        value = headers.get(MEMENTO_HEADER)
+    except (AttributeError, TypeError):
+        return None
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def memento_header(moment: datetime) -> str:
+    """``Memento-Datetime`` value of a capture time (an HTTP date, GMT)."""
+    return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Where and as of when a crawl reads its titles."""
+
+    base_url: str
+    as_of: datetime
+    max_distance: timedelta
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    def title_url(self, tconst: str) -> str:
+        return replay_url(self.base_url, timestamp14(self.as_of), tconst)
+
+    def on_archive(self, url: str) -> bool:
+        """The URL is the archive's own (same host and port)."""
+        return urlsplit(url).netloc == urlsplit(self.base_url).netloc
+
+    def replay_of(self, url: str) -> Replay | None:
+        """The replay a URL on the archive's own host names; None for any other URL."""
+        if not self.on_archive(url):
+            return None
+        return parse_replay(url)
+
+    def too_far(self, captured: datetime) -> bool:
+        return abs(captured - self.as_of) > self.max_distance
+
+    def distance_text(self, captured: datetime) -> str:
+        days = abs(captured - self.as_of).total_seconds() / _DAY
+        return (f"nearest capture {captured.isoformat()} is {days:.0f} days from as_of "
+                f"{self.as_of.date().isoformat()}")
+
+    def capture_time(self, url: str, headers: Any, status: int) -> datetime | None:
+        """When the answer's capture was taken: its ``Memento-Datetime``, else, for a page
+        (2xx), the full timestamp of the URL it was reached at (the archive redirects to a
+        capture's exact timestamp); None when it is no capture."""
+        moment = memento_time(headers)
+        if moment is not None or not 200 <= status < 300:
+            return moment
+        replay = parse_replay(url)
+        if replay is None or len(replay.timestamp) != 14:
+            return None
+        return replay.time
+
+
+def archive_from_settings(as_of: str | None, get: Callable[[str], Any]) -> Archive | None:
+    """The archive a crawl reads from (None: the live site); ValueError, in one line, for
+    a bad WAYBACK_BASE_URL, ARCHIVE_MAX_DISTANCE or ARCHIVE_WARC, or a setting that
+    cannot go with ``as_of``."""
+    from crawler.arguments import check_base_url
+
+    warc = get("ARCHIVE_WARC")
+    if as_of is None:
+        if warc:
+            raise ValueError(f"ARCHIVE_WARC={warc!r} needs -a as_of=<date> (YYYY, YYYY-MM or "
+                             "YYYY-MM-DD): the capture nearest that date is read")
+        return None
+    base_url = check_base_url(get("WAYBACK_BASE_URL") or DEFAULT_BASE_URL, "WAYBACK_BASE_URL",
+                              DEFAULT_BASE_URL)
+    max_distance = parse_max_distance(get("ARCHIVE_MAX_DISTANCE") or 365)
+    render = str(get("RENDER") or "never").strip().lower()
+    if render != "never":
+        raise ValueError(f"RENDER={render} cannot be used with as_of: captures are read as "
+                         "recorded; expected RENDER=never")
+    if warc:
+        from crawler.warc import warc_paths
+
+        warc_paths(warc)
+    return Archive(base_url, parse_as_of(as_of), max_distance)
