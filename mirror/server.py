@@ -9,6 +9,9 @@ Routes::
     /_mirror/mlt/<tconst>.json  the "More like this" cards a js-only page loads
     /_mirror/stats              hits per path, as JSON
 
+Every request is noted in ``arrivals`` (arrival time, path, User-Agent), and the most
+served at once in ``max_in_flight``.
+
 Usage in a test::
 
     with MirrorServer(records=graph, faults={"tt9000002": Fault.status(503, times=1)}) as m:
@@ -195,6 +198,12 @@ class MirrorServer:
         self.max_delay = max_delay
         self.hits: Counter[str] = Counter()  # path (no query) -> requests
         self.log: list[tuple[str, int]] = []  # (path with query, status), in order
+        # (time.monotonic() on arrival, path with query, User-Agent) of every request, in
+        # order, and the most requests ever being served at once: what a politeness test
+        # measures (request rate, spacing, concurrency).
+        self.arrivals: list[tuple[float, str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[bytes, int, str]] = OrderedDict()
         self._cache_pages = cache_pages
@@ -334,10 +343,19 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _serve(self, head: bool) -> None:
+        mirror = self.mirror
+        with mirror._lock:
+            mirror.arrivals.append((time.monotonic(), self.path,
+                                    self.headers.get("User-Agent", "")))
+            mirror.in_flight += 1
+            mirror.max_in_flight = max(mirror.max_in_flight, mirror.in_flight)
         try:
             self._route(head)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True  # the client went away: nothing to answer
+        finally:
+            with mirror._lock:
+                mirror.in_flight -= 1
 
     # --- responses ---
     def _send(
