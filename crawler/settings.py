@@ -73,6 +73,14 @@ CRAWL_BLOCK_WINDOW = 20
 # one that leads back to where it started is a redirect_loop.
 CRAWL_MAX_MERGE_CHAIN = 5
 
+# --- Shared crawl (several workers through Redis) ---------------------------------------
+# redis://host:port/db of a crawl shared by several `scrapy crawl` processes; "" (the
+# default): this process crawls alone.  With it, DOWNLOAD_DELAY and
+# CONCURRENT_REQUESTS_PER_DOMAIN hold for all workers together, not per worker, and the
+# block stop rule (CRAWL_BLOCK_WINDOW) counts every worker's answers; a stop stops them all
+# (crawler.politeness, docs/politeness.md).
+FRONTIER_URL = ""
+
 # --- Rendering through a browser (scrapy-playwright) -----------------------------------
 # "never": plain HTTP only; "auto": a title page whose HTTP response lacks what the page
 # fills in with JavaScript is fetched again through headless Chromium; "always".
@@ -131,6 +139,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # With FRONTIER_URL only: a shared slot and a shared turn per request, so the delay and
+    # per-host concurrency hold across workers.  Last before the download, first to see the
+    # response: the slot is freed before crawler.retry waits out a backoff.
+    "crawler.politeness.SharedPolitenessMiddleware": 950,
 }
 EXTENSIONS = {
     # Both consoles accept code from the network: never on.
