@@ -1,0 +1,250 @@
+"""One politeness budget across workers (issue 11, section 3): real `scrapy crawl`
+processes sharing FRONTIER_URL (the session's real redis-server) against the local mirror,
+which notes when each request arrived and how many it served at once.
+
+Until the shared frontier lands, each worker crawls the graph on its own: that multiplies
+the requests, which is what a shared rate limit has to hold down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from crawler import politeness
+from mirror.faults import Fault
+from mirror.server import MirrorServer
+from mirror.synthetic import synthetic_graph, tconst_of
+from tests.crawling import ROOT, crawl_command, read_table
+
+GRAPH = synthetic_graph(60, out_degree=3, seed=7)
+T = [tconst_of(i) for i in range(1, 61)]
+WORKERS = 3
+DELAY = 0.2
+# Arrival times are taken by the mirror's threads on two busy cores: a request can be
+# noted a few tens of ms late (or the one before it late), never early by a whole delay.
+TOLERANCE = 0.06
+
+
+def start_workers(mirror: MirrorServer, tmp: Path, redis_url: str, n: int, *, first: int = 0,
+                  settings: dict[str, str], **kwargs: Any) -> list[subprocess.Popen[str]]:
+    """``n`` workers of one shared crawl, named worker-<i> (User-Agent), output in out<i>."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs = []
+    for i in range(first, first + n):
+        cmd = crawl_command(mirror.base_url, tmp / f"out{i}", settings={
+            "FRONTIER_URL": redis_url, "USER_AGENT": f"polite-test/worker-{i}", **settings,
+        }, **kwargs)
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True))
+    return procs
+
+
+def finish(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[tuple[int, str]]:
+    done = []
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        done.append((proc.returncode, err))
+    return done
+
+
+def test_the_delay_and_the_concurrency_hold_for_all_workers_together(
+        tmp_path: Path, redis_url: str) -> None:
+    # Slow pages take longer than the delay: unshared, workers would overlap on them.
+    faults = {t: Fault.slow(0.4) for t in (T[0], T[3], T[5])}
+    settings = {"DOWNLOAD_DELAY": str(DELAY), "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}
+    with MirrorServer(records=GRAPH, faults=faults) as mirror:
+        procs = start_workers(mirror, tmp_path, redis_url, WORKERS, settings=settings,
+                              seed=T[0], depth=2, max_titles=8)
+        results = finish(procs)
+        arrivals = list(mirror.arrivals)
+        max_in_flight = mirror.max_in_flight
+    for code, err in results:
+        assert code == 0, err[-3000:]
+    # Every worker fetched robots.txt and its 8 titles itself.
+    by_worker = {f"polite-test/worker-{i}": [t for t, _, ua in arrivals
+                                             if ua == f"polite-test/worker-{i}"]
+                 for i in range(WORKERS)}
+    assert [len(v) for v in by_worker.values()] == [9] * WORKERS
+    assert len(arrivals) == 9 * WORKERS
+    # The workers ran at the same time: each one's requests interleave with the others'.
+    latest_start = max(v[0] for v in by_worker.values())
+    earliest_end = min(v[-1] for v in by_worker.values())
+    assert latest_start < earliest_end
+    assert sum(latest_start <= t <= earliest_end for t, _, _ in arrivals) >= 2 * WORKERS
+    # Never more than one request per DELAY, over any k consecutive requests.
+    times = sorted(t for t, _, _ in arrivals)
+    for k in (1, 3, 10):
+        spans = [b - a for a, b in zip(times, times[k:], strict=False)]
+        assert min(spans) >= k * DELAY - TOLERANCE, (k, min(spans))
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate <= (1 / DELAY) * 1.02, rate
+    # One request at a time, across all workers, slow pages included.
+    assert max_in_flight == 1
+    # Every slot was given back.
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard(politeness.slots_key("127.0.0.1")) == 0
+    client.close()
+
+
+class GatedMirror(MirrorServer):
+    """The mirror, also saying when it has served ``gate`` title requests."""
+
+    def __init__(self, gate: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = gate
+        self.reached = threading.Event()
+
+    def _count(self, path: str) -> int:
+        attempt = super()._count(path)
+        if sum(n for p, n in self.hits.items() if p.startswith("/title/")) >= self.gate:
+            self.reached.set()
+        return attempt
+
+
+def test_a_stop_by_one_worker_stops_every_worker(tmp_path: Path, redis_url: str) -> None:
+    window = 6
+    # Workers 1 and 2 crawl the graph, where nothing is blocked; worker 0, started once
+    # the shared window is full of their answers, gets challenges only (titles outside the
+    # graph).  Only its blocks can trip the shared rule: 2 of the last 6 answers.
+    refused = [tconst_of(i) for i in range(100, 120)]
+    faults = {t: Fault.waf("challenge") for t in refused}
+    settings = {"DOWNLOAD_DELAY": "0.1", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "CRAWL_BLOCK_WINDOW": str(window), "CRAWL_BLOCK_STOP_RATIO": "0.3",
+                "CRAWL_BLOCK_BACKOFF_BASE": "0.2"}
+    with GatedMirror(window, records=GRAPH, faults=faults) as mirror:
+        crawlers = start_workers(mirror, tmp_path, redis_url, 2, first=1, settings=settings,
+                                 seed=T[0], depth=3, max_titles=len(T))
+        assert mirror.reached.wait(60), "workers 1 and 2 never got going"
+        blocked = start_workers(mirror, tmp_path, redis_url, 1, settings=settings,
+                                seed=",".join(refused), depth=0)
+        results = finish(blocked + crawlers)
+    errs = [err for _, err in results]
+    assert re.search(rf"stopping: \d+ of the last {window} responses were AWS WAF", errs[0]), \
+        errs[0][-2000:]
+    for err in errs[1:]:
+        assert "stopping: another worker of the shared crawl stopped it (blocked)" in err, \
+            err[-2000:]
+    for i, (code, err) in enumerate(results):
+        assert code == 1, err[-2000:]
+        assert "finish reason blocked" in err
+        (run,) = read_table(tmp_path / f"out{i}", "crawl_runs")
+        assert run["finish_reason"] == "blocked"
+    # Workers 1 and 2 were stopped mid-crawl: some of their titles were never asked for.
+    for i in (1, 2):
+        titles = read_table(tmp_path / f"out{i}", "titles")
+        reasons = {f["reason"] for f in read_table(tmp_path / f"out{i}", "failures")}
+        assert titles and len(titles) < len(T) and reasons == {"not_fetched"}, (i, reasons)
+    reasons = {f["reason"] for f in read_table(tmp_path / "out0", "failures")}
+    assert reasons <= {"blocked", "not_fetched"} and "blocked" in reasons
+    client = redis.Redis.from_url(redis_url)
+    assert client.hget(politeness.META_KEY, "stop_reason") == b"blocked"
+    client.close()
+
+
+def test_a_worker_joining_a_stopped_crawl_sends_nothing(tmp_path: Path, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.hset(politeness.META_KEY, "stop_reason", "blocked")
+    client.close()
+    with MirrorServer(records=GRAPH) as mirror:
+        (proc,) = start_workers(mirror, tmp_path, redis_url, 1, settings={},
+                                seed=",".join(T[:5]), depth=1)
+        ((code, err),) = finish([proc])
+        assert mirror.arrivals == []  # not even robots.txt
+    assert code == 1 and "finish reason blocked" in err, err[-2000:]
+    failures = read_table(tmp_path / "out0", "failures")
+    assert sorted(f["tconst"] for f in failures) == T[:5]
+    assert {f["reason"] for f in failures} == {"not_fetched"}
+
+
+# --- The scripts, on the real Redis --------------------------------------------------------
+
+@pytest.fixture
+def client(redis_url: str) -> Any:
+    c = redis.Redis.from_url(redis_url)
+    yield c
+    c.close()
+
+
+def acquire(client: Any, holder: str, limit: int = 1, lease_ms: int = 60_000) -> Any:
+    return client.eval(politeness.ACQUIRE, 2, politeness.slots_key("h"), politeness.META_KEY,
+                       holder, limit, lease_ms)
+
+
+def turn(client: Any, delay_ms: int, floor_ms: int, holder: str = "") -> int:
+    return int(client.eval(politeness.TURN, 3, politeness.turn_key("h"),
+                           politeness.slots_key("h"), politeness.META_KEY,
+                           delay_ms, floor_ms, holder, 60_000))
+
+
+def test_slots_are_shared_and_a_dead_workers_lease_runs_out(client: Any) -> None:
+    assert acquire(client, "a:1", limit=2) == 1
+    assert acquire(client, "b:1", limit=2) == 1
+    assert acquire(client, "c:1", limit=2) == 0  # both taken
+    client.zrem(politeness.slots_key("h"), "a:1")  # released on response
+    assert acquire(client, "c:1", limit=2) == 1
+    # A killed worker never releases: its lease (scored in Redis time) runs out, and the
+    # next acquire reaps it.
+    client.zadd(politeness.slots_key("h"), {"b:1": 1})  # a lease that ended in 1970
+    assert acquire(client, "d:1", limit=2) == 1
+    assert set(client.zrange(politeness.slots_key("h"), 0, -1)) == {b"c:1", b"d:1"}
+
+
+def test_turns_are_a_delay_apart_and_never_below_any_workers_download_delay(
+        client: Any) -> None:
+    assert turn(client, 200, 200) == 0  # the first request goes at once
+    # The next one, asked for at once, waits (almost) the whole delay.
+    assert 150 <= turn(client, 200, 200) <= 400
+    # A worker set faster (50 ms) still keeps the largest DOWNLOAD_DELAY asked for (200 ms).
+    third = turn(client, 50, 50)
+    assert third >= 350, third
+    # AutoThrottle's larger delay for one worker spaces its own turn further.
+    assert turn(client, 1000, 200) >= third + 950
+
+
+def test_the_stop_field_refuses_slots_and_turns(client: Any) -> None:
+    client.hset(politeness.META_KEY, "stop_reason", "blocked")
+    assert acquire(client, "a:1") == b"blocked"
+    assert turn(client, 200, 200) == -1
+    assert client.zcard(politeness.slots_key("h")) == 0
+
+
+def test_the_block_window_is_shared_and_trips_once(client: Any) -> None:
+    def note(blocked: bool) -> list[Any]:
+        return list(client.eval(politeness.NOTE_BLOCK, 2, politeness.BLOCKS_KEY,
+                                politeness.META_KEY, int(blocked), 4, 0.5))
+
+    assert note(True) == [1, 1, 0, b""]
+    assert note(False) == [1, 2, 0, b""]
+    assert note(False) == [1, 3, 0, b""]  # the window (4) is not full yet: no verdict
+    assert note(False) == [1, 4, 0, b""]
+    assert note(True) == [1, 4, 0, b""]  # the oldest answer left the window
+    assert note(True) == [2, 4, 1, b"blocked"]  # half of the last 4: this call stops it
+    assert note(True) == [3, 4, 0, b"blocked"]  # later callers learn it, nobody trips twice
+    assert client.hget(politeness.META_KEY, "stop_reason") == b"blocked"
+
+
+def test_without_frontier_url_nothing_is_shared() -> None:
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from crawler import settings as project
+    from crawler.retry import BackoffRetryMiddleware
+
+    values = {k: getattr(project, k) for k in dir(project) if k.isupper()}
+    crawler = get_crawler(settings_dict=values)
+    assert politeness.shared_crawl(crawler) is None
+    with pytest.raises(NotConfigured):
+        politeness.SharedPolitenessMiddleware.from_crawler(crawler)
+    assert BackoffRetryMiddleware.from_crawler(crawler).shared is None
