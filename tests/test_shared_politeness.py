@@ -248,3 +248,33 @@ def test_without_frontier_url_nothing_is_shared() -> None:
     with pytest.raises(NotConfigured):
         politeness.SharedPolitenessMiddleware.from_crawler(crawler)
     assert BackoffRetryMiddleware.from_crawler(crawler).shared is None
+
+
+def test_while_redis_is_down_requests_wait_and_nothing_goes_out(tmp_path: Path) -> None:
+    from tests.redis_server import RedisServer, free_port, redis_available
+
+    if not redis_available():
+        pytest.skip("redis-server not installed")
+    server = RedisServer()
+    server.port = free_port()  # nothing listens there yet
+    with MirrorServer(records=GRAPH) as mirror:
+        (proc,) = start_workers(mirror, tmp_path, server.url, 1, settings={},
+                                seed=",".join(T[:3]), depth=0)
+        try:
+            assert proc.stderr is not None
+            lines = []
+            for line in proc.stderr:  # the crawl says Redis failed, once, and waits
+                lines.append(line)
+                if "shared crawl: Redis at" in line and "failed" in line:
+                    break
+            sent_while_down = len(mirror.arrivals)
+            assert server._try_start(20), "redis-server did not start on the chosen port"
+            ((code, err),) = finish([proc])
+        finally:
+            server.cleanup()
+    err = "".join(lines) + err
+    assert sent_while_down == 0
+    assert code == 0, err[-3000:]
+    assert err.count("failed (ConnectionError") == 1, err  # one line for the outage
+    assert len(re.findall(r"Redis at \S+ answers again", err)) == 1, err
+    assert len(read_table(tmp_path / "out0", "titles")) == 3
