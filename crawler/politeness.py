@@ -12,8 +12,10 @@ would then send N times the rate.  With FRONTIER_URL set, every request to a hos
 The effective delay of a request is the largest of this worker's DOWNLOAD_DELAY, the delay
 AutoThrottle settled on for the host in this worker, and the largest DOWNLOAD_DELAY any
 worker asked for on the host (the ``floor`` field), so a worker set faster never undercuts
-the others.  The turns replace Scrapy's own per-worker delay, which would otherwise add its
-(randomised) wait after the turn and push the send past the next worker's turn.
+the others.  Scrapy's jitter is applied upwards only (a turn is 1 to 1.5 delays after the
+last), so the shared rate is on average no higher than one worker's alone.  The turns
+replace Scrapy's own per-worker delay, which would otherwise add its wait after the turn
+and push the send past the next worker's turn.
 
 The block stop rule of ``crawler.retry`` becomes shared too (``SharedCrawl.note_block``):
 every worker's title answers go to one list trimmed to CRAWL_BLOCK_WINDOW, the worker whose
@@ -30,6 +32,7 @@ import contextlib
 import logging
 import math
 import os
+import random
 import secrets
 import socket
 import time
@@ -308,8 +311,12 @@ class SharedPolitenessMiddleware:
 
     def _effective_delay(self, request: Request) -> float:
         slot = self._local_slot(request)
-        local = slot.delay if slot is not None else self.start_delay
-        return max(self.delay, local)
+        if slot is None:  # this worker's first request to the host
+            return max(self.delay, self.start_delay)
+        # Scrapy's jitter (RANDOMIZE_DOWNLOAD_DELAY, +-50%) applied upwards only: turns are
+        # never closer than the delay, and on average no closer than one worker's alone.
+        jitter = random.uniform(0.0, getattr(slot, "jitter", 0.0))
+        return max(self.delay, slot.delay) * (1.0 + jitter)
 
     async def process_request(self, request: Request) -> None:
         host = urlparse_cached(request).hostname or ""
