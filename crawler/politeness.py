@@ -323,9 +323,13 @@ class SharedPolitenessMiddleware:
         holder = await self._acquire(host)
         if holder is None:
             raise CrawlStopped(f"the shared crawl was stopped ({self.shared.stop_reason})")
-        wait = await self._take_turn(host, holder, self._effective_delay(request))
-        if wait is not None and wait > 0:
-            await asyncio.sleep(wait)
+        try:
+            wait = await self._take_turn(host, holder, self._effective_delay(request))
+            if wait is not None and wait > 0:
+                await asyncio.sleep(wait)
+        except BaseException:  # cancelled, or a bug: the slot must not wait for its lease
+            await self._release(host, holder)
+            raise
         if wait is None or self.shared.stop_reason is not None:
             await self._release(host, holder)
             raise CrawlStopped(f"the shared crawl was stopped ({self.shared.stop_reason})")

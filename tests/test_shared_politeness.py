@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +34,40 @@ DELAY = 0.2
 TOLERANCE = 0.06
 
 
+@dataclass
+class Worker:
+    proc: subprocess.Popen[str]
+    log: Path  # its stderr, unless piped
+
+
 def start_workers(mirror: MirrorServer, tmp: Path, redis_url: str, n: int, *, first: int = 0,
-                  settings: dict[str, str], **kwargs: Any) -> list[subprocess.Popen[str]]:
-    """``n`` workers of one shared crawl, named worker-<i> (User-Agent), output in out<i>."""
+                  settings: dict[str, str], pipe: bool = False, **kwargs: Any) -> list[Worker]:
+    """``n`` workers of one shared crawl, named worker-<i> (User-Agent), output in out<i>,
+    log in err<i> (a file: a full pipe would stall a worker nobody reads yet)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    procs = []
+    workers = []
     for i in range(first, first + n):
         cmd = crawl_command(mirror.base_url, tmp / f"out{i}", settings={
             "FRONTIER_URL": redis_url, "USER_AGENT": f"polite-test/worker-{i}", **settings,
         }, **kwargs)
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True))
-    return procs
+        log = tmp / f"err{i}"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE if pipe else out, text=True)
+        workers.append(Worker(proc, log))
+    return workers
 
 
-def finish(procs: list[subprocess.Popen[str]], timeout: float = 120) -> list[tuple[int, str]]:
+def finish(workers: list[Worker], timeout: float = 120) -> list[tuple[int, str]]:
+    """Each worker's exit code and log, once all have ended (killed after ``timeout``)."""
     done = []
-    for proc in procs:
+    for w in workers:
         try:
-            _, err = proc.communicate(timeout=timeout)
+            _, err = w.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
-        done.append((proc.returncode, err))
+            w.proc.kill()
+            _, err = w.proc.communicate()
+        done.append((w.proc.returncode, err if w.proc.stderr is not None else w.log.read_text()))
     return done
 
 
@@ -63,11 +75,14 @@ def test_the_delay_and_the_concurrency_hold_for_all_workers_together(
         tmp_path: Path, redis_url: str) -> None:
     # Slow pages take longer than the delay: unshared, workers would overlap on them.
     faults = {t: Fault.slow(0.4) for t in (T[0], T[3], T[5])}
-    settings = {"DOWNLOAD_DELAY": str(DELAY), "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}
+    # AutoThrottle on, as by default: it may widen a worker's turns (the slow pages), never
+    # narrow them below DOWNLOAD_DELAY.
+    settings = {"DOWNLOAD_DELAY": str(DELAY), "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "AUTOTHROTTLE_ENABLED": "True", "AUTOTHROTTLE_START_DELAY": str(DELAY)}
     with MirrorServer(records=GRAPH, faults=faults) as mirror:
-        procs = start_workers(mirror, tmp_path, redis_url, WORKERS, settings=settings,
-                              seed=T[0], depth=2, max_titles=8)
-        results = finish(procs)
+        workers = start_workers(mirror, tmp_path, redis_url, WORKERS, settings=settings,
+                                seed=T[0], depth=2, max_titles=8)
+        results = finish(workers)
         arrivals = list(mirror.arrivals)
         max_in_flight = mirror.max_in_flight
     for code, err in results:
@@ -158,9 +173,9 @@ def test_a_worker_joining_a_stopped_crawl_sends_nothing(tmp_path: Path, redis_ur
     client.hset(politeness.META_KEY, "stop_reason", "blocked")
     client.close()
     with MirrorServer(records=GRAPH) as mirror:
-        (proc,) = start_workers(mirror, tmp_path, redis_url, 1, settings={},
+        workers = start_workers(mirror, tmp_path, redis_url, 1, settings={},
                                 seed=",".join(T[:5]), depth=1)
-        ((code, err),) = finish([proc])
+        ((code, err),) = finish(workers)
         assert mirror.arrivals == []  # not even robots.txt
     assert code == 1 and "finish reason blocked" in err, err[-2000:]
     failures = read_table(tmp_path / "out0", "failures")
@@ -258,8 +273,9 @@ def test_while_redis_is_down_requests_wait_and_nothing_goes_out(tmp_path: Path) 
     server = RedisServer()
     server.port = free_port()  # nothing listens there yet
     with MirrorServer(records=GRAPH) as mirror:
-        (proc,) = start_workers(mirror, tmp_path, server.url, 1, settings={},
-                                seed=",".join(T[:3]), depth=0)
+        (worker,) = start_workers(mirror, tmp_path, server.url, 1, settings={}, pipe=True,
+                                  seed=",".join(T[:3]), depth=0)
+        proc = worker.proc
         try:
             assert proc.stderr is not None
             lines = []
@@ -269,7 +285,7 @@ def test_while_redis_is_down_requests_wait_and_nothing_goes_out(tmp_path: Path) 
                     break
             sent_while_down = len(mirror.arrivals)
             assert server._try_start(20), "redis-server did not start on the chosen port"
-            ((code, err),) = finish([proc])
+            ((code, err),) = finish([worker])
         finally:
             server.cleanup()
     err = "".join(lines) + err
