@@ -257,7 +257,8 @@ class SharedCrawl:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
-        for host, holders in self.held.items():  # a killed worker's wait for their lease
+        # Given back at once: only a killed worker's slots wait for their lease.
+        for host, holders in self.held.items():
             if holders:
                 with contextlib.suppress(RedisError, OSError):
                     await self.redis.zrem(slots_key(host), *holders)
