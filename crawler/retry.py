@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from crawler import signals as our_signals
 from crawler.archive import memento_time
 from crawler.failures import block_reason, is_transient
+from crawler.politeness import shared_crawl
 
 if TYPE_CHECKING:
     from typing import Self
@@ -71,6 +72,9 @@ class BackoffRetryMiddleware:
         self.recent: deque[bool] = deque(maxlen=s.getint("CRAWL_BLOCK_WINDOW"))
         self.stopping = False
         self._closing: asyncio.Future[None] | None = None
+        self.shared = shared_crawl(crawler)  # None unless FRONTIER_URL is set
+        if self.shared is not None:
+            self.shared.on_stop(self.stop)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -94,17 +98,27 @@ class BackoffRetryMiddleware:
             return
         share = sum(self.recent) / len(self.recent)
         if share >= self.block_stop_ratio:
-            self.stopping = True
+            self.stop(sum(self.recent), len(self.recent), "blocked")
+
+    def stop(self, blocks: int | None, seen: int, reason: str) -> None:
+        """Stop the crawl: ``blocks`` of the last ``seen`` answers were blocks, or (None)
+        another worker of the shared crawl stopped it with ``reason``."""
+        if self.stopping:
+            return
+        self.stopping = True
+        if blocks is None:
+            logger.error("stopping: another worker of the shared crawl stopped it (%s)", reason)
+        else:
             logger.error(
                 "stopping: %d of the last %d responses were AWS WAF challenges or blocks "
                 "(or an archive's 429s); the site is refusing this client. Try again later, "
                 "more slowly (DOWNLOAD_DELAY), or from JOBDIR to resume.",
-                sum(self.recent), len(self.recent),
+                blocks, seen,
             )
-            self.stats.set_value("blocks/stopped", True)
-            engine = self.crawler.engine
-            if engine is not None:
-                self._closing = asyncio.ensure_future(engine.close_spider_async(reason="blocked"))
+        self.stats.set_value("blocks/stopped", True)
+        engine = self.crawler.engine
+        if engine is not None:
+            self._closing = asyncio.ensure_future(engine.close_spider_async(reason=reason))
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         if request.meta.get("dont_retry"):
@@ -114,11 +128,15 @@ class BackoffRetryMiddleware:
         attempts = request.meta.get("attempts", 1)
         block = block_reason(response.status, response.headers)
         tconst = request.meta.get("tconst")
-        if tconst is not None:  # title pages only: robots.txt says nothing of blocks
-            # The Wayback Machine blocks a client that goes on past its 429s: they count as
-            # refusals too, so a throttled archive crawl stops instead of pressing on.
-            archive_429 = bool(request.meta.get("archive")) and response.status == 429
-            self._note_block(block is not None or archive_429)
+        # Title pages only: robots.txt says nothing of blocks.  The Wayback Machine blocks
+        # a client that goes on past its 429s: they count as refusals too, so a throttled
+        # archive crawl stops instead of pressing on.  A shared crawl counts every worker's
+        # answers (crawler.politeness), and counts locally when Redis fails.
+        refused = block is not None or (
+            bool(request.meta.get("archive")) and response.status == 429)
+        if tconst is not None and (
+                self.shared is None or not await self.shared.note_block(refused)):
+            self._note_block(refused)
         if block is not None:
             self.stats.inc_value("blocks/challenges")
             self.stats.inc_value(f"blocks/{block}")

@@ -41,6 +41,7 @@ from crawler.failures import (
     exception_detail,
     exception_reason,
 )
+from crawler.politeness import CrawlStopped
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -66,9 +67,12 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt is
+        self._stopped: set[str] = set()  # netlocs whose robots.txt a stop kept from going out
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         netloc = urlparse_cached(request).netloc
+        if netloc in self._stopped:
+            raise CrawlStopped("the shared crawl was stopped before robots.txt was read")
         why = self._unreachable.get(netloc)
         if why is not None:
             self._stats.inc_value("robotstxt/refused_unreachable")
@@ -98,6 +102,13 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             why: str | None
             try:
                 response = await self.crawler.engine.download_async(robots_request)
+            except CrawlStopped:
+                # Never asked: the shared crawl stopped.  Titles waiting on it are not sent.
+                self._stopped.add(netloc)
+                waiting, self._parsers[netloc] = self._parsers[netloc], None
+                if isinstance(waiting, Deferred):
+                    waiting.callback(None)
+                raise
             except Exception as exc:  # any download error: unreachable, one line
                 why = f"{exception_reason(exc)}: {exception_detail(exc)}"
                 self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")

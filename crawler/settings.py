@@ -84,10 +84,12 @@ BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
 BROWSER_EXTRA_HOSTS: list[str] = []
 
-# --- A crawl shared by many workers (crawler.shared_frontier) ---------------------------
+# --- A crawl shared by many workers (crawler.shared_frontier, crawler.politeness) --------
 # redis://host:port/db: every `scrapy crawl more_like_this` started with the same arguments
 # and this URL joins one crawl (one run id, seen-set, level barrier, max_titles budget).
-# Empty: the crawl is held in this process, as always.
+# Empty: the crawl is held in this process, as always.  With it, DOWNLOAD_DELAY and
+# CONCURRENT_REQUESTS_PER_DOMAIN hold for all workers together, not per worker, and the
+# block stop rule (CRAWL_BLOCK_WINDOW) counts every worker's answers; a stop stops them all.
 FRONTIER_URL = ""
 # The crawl's keys in that Redis start with "<FRONTIER_KEY>:"; a new key is a new crawl
 # (e.g. one per ISO week for scheduled runs), as a new JOBDIR is.
@@ -149,6 +151,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # With FRONTIER_URL only: a shared slot and a shared turn per request, so the delay and
+    # per-host concurrency hold across workers.  Last before the download, first to see the
+    # response: the slot is freed before crawler.retry waits out a backoff.
+    "crawler.politeness.SharedPolitenessMiddleware": 950,
 }
 EXTENSIONS = {
     # Both consoles accept code from the network: never on.

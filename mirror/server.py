@@ -11,6 +11,9 @@ Routes::
     /web/<ts>id_/<title URL>    archive mode (``archive=``): Wayback-style replay of
                                 captures (see :mod:`mirror.archive`)
 
+Every request is noted in ``arrivals`` (arrival time, path, User-Agent), and the most
+served at once in ``max_in_flight``.
+
 Usage in a test::
 
     with MirrorServer(records=graph, faults={"tt9000002": Fault.status(503, times=1)}) as m:
@@ -201,6 +204,12 @@ class MirrorServer:
         self.max_delay = max_delay
         self.hits: Counter[str] = Counter()  # path (no query) -> requests
         self.log: list[tuple[str, int]] = []  # (path with query, status), in order
+        # (time.monotonic() on arrival, path with query, User-Agent) of every request, in
+        # order, and the most requests ever being served at once: what a politeness test
+        # measures (request rate, spacing, concurrency).
+        self.arrivals: list[tuple[float, str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[bytes, int, str]] = OrderedDict()
         self._cache_pages = cache_pages
@@ -340,10 +349,19 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _serve(self, head: bool) -> None:
+        mirror = self.mirror
+        with mirror._lock:
+            mirror.arrivals.append((time.monotonic(), self.path,
+                                    self.headers.get("User-Agent", "")))
+            mirror.in_flight += 1
+            mirror.max_in_flight = max(mirror.max_in_flight, mirror.in_flight)
         try:
             self._route(head)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True  # the client went away: nothing to answer
+        finally:
+            with mirror._lock:
+                mirror.in_flight -= 1
 
     # --- responses ---
     def _send(

@@ -38,6 +38,7 @@ from crawler.failures import (
 from crawler.frontier import Frontier, FrontierUnavailable, TitleFrontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
+from crawler.politeness import CrawlStopped
 from crawler.records import PageKind, TitleRecord
 from crawler.run import Run, check_run_id, new_run_id, utc_now
 
@@ -667,6 +668,8 @@ class MoreLikeThisSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         exc = failure.value if failure.value is not None else RuntimeError("unknown failure")
+        if isinstance(exc, CrawlStopped):
+            return  # never sent: the title stays pending, and the close accounts for it
         yield self._failure(request.url, request.meta["tconst"], request.meta["title_depth"],
                             exception_reason(exc), None, request.meta, _now(),
                             exception_detail(exc))
