@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -103,12 +104,13 @@ def remote(output_dir: str | os.PathLike[str]) -> Remote | None:
                         os.environ.get("AWS_ACCESS_KEY_ID"))
 
 
-_SECRET_RE = re.compile(r"((?:access_key|secret_key|session_token)=)[^&]*")
+_USERINFO_RE = re.compile(r"^([a-z0-9]+://)[^/@?]*@")
 
 
 def display(output_dir: str | os.PathLike[str]) -> str:
-    """OUTPUT_DIR for messages and pages: credentials in an s3:// URI's query hidden."""
-    return _SECRET_RE.sub(r"\1***", os.fspath(output_dir))
+    """OUTPUT_DIR for messages and pages: credentials in an s3:// URI
+    (``s3://KEY:SECRET@bucket/...``, pyarrow's form) hidden."""
+    return _USERINFO_RE.sub(r"\1***@", os.fspath(output_dir))
 
 
 def filesystem(output_dir: str | os.PathLike[str]) -> pafs.FileSystem | None:
@@ -305,3 +307,17 @@ def _committed_remote(rem: Remote, table: str, exclude_run: str | None) -> list[
         if int(m.group(2)) in commits.get(m.group(1), ()):
             paths.append(path)
     return paths
+
+
+def committed_dataset(output_dir: str | os.PathLike[str], table: str,
+                      schema: pa.Schema | None = None) -> Any:
+    """A ``pyarrow.dataset.Dataset`` of a table's committed files only, hive-partitioned
+    (the ``crawl_date`` column from the path): what a reader of an object store opens,
+    since an uncommitted chunk's objects carry final names there."""
+    import pyarrow.dataset as ds
+
+    rem = remote(output_dir)
+    base = rem.path(table) if rem is not None else str(Path(output_dir) / table)
+    return ds.dataset(committed_paths(output_dir, table), schema=schema, format="parquet",
+                      filesystem=filesystem(output_dir), partitioning="hive",
+                      partition_base_dir=base)

@@ -489,7 +489,7 @@ class ParquetExporter:
                 self._uploads = uploads
                 self._abandon_uploads()
                 raise
-            dataset.write_marker(rem, self.run.file_key, self.chunk)
+            self._log_commit(self.chunk)  # the marker
             self._committed(list(uploads))
         self._chunk_rows = {}
         self._chunk_started = None
