@@ -101,6 +101,35 @@ def uri(s3_server: S3Server, s3_bucket: str) -> str:
     return s3_server.uri(s3_bucket, "imdb/dataset")
 
 
+def test_objects_appear_only_whole_and_count_only_once_their_marker_exists(uri: str) -> None:
+    from tests.test_parquet_exporter import TCONSTS, feed, make_exporter
+
+    exporter = make_exporter(uri, PARQUET_ROW_GROUP_SIZE=2)
+    feed(exporter, TCONSTS[:5])
+    # Row groups went out (an upload in progress); nothing is visible before the commit.
+    assert objects(uri) == []
+    exporter.commit()
+    assert objects(uri) == ["_state/run1.commits/00000",
+                            "ratings/crawl_date=2024-05-01/run1-00000.parquet",
+                            "titles/crawl_date=2024-05-01/run1-00000.parquet"]
+    assert [r["tconst"] for r in s3_rows(uri, "titles")] == TCONSTS[:5]
+    # A second session of the run (a resume) finds an uncommitted chunk left by a crash:
+    # complete objects without a marker.  Readers ignore them; its recovery deletes them.
+    feed(exporter, TCONSTS[5:])
+    for table in list(exporter._buffers):
+        exporter._flush(table)
+    for writer, stream, _ in exporter._uploads.values():
+        writer.close()
+        stream.close()
+    exporter._uploads = {}
+    assert "titles/crawl_date=2024-05-01/run1-00001.parquet" in objects(uri)
+    assert [r["tconst"] for r in s3_rows(uri, "titles")] == TCONSTS[:5]
+    again = make_exporter(uri)
+    assert again.chunk == 1
+    assert [o for o in objects(uri) if "-00001" in o] == []
+    assert read_commits(uri, "run1") == [0]
+
+
 def test_a_crawl_to_s3_writes_the_rows_of_the_same_crawl_to_a_local_directory(
     uri: str, tmp_path: Path, baseline: dict[str, Counter[str]]
 ) -> None:
