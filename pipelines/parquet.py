@@ -468,8 +468,8 @@ class ParquetExporter:
             key = rem.path(table, f"{dataset.PARTITION}={day}",
                            dataset.final_name(self.run.file_key, self.chunk))
             if rem.fs.get_file_info(key).type != pafs.FileType.NotFound:
-                raise FileExistsError(f"{rem.uri}: {key} exists; chunk {self.chunk} not "
-                                      "written")  # never overwrite (a bug or a foreign file)
+                raise FileExistsError(f"{dataset.display(rem.uri)}: {key} exists; chunk "
+                                      f"{self.chunk} not written")  # never overwrite
             stream = rem.fs.open_output_stream(key)
             writer = pq.ParquetWriter(stream, SCHEMAS[table], compression=COMPRESSION)
             self._uploads[table] = (writer, stream, key)
