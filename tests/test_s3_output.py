@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ import pyarrow.fs as pafs
 import pytest
 
 from analytics import views
-from analytics.report import write_report
 from crawler import dataset
 from crawler.history import History
 from mirror.server import MirrorServer
@@ -158,9 +158,12 @@ def test_a_crawl_to_s3_writes_the_rows_of_the_same_crawl_to_a_local_directory(
         con.close()
     assert titles == (TOTAL - len(EXPECTED.missing),)
     assert runs == [(run_id, TOTAL - len(EXPECTED.missing))]
-    # The report reads the bucket and is written into it, whole.
-    written = write_report(uri)
-    assert written == f"{uri.split('?')[0]}/report.html"
+    # `scrapy report` reads the bucket and writes the page into it, whole.
+    report = subprocess.run([sys.executable, "-m", "scrapy", "report", "-s",
+                             f"OUTPUT_DIR={uri}"], cwd=ROOT, env=environment(),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert report.stdout.strip() == f"{uri.split('?')[0]}/report.html"
     rem = dataset.remote(uri)
     assert rem is not None
     with rem.fs.open_input_stream(rem.path("report.html")) as f:
