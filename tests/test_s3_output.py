@@ -40,6 +40,7 @@ from tests.test_resume import (
     _hashable,
     command,
     content,
+    fail_inside,
     job_run_id,
     kill_inside,
 )
@@ -251,6 +252,30 @@ def test_a_damaged_committed_chunk_is_dropped_and_fetched_again(
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "committed chunk 1 cannot be read" in proc.stderr
         assert trigger.titles == TOTAL - LEVEL_ENDS[0]
+    assert_same_dataset(uri, baseline)
+
+
+@pytest.mark.parametrize("point", ["write:9", "close:3", "log:3"])
+def test_a_failing_store_exits_non_zero_and_a_rerun_completes_the_job(
+    uri: str, tmp_path: Path, baseline: dict[str, Counter[str]], point: str
+) -> None:
+    """A write, an upload's completion or a marker that fails (injected in the crawl
+    process): the open chunk is dropped, its objects deleted, exit 1; a rerun completes."""
+    job = tmp_path / "job"
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        failed = trigger.run(command(mirror.base_url, uri, job, fail_inside(point)))
+        assert failed.returncode == 1, failed.stderr[-3000:]
+        last = failed.stderr.strip().splitlines()[-1]
+        assert "in OUTPUT_DIR 's3://" in last and "Traceback" not in failed.stderr, last
+        run_id = job_run_id(job)
+        assert uncommitted_objects(uri, run_id) == []
+        done = {r["tconst"] for t in ("titles", "failures")
+                for r in read_committed(uri, run_id, t, ["tconst"]).to_pylist()}
+        assert len(done) < TOTAL
+        proc = trigger.run(command(mirror.base_url, uri, job))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert trigger.titles == TOTAL - len(done)
     assert_same_dataset(uri, baseline)
 
 
