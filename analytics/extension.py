@@ -21,6 +21,7 @@ from scrapy.crawler import Crawler
 
 import analytics
 from crawler import signals as our_signals
+from crawler.dataset import display
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ class BuildViews:
                               capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            shown = display(self.output_dir)  # an s3:// URI may carry keys
             logger.error("views not rebuilt in %s: %s (run `python -m analytics.views %s` to "
-                         "retry)", self.output_dir, why, self.output_dir)
+                         "retry)", shown, why, shown)
             return
         seconds = time.perf_counter() - started
         assert self.crawler.stats is not None

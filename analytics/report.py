@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler.dataset import committed_paths
+from crawler.dataset import committed_paths, display, filesystem, remote
 from pipelines.schemas import SCHEMAS
 
 REPORT_NAME = "report.html"
@@ -63,7 +63,8 @@ def _scan(output_dir: str | os.PathLike[str], table: str, columns: Sequence[str]
         paths = [p for p in paths if _run_of(p) in wanted]
     if not paths:
         return schema.empty_table()
-    return ds.dataset(paths, format="parquet", schema=schema).to_table(filter=where)
+    return ds.dataset(paths, format="parquet", schema=schema,
+                      filesystem=filesystem(output_dir)).to_table(filter=where)
 
 
 def _coverage(output_dir: str | os.PathLike[str], run_id: str) -> pa.Table | None:
@@ -71,7 +72,7 @@ def _coverage(output_dir: str | os.PathLike[str], run_id: str) -> pa.Table | Non
     paths = committed_paths(output_dir, COVERAGE_TABLE)
     if not paths:
         return None
-    dataset = ds.dataset(paths, format="parquet")
+    dataset = ds.dataset(paths, format="parquet", filesystem=filesystem(output_dir))
     wanted = ["run_id", "table_name", "column_name", "coverage", "drifted"]
     if any(c not in dataset.schema.names for c in wanted):
         return None
@@ -587,12 +588,19 @@ def _page(output_dir: str | os.PathLike[str], parts: list[str]) -> str:
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; img-src data:\">"
         f"<title>Crawl report</title><style>{CSS}</style></head><body>"
-        f"<header><h1>Crawl report</h1><div>{_e(os.fspath(output_dir))}</div></header>"
+        f"<header><h1>Crawl report</h1><div>{_e(display(output_dir))}</div></header>"
         "<main>" + "".join(parts) + "</main></body></html>\n")
 
 
-def write_report(output_dir: str | os.PathLike[str]) -> Path:
-    """Write OUTPUT_DIR/report.html (atomically) and return its path."""
+def write_report(output_dir: str | os.PathLike[str]) -> Path | str:
+    """Write OUTPUT_DIR/report.html (atomically) and return its path (on an object store,
+    its URI: one PUT, so it too is seen whole or not at all)."""
+    rem = remote(output_dir)
+    if rem is not None:
+        html = build_report(output_dir).encode("utf-8")
+        with rem.fs.open_output_stream(rem.path(REPORT_NAME)) as f:
+            f.write(html)
+        return f"{rem.uri.split('?', 1)[0].rstrip('/')}/{REPORT_NAME}"
     out = Path(output_dir)
     text = build_report(out)
     path = out / REPORT_NAME

@@ -8,6 +8,16 @@ The database holds no data, only views over an explicit list of committed files
 from any working directory, and after OUTPUT_DIR is moved or copied, the command
 above points it at the new place.  Each crawl run rebuilds it
 (``analytics.extension.BuildViews``), so new chunks appear once their run ends.
+
+On an object store (``OUTPUT_DIR=s3://bucket/prefix``) the database is built in a local
+temporary file, over the committed objects named by ``s3://`` URIs, and uploaded as
+``s3://bucket/prefix/dataset.duckdb`` in one PUT (seen whole or not at all).  DuckDB
+reads ``s3://`` itself only with its httpfs extension, which must match the DuckDB
+version exactly; PyPI has none for DuckDB 2.0 (``duckdb-extension-httpfs`` stops at
+1.5.5, and DuckDB refuses to load it), so the build and ``connect`` give DuckDB the
+bucket through pyarrow's S3 filesystem wrapped for fsspec
+(``DuckDBPyConnection.register_filesystem``).  A DuckDB that has httpfs and an S3
+secret reads the same views as they are.
 """
 
 from __future__ import annotations
@@ -17,14 +27,16 @@ import os
 import re
 import string
 import sys
+import tempfile
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from crawler.dataset import committed_paths
+from crawler.dataset import Remote, committed_paths, is_remote, remote
 from pipelines.schemas import SCHEMAS
 
 DATABASE = "dataset.duckdb"
@@ -69,9 +81,38 @@ def source(table: str, paths: list[str]) -> str:
 
 
 def committed_files(output_dir: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Absolute paths of every committed file, per table (only chunks in a commit log)."""
+    """Absolute paths of every committed file, per table (only chunks in a commit log);
+    ``s3://bucket/key`` URIs on an object store."""
+    if is_remote(output_dir):
+        return {table: [f"s3://{p}" for p in committed_paths(output_dir, table)]
+                for table in SCHEMAS}
     root = Path(output_dir).resolve()
     return {table: committed_paths(root, table) for table in SCHEMAS}
+
+
+def _s3_for_duckdb(rem: Remote) -> Any:
+    """The bucket's pyarrow filesystem as an fsspec one DuckDB can read ``s3://`` with."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    class S3(ArrowFSWrapper):
+        protocol = "s3"
+
+    return S3(rem.fs)
+
+
+def connect(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the views of ``output_dir``.  On an object store, a copy
+    of its dataset.duckdb, with the bucket readable as ``s3://`` (see the module doc)."""
+    rem = remote(output_dir)
+    if rem is None:
+        return duckdb.connect(str(Path(output_dir) / DATABASE), read_only=True)
+    with tempfile.TemporaryDirectory(prefix="views-") as tmp:
+        local = Path(tmp) / DATABASE
+        with rem.fs.open_input_stream(rem.path(DATABASE)) as src:
+            local.write_bytes(src.read())
+        con = duckdb.connect(str(local), read_only=True)  # the open file outlives the unlink
+    con.register_filesystem(_s3_for_duckdb(rem))
+    return con
 
 
 def sql_text(output_dir: str | os.PathLike[str],
@@ -106,9 +147,38 @@ def _remove_leftovers(root: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def build(output_dir: str | os.PathLike[str]) -> Path:
+def _fill(con: duckdb.DuckDBPyConnection, sql: str, files: dict[str, list[str]]) -> None:
+    con.execute("CREATE TABLE committed_files (table_name VARCHAR, path VARCHAR)")
+    rows = [(t, p) for t, paths in files.items() for p in paths]
+    if rows:
+        con.executemany("INSERT INTO committed_files VALUES (?, ?)", rows)
+    for statement in statements(sql):
+        con.execute(statement)
+    con.execute("CHECKPOINT")
+
+
+def _build_remote(output_dir: str | os.PathLike[str], rem: Remote) -> str:
+    files = committed_files(output_dir)
+    with tempfile.TemporaryDirectory(prefix="views-") as tmp:
+        local = Path(tmp) / DATABASE
+        con = duckdb.connect(str(local))
+        try:
+            con.register_filesystem(_s3_for_duckdb(rem))
+            _fill(con, sql_text(output_dir, files), files)
+        finally:
+            con.close()
+        with rem.fs.open_output_stream(rem.path(DATABASE)) as out:  # one PUT: whole or none
+            out.write(local.read_bytes())
+    return f"s3://{rem.path(DATABASE)}"
+
+
+def build(output_dir: str | os.PathLike[str]) -> Path | str:
     """Write ``OUTPUT_DIR/dataset.duckdb`` atomically (a temporary file renamed over it:
-    a reader never meets half a database).  Returns its path."""
+    a reader never meets half a database).  Returns its path (its URI on an object store,
+    where it is uploaded whole)."""
+    rem = remote(output_dir)
+    if rem is not None:
+        return _build_remote(output_dir, rem)
     root = Path(output_dir).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"OUTPUT_DIR {str(root)!r} is not a directory")
@@ -119,13 +189,7 @@ def build(output_dir: str | os.PathLike[str]) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute("CREATE TABLE committed_files (table_name VARCHAR, path VARCHAR)")
-            rows = [(t, p) for t, paths in files.items() for p in paths]
-            if rows:
-                con.executemany("INSERT INTO committed_files VALUES (?, ?)", rows)
-            for statement in statements(sql_text(root, files)):
-                con.execute(statement)
-            con.execute("CHECKPOINT")
+            _fill(con, sql_text(root, files), files)
         finally:
             con.close()
         os.replace(tmp, target)
@@ -202,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m analytics.views",
         description="(Re)build OUTPUT_DIR/dataset.duckdb, the views over the committed "
                     "Parquet files; run it again after moving or copying OUTPUT_DIR.")
-    parser.add_argument("output_dir", type=Path, help="the crawl's OUTPUT_DIR")
+    # str, not Path: an s3:// URI would lose its '//'.
+    parser.add_argument("output_dir", help="the crawl's OUTPUT_DIR (a path or s3://...)")
     parser.add_argument("--sql", action="store_true",
                         help="print the SQL with the paths filled in instead of building")
     parser.add_argument("--markdown", action="store_true",

@@ -129,8 +129,11 @@ def check_render(value: str) -> str:
     return mode
 
 
-def check_output_dir(value: str) -> Path:
-    """The output directory must be creatable and writable; nothing is created here."""
+def check_output_dir(value: str) -> Path | str:
+    """The output directory must be creatable and writable; nothing is created here.
+    An object store (``s3://bucket/prefix``) must parse and its bucket answer."""
+    if "://" in str(value):
+        return check_object_store(str(value))
     path = Path(value).expanduser()
     probe = path
     while not probe.exists():
@@ -141,6 +144,37 @@ def check_output_dir(value: str) -> Path:
         raise ValueError(f"OUTPUT_DIR={value!r} is not writable (checked {probe}); expected a "
                          "directory this user can write to, or one that can be created")
     return path
+
+
+def check_object_store(value: str) -> str:
+    """``s3://bucket/prefix`` (pyarrow's URI options allowed): well formed, and its bucket
+    exists and answers with the endpoint and credentials given; nothing is written."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+    from crawler import dataset
+
+    shown = dataset.display(value)
+    expected = ("expected a local directory or s3://bucket/prefix (endpoint: "
+                "?endpoint_override=http://host:port or AWS_ENDPOINT_URL)")
+    if not dataset.is_remote(value):
+        raise ValueError(f"OUTPUT_DIR={shown!r} is not a supported object store; {expected}")
+    try:
+        rem = dataset.remote(value)
+    except (pa.ArrowException, ValueError) as exc:
+        raise ValueError(f"OUTPUT_DIR={shown!r} is not a valid object store URI ({exc}); "
+                         f"{expected}") from None
+    assert rem is not None
+    bucket = rem.root.split("/", 1)[0]
+    try:
+        info = rem.fs.get_file_info(bucket)
+    except OSError as exc:
+        why = " ".join(str(exc).split())
+        raise ValueError(f"OUTPUT_DIR={shown!r} cannot be reached: {why}") from None
+    if info.type == pafs.FileType.NotFound:
+        raise ValueError(f"OUTPUT_DIR={shown!r}: bucket {bucket!r} does not exist; create it "
+                         "or name another")
+    return value
 
 
 # -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.

@@ -1,27 +1,56 @@
-"""The layout of ``OUTPUT_DIR``, shared by the exporter that writes it and the job
-state that reads it back on resume::
+"""The layout of ``OUTPUT_DIR``, shared by the exporter that writes it and every reader
+(resume, refresh history, coverage, the report, the views).
+
+``OUTPUT_DIR`` is a local (or shared) directory, or an object store prefix
+``s3://bucket/prefix`` reached through pyarrow's filesystem layer.  A local directory::
 
     OUTPUT_DIR/<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk:05d>.parquet
     OUTPUT_DIR/<table>/crawl_date=YYYY-MM-DD/.<run_id>-<chunk:05d>.parquet.tmp  # being written
     OUTPUT_DIR/_state/<run_id>.commits    # commit log: one committed chunk number a line
 
-A chunk is part of the dataset only once its number is in the commit log.  A worker
-of a shared crawl (``crawler.shared_frontier``) names its files and its commit log by
-``<run_id>.<worker>`` instead (``crawler.run.Run.file_key``).
+An object store has no rename and no append, so the same data files are written
+straight to their final names and the commit point is an object of its own::
+
+    s3://bucket/prefix/<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk:05d>.parquet
+    s3://bucket/prefix/_state/<run_id>.commits/<chunk:05d>   # commit marker (empty)
+
+(``<run_id>`` is ``Run.file_key``: a worker of a shared crawl adds ``.<worker>``.)
+
+A chunk is part of the dataset only once it is committed: its number in the commit
+log, or its marker object present.  Why that is safe on an object store: a PUT (or a
+multipart upload, completed at close) makes an object visible only whole, so
+
+- while a chunk's files are uploaded, a reader sees none or some of them, complete,
+  under final names, with no marker: it ignores them all;
+- the marker is written only after every file of the chunk was closed (uploaded), so
+  once a reader lists the marker, every file of the chunk is there, complete;
+- a crash before the marker leaves complete or never-completed uploads of an
+  uncommitted chunk: ignored by readers, and deleted when the run resumes (the
+  exporter's recovery, as locally); an unfinished multipart upload is invisible and
+  is left to the bucket's AbortIncompleteMultipartUpload lifecycle rule;
+- a crash after the marker leaves a committed chunk, exactly as locally.
+
+Dropping committed chunks (a damaged chunk on resume) deletes their markers first,
+newest first, then their files, so a reader never meets a marker without its files.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 STATE_DIR = "_state"
 PARTITION = "crawl_date"
+OBJECT_STORE_SCHEMES = ("s3://",)
 
 
 def final_name(run_id: str, chunk: int) -> str:
@@ -32,12 +61,102 @@ def tmp_name(run_id: str, chunk: int) -> str:
     return f".{run_id}-{chunk:05d}.parquet.tmp"
 
 
+def marker_name(chunk: int) -> str:
+    return f"{chunk:05d}"
+
+
+# --- where OUTPUT_DIR is ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An ``s3://`` OUTPUT_DIR: its filesystem, and its root there (``bucket/prefix``)."""
+
+    uri: str
+    fs: pafs.FileSystem
+    root: str
+
+    def path(self, *parts: str) -> str:
+        return "/".join((self.root, *parts))
+
+
+def is_remote(output_dir: str | os.PathLike[str]) -> bool:
+    return os.fspath(output_dir).startswith(OBJECT_STORE_SCHEMES)
+
+
+@functools.lru_cache(maxsize=8)
+def _open_remote(uri: str, endpoint: str | None, key_id: str | None) -> Remote:
+    # endpoint and key_id only key the cache: pyarrow reads them from the environment.
+    fs, root = pafs.FileSystem.from_uri(uri)
+    return Remote(uri, fs, root.rstrip("/"))
+
+
+def remote(output_dir: str | os.PathLike[str]) -> Remote | None:
+    """The object store of an ``s3://bucket/prefix`` OUTPUT_DIR; None for a local path.
+
+    Endpoint and credentials: pyarrow's URI options (``?endpoint_override=...``) or the
+    standard AWS environment variables (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...).
+    ``pyarrow.ArrowInvalid`` for a malformed URI."""
+    uri = os.fspath(output_dir)
+    if not uri.startswith(OBJECT_STORE_SCHEMES):
+        return None
+    return _open_remote(uri, os.environ.get("AWS_ENDPOINT_URL"),
+                        os.environ.get("AWS_ACCESS_KEY_ID"))
+
+
+_USERINFO_RE = re.compile(r"^([a-z0-9]+://)[^/@?]*@")
+
+
+def display(output_dir: str | os.PathLike[str]) -> str:
+    """OUTPUT_DIR for messages and pages: credentials in an s3:// URI
+    (``s3://KEY:SECRET@bucket/...``, pyarrow's form) hidden."""
+    return _USERINFO_RE.sub(r"\1***@", os.fspath(output_dir))
+
+
+def filesystem(output_dir: str | os.PathLike[str]) -> pafs.FileSystem | None:
+    """What to pass as ``filesystem=`` with the paths of this module (None: local)."""
+    rem = remote(output_dir)
+    return rem.fs if rem is not None else None
+
+
+def open_parquet(output_dir: str | os.PathLike[str], path: str | Path) -> pq.ParquetFile:
+    rem = remote(output_dir)
+    if rem is None:
+        return pq.ParquetFile(path)
+    return pq.ParquetFile(rem.fs.open_input_file(str(path)))
+
+
+def remove(output_dir: str | os.PathLike[str], path: str | Path) -> None:
+    rem = remote(output_dir)
+    if rem is None:
+        Path(path).unlink()
+    else:
+        rem.fs.delete_file(str(path))
+
+
+def _listing(rem: Remote, prefix: str, recursive: bool) -> list[pafs.FileInfo]:
+    selector = pafs.FileSelector(prefix, recursive=recursive, allow_not_found=True)
+    return [i for i in rem.fs.get_file_info(selector) if i.type == pafs.FileType.File]
+
+
+# --- commits ------------------------------------------------------------------------------
+
+
 def commit_log(output_dir: str | os.PathLike[str], run_id: str) -> Path:
     return Path(output_dir) / STATE_DIR / f"{run_id}.commits"
 
 
+def commit_markers(rem: Remote, run_id: str) -> str:
+    """The prefix holding a run's commit markers on an object store."""
+    return rem.path(STATE_DIR, f"{run_id}.commits")
+
+
 def read_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]:
     """Committed chunk numbers of a run, in commit order.  A torn last line is ignored."""
+    rem = remote(output_dir)
+    if rem is not None:
+        return sorted(int(i.base_name) for i in _listing(rem, commit_markers(rem, run_id), False)
+                      if i.base_name.isdigit())
     try:
         text = commit_log(output_dir, run_id).read_text(encoding="ascii")
     except FileNotFoundError:
@@ -46,16 +165,56 @@ def read_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]:
     return [int(line) for line in lines if line.strip().isdigit()]
 
 
+def _all_remote_commits(rem: Remote) -> dict[str, set[int]]:
+    """Every run's committed chunks, from one listing of ``_state``."""
+    commits: dict[str, set[int]] = {}
+    for info in _listing(rem, rem.path(STATE_DIR), True):
+        parent = info.path.rsplit("/", 2)[-2]
+        if parent.endswith(".commits") and info.base_name.isdigit():
+            commits.setdefault(parent.removesuffix(".commits"), set()).add(int(info.base_name))
+    return commits
+
+
+def write_marker(rem: Remote, run_id: str, chunk: int) -> None:
+    """Commit a chunk on an object store: one empty object, written whole or not at all."""
+    rem.fs.open_output_stream(f"{commit_markers(rem, run_id)}/{marker_name(chunk)}").close()
+
+
+def drop_markers(rem: Remote, run_id: str, chunks: list[int]) -> None:
+    """Uncommit chunks, newest first (what remains committed stays a prefix of the run)."""
+    for chunk in sorted(chunks, reverse=True):
+        rem.fs.delete_file(f"{commit_markers(rem, run_id)}/{marker_name(chunk)}")
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def _table_files(rem: Remote, table: str) -> Iterator[tuple[str, str]]:
+    """(path, file name) of every object directly in a partition of a table, sorted."""
+    base = rem.path(table)
+    for info in sorted(_listing(rem, base, True), key=lambda i: i.path):
+        parts = info.path[len(base) + 1:].split("/")
+        if len(parts) == 2 and parts[0].startswith(f"{PARTITION}="):
+            yield info.path, parts[1]
+
+
 def run_files(
     output_dir: str | os.PathLike[str], table: str, run_id: str
-) -> Iterator[tuple[Path, int, bool]]:
+) -> Iterator[tuple[Path | str, int, bool]]:
     """(path, chunk, is_tmp) of every file of the run under one table.
 
     Anything else in the table directory (a stray file named like a partition,
-    another run's files) is left alone.
+    another run's files) is left alone.  Paths are ``Path``s locally, and paths in
+    ``filesystem(output_dir)`` (``bucket/prefix/...``) on an object store.
     """
     final = re.compile(rf"^{re.escape(run_id)}-(\d+)\.parquet$", re.ASCII)
     tmp = re.compile(rf"^\.{re.escape(run_id)}-(\d+)\.parquet\.tmp$", re.ASCII)
+    rem = remote(output_dir)
+    if rem is not None:
+        for key, name in _table_files(rem, table):
+            if m := final.match(name):
+                yield key, int(m.group(1)), False
+        return
     table_dir = Path(output_dir) / table
     if not table_dir.is_dir():
         return
@@ -71,13 +230,14 @@ def run_files(
 
 def committed_files(
     output_dir: str | os.PathLike[str], run_id: str, table: str
-) -> list[tuple[int, Path]]:
+) -> list[tuple[int, Path | str]]:
     """(chunk, path) of the run's committed files of one table, in chunk order."""
     committed = set(read_commits(output_dir, run_id))
     return sorted(
-        (chunk, path)
-        for path, chunk, is_tmp in run_files(output_dir, table, run_id)
-        if not is_tmp and chunk in committed
+        ((chunk, path)
+         for path, chunk, is_tmp in run_files(output_dir, table, run_id)
+         if not is_tmp and chunk in committed),
+        key=lambda cp: cp[0],
     )
 
 
@@ -90,7 +250,7 @@ def read_committed(
     columns = schema.names
     parts = []
     for _, path in committed_files(output_dir, run_id, table):
-        pf = pq.ParquetFile(path)
+        pf = open_parquet(output_dir, path)
         present = [c for c in columns if c in pf.schema_arrow.names]
         t = pf.read(columns=present)
         arrays = [
@@ -113,8 +273,8 @@ def committed_titles(output_dir: str | os.PathLike[str], file_key: str, after: i
     for table in OUTCOME_TABLES:
         for chunk, path in committed_files(output_dir, file_key, table):
             if chunk > after:
-                out.extend(str(t) for t in
-                           pq.read_table(path, columns=["tconst"]).column("tconst").to_pylist())
+                column = open_parquet(output_dir, path).read(columns=["tconst"])
+                out.extend(str(t) for t in column.column("tconst").to_pylist())
     return out
 
 
@@ -125,7 +285,11 @@ def committed_paths(
     output_dir: str | os.PathLike[str], table: str, exclude_run: str | None = None
 ) -> list[str]:
     """Every committed file of one table, whichever run wrote it (another run may be
-    writing right now: only chunks its commit log lists are read)."""
+    writing right now: only chunks its commit log lists are read).  On an object store,
+    paths in ``filesystem(output_dir)``."""
+    rem = remote(output_dir)
+    if rem is not None:
+        return _committed_remote(rem, table, exclude_run)
     table_dir = Path(output_dir) / table
     if not table_dir.is_dir():
         return []
@@ -144,3 +308,32 @@ def committed_paths(
             if chunk in commits[run_id]:
                 paths.append(str(path))
     return paths
+
+
+def _committed_remote(rem: Remote, table: str, exclude_run: str | None) -> list[str]:
+    # Markers first, files second: every file of a chunk was complete before its marker
+    # was written, so a chunk whose marker was listed has all its files in the listing.
+    commits = _all_remote_commits(rem)
+    files = list(_table_files(rem, table))
+    paths = []
+    for path, name in files:
+        m = _FILE_RE.match(name)
+        if m is None or m.group(1).split(".", 1)[0] == exclude_run:
+            continue
+        if int(m.group(2)) in commits.get(m.group(1), ()):
+            paths.append(path)
+    return paths
+
+
+def committed_dataset(output_dir: str | os.PathLike[str], table: str,
+                      schema: pa.Schema | None = None) -> Any:
+    """A ``pyarrow.dataset.Dataset`` of a table's committed files only, hive-partitioned
+    (the ``crawl_date`` column from the path): what a reader of an object store opens,
+    since an uncommitted chunk's objects carry final names there."""
+    import pyarrow.dataset as ds
+
+    rem = remote(output_dir)
+    base = rem.path(table) if rem is not None else str(Path(output_dir) / table)
+    return ds.dataset(committed_paths(output_dir, table), schema=schema, format="parquet",
+                      filesystem=filesystem(output_dir), partitioning="hive",
+                      partition_base_dir=base)

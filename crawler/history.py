@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler.dataset import committed_paths
+from crawler.dataset import committed_paths, filesystem
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _OUTCOMES = (("titles", "title"), ("aliases", "alias"), ("failures", "failure"))
@@ -48,7 +48,8 @@ class Fetch:
 def _dataset(output_dir: str | os.PathLike[str], table: str, schema: pa.Schema,
              exclude_run: str | None) -> ds.Dataset | None:
     paths = committed_paths(output_dir, table, exclude_run)
-    return ds.dataset(paths, schema=schema, format="parquet") if paths else None
+    return ds.dataset(paths, schema=schema, format="parquet",
+                      filesystem=filesystem(output_dir)) if paths else None
 
 
 def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None) -> pa.Table:

@@ -170,16 +170,15 @@ def mark_finished(jobdir: str | os.PathLike[str], run: Run, at: datetime) -> Non
 # --- resume ---------------------------------------------------------------------------
 
 
-def _chunk_readable(output_dir: Path, run_id: str, chunk: int) -> str | None:
+def _chunk_readable(output_dir: str | os.PathLike[str], run_id: str, chunk: int
+                    ) -> str | None:
     """None when every file of the chunk reads; else what went wrong."""
-    import pyarrow.parquet as pq
-
     for table in DATA_TABLES:
         for path, number, is_tmp in dataset.run_files(output_dir, table, run_id):
             if number != chunk or is_tmp:
                 continue
             try:
-                pq.ParquetFile(path).read()
+                dataset.open_parquet(output_dir, path).read()
             except (OSError, pa.ArrowException) as exc:
                 return f"{path}: {exc}"
     return None
@@ -191,7 +190,8 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
     Returns the dropped chunk numbers.  Their files are deleted and the commit log
     rewritten without them, so a resume fetches exactly their titles again.
     """
-    out = Path(output_dir)
+    # A local path, or an object store's URI as given (a Path would drop its '//').
+    out = output_dir if dataset.is_remote(output_dir) else Path(output_dir)
     commits = dataset.read_commits(out, run_id)
     for i, chunk in enumerate(commits):
         problem = _chunk_readable(out, run_id, chunk)
@@ -200,11 +200,15 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
         dropped = commits[i:]
         logger.warning("run %s: committed chunk %d cannot be read (%s); dropping chunks %s "
                        "and fetching their titles again", run_id, chunk, problem, dropped)
-        _rewrite_commit_log(out, run_id, commits[:i])
+        rem = dataset.remote(out)
+        if rem is not None:  # markers first: a reader never meets a marker without files
+            dataset.drop_markers(rem, run_id, dropped)
+        else:
+            _rewrite_commit_log(Path(out), run_id, commits[:i])
         for table in (*DATA_TABLES, "crawl_runs", "field_coverage"):
             for path, number, _ in list(dataset.run_files(out, table, run_id)):
                 if number in dropped:
-                    path.unlink()
+                    dataset.remove(out, path)
         return dropped
     return []
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from twisted.internet import task
 
+from crawler.dataset import display
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -74,7 +76,7 @@ class Progress:
         logger.info(self.line(spider))
         written = {k.removeprefix("parquet/rows/"): v for k, v in stats.items()
                    if k.startswith("parquet/rows/")}
-        output = self.crawler.settings.get("OUTPUT_DIR")
+        output = display(self.crawler.settings.get("OUTPUT_DIR") or "")  # no credentials
         tables = ", ".join(f"{t} {n}" for t, n in sorted(written.items())) or "nothing"
         run_id = getattr(getattr(spider, "run", None), "run_id", "?")
         logger.info("finished (%s) in %.1fs: run %s wrote %s rows to %s", reason,

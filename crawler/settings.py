@@ -119,6 +119,20 @@ ITEM_PIPELINES = {
     "pipelines.parquet.ParquetExporter": 900,  # fans titles out into tables, commits
 }
 
+# --- Output on an object store (crawler.dataset) ----------------------------------------
+# OUTPUT_DIR may also be s3://bucket/prefix, written and read through pyarrow's S3
+# filesystem.  Endpoint and credentials: the standard AWS environment variables
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, and AWS_ENDPOINT_URL for
+# an S3-compatible server), or pyarrow's URI form, e.g.
+#   s3://bucket/prefix?endpoint_override=http://127.0.0.1:9000&region=us-east-1
+# (keys as s3://KEY:SECRET@bucket/..., never printed).  A malformed URI, or a bucket that
+# does not exist or does not answer, stops `scrapy crawl` at once with one line, exit 2.
+# There is no rename on an object store: each chunk's files go straight to their final
+# names and a marker object _state/<run_id>.commits/<chunk> commits the chunk; readers
+# take only files whose chunk has a marker (crawler.dataset.committed_dataset).  No
+# setting of its own: every reader (python -m analytics.views, scrapy report) then finds
+# the store from OUTPUT_DIR and the environment alone.
+
 # --- The drift alarm (pipelines.coverage) ---------------------------------------------
 # Each session measures, per column, the share of the run's fetched titles that have a
 # value.  A column covered at least DRIFT_MIN_COVERAGE in the previous completed run that

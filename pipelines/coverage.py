@@ -21,9 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from crawler.dataset import committed_paths
+from crawler.dataset import committed_paths, open_parquet
 from pipelines.schemas import SCHEMAS
 
 MEASURED = ("titles", "ratings", "credits", "more_like_this")
@@ -92,9 +90,9 @@ def _rows(output_dir: str | os.PathLike[str], table: str, columns: list[str],
     """Committed rows of a small table (crawl_runs, field_coverage), file by file."""
     out: list[dict[str, Any]] = []
     for path in committed_paths(output_dir, table, exclude_run):
-        present = pq.ParquetFile(path).schema_arrow.names
-        out += pq.ParquetFile(path).read(columns=[c for c in columns if c in present]
-                                         ).to_pylist()
+        pf = open_parquet(output_dir, path)
+        present = pf.schema_arrow.names
+        out += pf.read(columns=[c for c in columns if c in present]).to_pylist()
     return out
 
 

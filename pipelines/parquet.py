@@ -19,6 +19,12 @@ On open, for the same run id (a resumed run), final-named files whose chunk is
 not in the log and all tmp files of the run are deleted, and numbering continues
 after the last committed chunk.
 
+On an object store (``OUTPUT_DIR=s3://bucket/prefix``; no rename, no append) each
+table file of a chunk is streamed straight to its final name (the upload completes,
+atomically, when the file is closed at commit), and the commit is one marker object
+written after every file of the chunk is closed.  Recovery is the same: the run's
+files without a marker are deleted.  Why this is safe: ``crawler.dataset``.
+
 When to commit (settings, read in ``ParquetExporter.__init__``; documented in
 ``crawler.settings``): at every ``crawler.signals.checkpoint`` (the spider sends
 it at the end of each breadth-first level), when the crawl closes, and, if
@@ -47,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -118,13 +125,13 @@ def table_rows(item: Any) -> Iterable[tuple[str, dict[str, Any]]]:
         yield "reused", values
 
 
-def output_error_line(output_dir: Path, exc: OSError) -> str:
+def output_error_line(output_dir: str | os.PathLike[str], exc: OSError) -> str:
     """One line naming why OUTPUT_DIR could not be written ("disk full in OUTPUT_DIR ...")."""
     what = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
             errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
             errno.EIO: "I/O error"}.get(exc.errno or 0, "cannot write")
     where = f" ({exc.filename})" if exc.filename else ""
-    return (f"{what} in OUTPUT_DIR {str(output_dir)!r}{where}: {exc.strerror or exc}; "
+    return (f"{what} in OUTPUT_DIR {dataset.display(output_dir)!r}{where}: {exc.strerror or exc}; "
             "the rows not yet committed were not written")
 
 
@@ -158,7 +165,13 @@ class ParquetExporter:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.output_dir = Path(settings.get("OUTPUT_DIR") or "output")
+        output_dir = settings.get("OUTPUT_DIR") or "output"
+        # An object store (s3://...) is written through pyarrow's filesystem layer.
+        self.remote = dataset.remote(output_dir)
+        self.output_dir = Path(output_dir)
+        # What readers and messages get: the path, or the URI (a Path would drop its '//').
+        self.output_name: str | Path = output_dir if self.remote is not None \
+            else self.output_dir
         self.row_group_size = max(1, settings.getint("PARQUET_ROW_GROUP_SIZE"))
         self.commit_rows = settings.getint("PARQUET_COMMIT_ROWS")  # <= 0: off
         self.commit_seconds = settings.getfloat("PARQUET_COMMIT_SECONDS")  # <= 0: off
@@ -168,6 +181,8 @@ class ParquetExporter:
         self._chunk_started: float | None = None  # monotonic time of the chunk's first row
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
+        # On an object store: table -> (writer, its upload stream, the object's path).
+        self._uploads: dict[str, tuple[pq.ParquetWriter, pa.NativeFile, str]] = {}
         self._chunk_rows: dict[str, int] = {}
         self._chunk_tconsts: list[str] = []  # titles whose outcome the open chunk holds
         self.committed_rows: dict[str, int] = dict.fromkeys(SCHEMAS, 0)
@@ -240,7 +255,7 @@ class ParquetExporter:
         """
         if self.failure is not None:
             return
-        self.failure = output_error_line(self.output_dir, exc)
+        self.failure = output_error_line(self.output_name, exc)
         logger.error("%s", self.failure)
         self.crawler.stats.set_value("output/error", self.failure)
         self._discard_open_chunk()
@@ -255,6 +270,7 @@ class ParquetExporter:
         writers, self._writers = self._writers, {}
         for writer, _, _ in writers.values():
             _abandon(writer)
+        self._abandon_uploads()
         with contextlib.suppress(OSError):
             self._delete_uncommitted_chunk()
         self._buffers = {}
@@ -385,6 +401,9 @@ class ParquetExporter:
         data = self._to_arrow(table, rows)
         if data.num_rows == 0:
             return
+        if self.remote is not None:
+            self._upload(table, data)
+            return
         if table not in self._writers:
             assert self.run is not None
             part = self._partition_dir(table)
@@ -408,6 +427,9 @@ class ParquetExporter:
         """Make the open chunk part of the dataset (see the module doc); no rows, no-op."""
         for table in list(self._buffers):
             self._flush(table)
+        if self.remote is not None:
+            self._commit_uploads()
+            return
         writers, self._writers = self._writers, {}
         if writers:
             try:
@@ -424,23 +446,78 @@ class ParquetExporter:
                 os.replace(tmp, final)
                 _fsync_dir(final.parent)
             self._log_commit(self.chunk)
-            self.crawler.signals.send_catch_log(
-                signal=our_signals.chunk_committed, tconsts=self._chunk_tconsts,
-                chunk=self.chunk)
-            for table in writers:
-                self.committed_rows[table] += self._chunk_rows.get(table, 0)
-                self.crawler.stats.inc_value(
-                    f"parquet/rows/{table}", self._chunk_rows.get(table, 0)
-                )
-            self.crawler.stats.inc_value("parquet/chunks")
-            self.chunk += 1
+            self._committed(list(writers))
         self._chunk_rows = {}
         self._chunk_tconsts = []
         self._chunk_started = None
         self._chunk_date = None
 
+    def _committed(self, tables: list[str]) -> None:
+        """The chunk is in the commit log (or its marker written)."""
+        self.crawler.signals.send_catch_log(
+            signal=our_signals.chunk_committed, tconsts=self._chunk_tconsts, chunk=self.chunk)
+        for table in tables:
+            self.committed_rows[table] += self._chunk_rows.get(table, 0)
+            self.crawler.stats.inc_value(
+                f"parquet/rows/{table}", self._chunk_rows.get(table, 0)
+            )
+        self.crawler.stats.inc_value("parquet/chunks")
+        self.chunk += 1
+
+    # --- an object store: no rename, no append (see crawler.dataset) --------------------
+
+    def _upload(self, table: str, data: pa.Table) -> None:
+        """Stream a row group to the table's object of the open chunk, under its final name:
+        the object becomes visible only when the stream is closed, whole."""
+        rem = self.remote
+        assert rem is not None and self.run is not None
+        if table not in self._uploads:
+            day = (self._chunk_date or self.now().date()).isoformat()
+            key = rem.path(table, f"{dataset.PARTITION}={day}",
+                           dataset.final_name(self.run.file_key, self.chunk))
+            if rem.fs.get_file_info(key).type != pafs.FileType.NotFound:
+                raise FileExistsError(f"{dataset.display(rem.uri)}: {key} exists; chunk "
+                                      f"{self.chunk} not written")  # never overwrite
+            stream = rem.fs.open_output_stream(key)
+            writer = pq.ParquetWriter(stream, SCHEMAS[table], compression=COMPRESSION)
+            self._uploads[table] = (writer, stream, key)
+        self._uploads[table][0].write_table(data, row_group_size=data.num_rows)
+
+    def _commit_uploads(self) -> None:
+        """Complete every upload of the chunk, then write its marker: the commit point."""
+        rem = self.remote
+        assert rem is not None and self.run is not None
+        uploads, self._uploads = self._uploads, {}
+        if uploads:
+            try:
+                for writer, stream, _ in uploads.values():
+                    writer.close()
+                    stream.close()  # completes the upload: the object is now whole
+            except BaseException:
+                self._uploads = uploads
+                self._abandon_uploads()
+                raise
+            self._log_commit(self.chunk)  # the marker
+            self._committed(list(uploads))
+        self._chunk_rows = {}
+        self._chunk_tconsts = []
+        self._chunk_started = None
+        self._chunk_date = None
+
+    def _abandon_uploads(self) -> None:
+        """Give up the open chunk's uploads.  Closing may still complete an upload: the
+        object has no marker, so readers ignore it and it is deleted as uncommitted."""
+        uploads, self._uploads = self._uploads, {}
+        for writer, stream, _ in uploads.values():
+            _abandon(writer)
+            with contextlib.suppress(OSError, pa.ArrowException):
+                stream.close()
+
     def _log_commit(self, chunk: int) -> None:
         assert self.run is not None
+        if self.remote is not None:
+            dataset.write_marker(self.remote, self.run.file_key, chunk)
+            return
         log = dataset.commit_log(self.output_dir, self.run.file_key)
         with open(log, "a", encoding="ascii") as f:
             f.write(f"{chunk}\n")
@@ -448,18 +525,21 @@ class ParquetExporter:
             os.fsync(f.fileno())
 
     def _delete_uncommitted_chunk(self) -> None:
-        if self.run is None or self.chunk in dataset.read_commits(self.output_dir,
+        if self.run is None or self.chunk in dataset.read_commits(self.output_name,
                                                                   self.run.file_key):
             return
         for table in SCHEMAS:
-            for path, chunk, _ in list(dataset.run_files(self.output_dir, table,
+            for path, chunk, _ in list(dataset.run_files(self.output_name, table,
                                                          self.run.file_key)):
                 if chunk == self.chunk:
-                    path.unlink()
+                    dataset.remove(self.output_name, path)
 
     # --- open: checks and recovery --------------------------------------------------------
 
     def _check_writable(self) -> None:
+        if self.remote is not None:
+            self._check_remote_writable(self.remote)
+            return
         state = self.output_dir / dataset.STATE_DIR
         probe = state / f".probe-{os.getpid()}"
         try:
@@ -472,11 +552,20 @@ class ParquetExporter:
                 f"{exc.strerror or exc}"
             ) from exc
 
+    def _check_remote_writable(self, rem: dataset.Remote) -> None:
+        probe = rem.path(dataset.STATE_DIR, f".probe-{os.getpid()}")
+        try:
+            rem.fs.open_output_stream(probe).close()
+            rem.fs.delete_file(probe)
+        except OSError as exc:
+            raise OutputDirError(f"OUTPUT_DIR {dataset.display(rem.uri)!r} cannot be written: "
+                                 f"{' '.join(str(exc).split())}") from exc
+
     def _recover(self, run_id: str) -> int:
         """Deletes what an interrupted session of this run left uncommitted; the next chunk."""
-        commits = set(dataset.read_commits(self.output_dir, run_id))
+        commits = set(dataset.read_commits(self.output_name, run_id))
         log = dataset.commit_log(self.output_dir, run_id)
-        if log.exists():
+        if self.remote is None and log.exists():
             # A torn last line (power loss) is cut off, or the next append would extend it.
             text = log.read_bytes()
             if text and not text.endswith(b"\n"):
@@ -484,9 +573,10 @@ class ParquetExporter:
                     f.truncate(text.rfind(b"\n") + 1)
         removed = 0
         for table in SCHEMAS:
-            for path, chunk, is_tmp in list(dataset.run_files(self.output_dir, table, run_id)):
+            for path, chunk, is_tmp in list(dataset.run_files(self.output_name, table,
+                                                              run_id)):
                 if is_tmp or chunk not in commits:
-                    path.unlink()
+                    dataset.remove(self.output_name, path)
                     removed += 1
         if removed or commits:
             logger.info(
@@ -506,9 +596,9 @@ class ParquetExporter:
         try:
             counter = self.coverage
             if self.run.worker is None:  # a worker of a shared crawl measures its own titles
-                counter.start_from(coverage.run_so_far(self.output_dir, self.run.run_id))
+                counter.start_from(coverage.run_so_far(self.output_name, self.run.run_id))
             measured = counter.measured()
-            before = coverage.previous_coverage(self.output_dir, self.run.run_id)
+            before = coverage.previous_coverage(self.output_name, self.run.run_id)
         except (OSError, pa.ArrowException) as exc:
             logger.error("field coverage could not be measured: %s", exc)
             return []
@@ -582,7 +672,7 @@ class ParquetExporter:
         except OSError as exc:
             self._discard_open_chunk()
             if self.failure is None:
-                self.failure = output_error_line(self.output_dir, exc)
+                self.failure = output_error_line(self.output_name, exc)
                 self.crawler.stats.set_value("output/error", self.failure)
             logger.error("the crawl_runs row of run %s could not be written: %s",
                          run.run_id, exc.strerror or exc)

@@ -62,3 +62,30 @@ def redis_url(redis_server) -> str:  # type: ignore[no-untyped-def]
     client.flushall()
     client.close()
     return str(redis_server.url)
+
+
+@pytest.fixture(scope="session")
+def s3_server():  # type: ignore[no-untyped-def]
+    """One real S3-compatible server (moto_server) for the session, on a free port, with
+    the test credentials in the environment (tests/s3_server.py)."""
+    from tests.s3_server import CREDENTIALS, S3Server, moto_server
+
+    if not moto_server():
+        pytest.fail("moto_server not installed: run `make install` (moto[server] is in the "
+                    "dev extra)")
+    saved = {k: os.environ.get(k) for k in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    server = S3Server().start()
+    yield server
+    server.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:  # type: ignore[no-untyped-def]
+    """A new empty bucket on the session's S3 server."""
+    return str(s3_server.new_bucket())
