@@ -41,8 +41,8 @@ from tests.redis_server import RedisServer  # noqa: E402
 
 def worker_command(base_url: str, frontier_url: str, index: int, workers: int, titles: int,
                    output_dir: Path, delay: float) -> list[str]:
-    """The command of worker ``index`` of ``workers``: the one place to change when workers
-    share a frontier (today each crawls its own ``titles`` from the same seed)."""
+    """The command of worker ``index`` of ``workers``.  Shared, they are workers of one crawl
+    of ``titles`` titles; unshared (the control), each crawls its own ``titles``."""
     settings = {
         "IMDB_BASE_URL": base_url,
         "OUTPUT_DIR": str(output_dir),
@@ -83,11 +83,12 @@ def run(workers: int, args: argparse.Namespace, mirror: MirrorServer, frontier_u
         client.flushdb()
         client.close()
     start = len(mirror.arrivals)
-    titles = max(1, args.requests // workers)
+    # Shared: one crawl of all the requests; the control: each worker its own share.
+    titles = args.requests if frontier_url else max(1, args.requests // workers)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = []
     for i in range(workers):
-        out = tmp / f"w{workers}-{i}"
+        out = tmp / f"w{workers}" if frontier_url else tmp / f"w{workers}-{i}"
         cmd = worker_command(mirror.base_url, frontier_url, i, workers, titles, out, args.delay)
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True))
