@@ -90,17 +90,20 @@ def run(workers: int, args: argparse.Namespace, mirror: MirrorServer, frontier_u
     for i in range(workers):
         out = tmp / f"w{workers}" if frontier_url else tmp / f"w{workers}-{i}"
         cmd = worker_command(mirror.base_url, frontier_url, i, workers, titles, out, args.delay)
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True))
+        log = tmp / f"w{workers}-{i}.log"  # a file: a full pipe would stall the worker
+        with open(log, "w") as err:
+            procs.append((subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                           stderr=err), log))
     deadline = time.monotonic() + args.max_seconds
-    for proc in procs:
+    for proc, log in procs:
         try:
-            _, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            proc.wait(max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:  # bounded in time: what was sent counts
             proc.kill()
-            _, err = proc.communicate()
+            proc.wait()
         if proc.returncode not in (0, -9):
-            raise SystemExit(f"a worker failed ({proc.returncode}):\n{err[-3000:]}")
+            tail = log.read_text(errors="replace")[-3000:]
+            raise SystemExit(f"a worker failed ({proc.returncode}):\n{tail}")
     arrivals = [a for a in mirror.arrivals[start:] if a[1].startswith("/title/")]
     times = sorted(t for t, _, _ in arrivals)
     by_worker: dict[str, list[float]] = {}

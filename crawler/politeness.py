@@ -68,6 +68,19 @@ def turn_key(host: str) -> str:
     return f"{PREFIX}polite:turn:{host}"
 
 
+def free_slots_of(client: Any, worker: str) -> int:
+    """Give back every slot a dead worker holds (``client``: a blocking Redis client).
+    The frontier's reaper calls it, so a killed worker's slots come back with its titles
+    rather than when their own lease runs out."""
+    freed = 0
+    for key in client.scan_iter(match=slots_key("*"), count=100):
+        holders = [h for h in client.zrange(key, 0, -1)
+                   if (h.decode() if isinstance(h, bytes) else h).startswith(f"{worker}:")]
+        if holders:
+            freed += int(client.zrem(key, *holders))
+    return freed
+
+
 # Times are whole milliseconds of Redis TIME: Lua formats numbers with 14 digits, so
 # microseconds since 1970 (16 digits) would be rounded when stored.
 _NOW = """
@@ -162,7 +175,10 @@ class SharedCrawl:
         self.url = url
         s = crawler.settings
         self.redis = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # The frontier's name for this worker, so that its reaper frees a dead one's slots.
+        run = getattr(crawler.spider, "run", None)
+        self.worker = getattr(run, "worker", None) or (
+            f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
         # Slots and turns are per host, whatever the crawl: two crawls sharing a Redis share
         # the site's budget too.  The stop and the block window are the crawl's own.
         key = s.get("FRONTIER_KEY") or DEFAULT_KEY

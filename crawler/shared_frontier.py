@@ -627,6 +627,9 @@ class SharedFrontier:
             committed = self.committed_since(worker, int(_text(last)))
             n = int(self.client.eval(_REAP, 0, self.key, worker, json.dumps(committed)))
             if n >= 0:
+                from crawler.politeness import free_slots_of
+
+                free_slots_of(self.client, worker)
                 logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
                                "back to the queue, %d committed by it kept", worker, n,
                                len(committed))

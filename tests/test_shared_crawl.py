@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import redis
@@ -43,21 +44,41 @@ def shared(redis_url: str, worker: str, **more: Any) -> dict[str, Any]:
             "FRONTIER_LEASE_SECONDS": "2", "FRONTIER_POLL_SECONDS": "0.05", **more}
 
 
-def start_worker(base_url: str, out: Path, redis_url: str, worker: str,
+def start_worker(base_url: str, out: Path | str, redis_url: str, worker: str,
                  **kwargs: Any) -> subprocess.Popen[str]:
     settings = kwargs.pop("settings", {})
     cmd = crawl_command(base_url, out, seed=SEED, depth=DEPTH, max_titles=MAX_TITLES,
                         settings={**shared(redis_url, worker), **settings}, **kwargs)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # The log goes to a file: a worker blocked on a full pipe nobody reads yet would hold
+    # up the level barrier of the others, and the test with it.
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - read and closed by finish()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                            text=True)
+    LOGS[proc.pid] = log
+    return proc
+
+
+LOGS: dict[int, IO[str]] = {}
 
 
 def finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tuple[int, str]]:
+    """Each worker's exit code and log, once all have ended."""
+    deadline = time.monotonic() + timeout
+    try:
+        for proc in procs:
+            proc.wait(max(1.0, deadline - time.monotonic()))
+    finally:
+        for proc in procs:  # none is left running, whatever failed
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     results = []
     for proc in procs:
-        _, err = proc.communicate(timeout=timeout)
-        results.append((proc.returncode, err))
+        log = LOGS.pop(proc.pid)
+        log.seek(0)
+        results.append((proc.returncode, log.read()))
+        log.close()
     return results
 
 
@@ -102,8 +123,11 @@ def test_three_workers_make_the_crawl_one_process_makes(
     tmp_path: Path, redis_url: str, single: Path
 ) -> None:
     out = tmp_path / "out"
+    # A few titles at a time and a small shared delay, so all three get some of each level.
+    spread = {"FRONTIER_CLAIM_BATCH": "2", "CONCURRENT_REQUESTS": "2", "DOWNLOAD_DELAY": "0.03"}
     with mirror() as server:
-        procs = [start_worker(server.base_url, out, redis_url, f"w{i}") for i in range(3)]
+        procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=spread)
+                 for i in range(3)]
         results = finish(procs)
         fetched = Counter(p.split("/")[2] for p, _ in server.log if p.startswith("/title/"))
     for code, err in results:
@@ -136,7 +160,7 @@ def test_a_worker_killed_mid_level_loses_nothing(
     out = tmp_path / "out"
     client = redis.Redis.from_url(redis_url)
     # Slow pages and small claims, so the victim holds titles of a level when it dies.
-    slow = {"DOWNLOAD_DELAY": "0.2", "FRONTIER_CLAIM_BATCH": "2"}
+    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
     with mirror() as server:
         procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=slow)
                  for i in range(3)]
@@ -155,7 +179,7 @@ def test_all_workers_stopped_and_started_again_resume_the_run(
 ) -> None:
     out = tmp_path / "out"
     client = redis.Redis.from_url(redis_url)
-    slow = {"DOWNLOAD_DELAY": "0.2"}
+    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
     with mirror() as server:
         procs = [start_worker(server.base_url, out, redis_url, f"a{i}", settings=slow)
                  for i in range(2)]
@@ -254,3 +278,28 @@ def test_a_shared_refresh_decides_each_title_once_and_views_count_the_run(
                           "FROM runs ORDER BY started_at").fetchall()
     assert rows == [(2, MAX_TITLES, 0, len(failed)),
                     (2, MAX_TITLES, MAX_TITLES - len(failed), len(failed))]
+
+
+def test_workers_writing_to_an_object_store_one_killed_mid_level(
+    redis_url: str, single: Path, s3_server: Any, s3_bucket: str
+) -> None:
+    from tests.test_s3_output import s3_rows
+
+    uri = s3_server.uri(s3_bucket, "shared")
+    client = redis.Redis.from_url(redis_url)
+    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
+    with mirror() as server:
+        procs = [start_worker(server.base_url, uri, redis_url, f"w{i}", settings=slow)
+                 for i in range(3)]
+        wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
+                   and held_by(client, "w0") > 0)
+        procs[0].send_signal(signal.SIGKILL)
+        results = finish(procs[1:])
+    for code, err in results:
+        assert code == 0, err[-2000:]
+    got: Counter[str] = Counter()
+    for table in OUTCOME_TABLES:
+        got.update(r["tconst"] for r in s3_rows(uri, table))
+    assert got == outcomes(single)  # every scheduled title once, as one process has them
+    assert Counter((r["tconst"], r["similar_tconst"], r["rank"])
+                   for r in s3_rows(uri, "more_like_this")) == edges(single)

@@ -110,6 +110,7 @@ def test_a_dead_workers_titles_go_back_except_those_its_commit_log_holds(
 
 def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) -> None:
     server = RedisServer().start()  # its own: this test kills it
+    worker: subprocess.Popen[str] | None = None
     try:
         client = redis.Redis.from_url(server.url)
         with MirrorServer(records=synthetic_graph(60, out_degree=5, seed=3)) as mirror:
@@ -126,6 +127,9 @@ def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) 
             server.process.send_signal(signal.SIGKILL)
             _, err = worker.communicate(timeout=120)
     finally:
+        if worker is not None and worker.poll() is None:  # never left running
+            worker.kill()
+            worker.communicate()
         server.cleanup()
     assert worker.returncode == 1, err[-2000:]
     last = err.strip().splitlines()[-1]
