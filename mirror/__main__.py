@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
         "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/",
     )
+    parser.add_argument("--cache-pages", type=int, default=16,
+                        help="rendered pages kept (a benchmark keeps them all, so that the "
+                        "mirror, standing in for the site, costs the machine little)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     return parser
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         archive=captures_from_sources(args.archive) if args.archive else None,
+        cache_pages=args.cache_pages,
     )
     print(mirror.base_url, flush=True)
     print(f"{mirror.title_count()} titles", file=sys.stderr, flush=True)
