@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/python scripts/demo.py
 
 test: install browser redis lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # ruff over everything; mypy over the package code (files set in pyproject.toml).
 lint: install
@@ -42,6 +42,10 @@ bench: install
 	$(BIN)/python bench/mirror_memory.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/views.py
+	$(BIN)/python bench/redis_frontier.py
+	$(BIN)/python bench/shared_rate.py
+	$(BIN)/python bench/workers.py
+	$(BIN)/python bench/s3_commit.py
 
 clean:
 	rm -rf $(VENV) output/*/ .pytest_cache .hypothesis
