@@ -45,6 +45,11 @@ _EXCEPTION_REASONS: tuple[tuple[tuple[type[BaseException], ...], str, bool], ...
 _MAXSIZE_MARKER = "DOWNLOAD_MAXSIZE"
 
 
+class CrawlStopped(scrapy_exceptions.IgnoreRequest):
+    """A request never sent because the shared crawl was stopped.  Its title keeps no
+    outcome, so the close records it as the stop's other unfinished titles are."""
+
+
 class RobotsDisallowed(scrapy_exceptions.IgnoreRequest):
     """robots.txt disallows the URL (crawler.robots)."""
 

@@ -43,9 +43,10 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.failures import CrawlStopped
 from crawler.shared_frontier import DEFAULT_KEY, shown_url
 
 if TYPE_CHECKING:
@@ -147,10 +148,6 @@ LEASE_MARGIN = 30.0  # seconds a slot's lease outlasts DOWNLOAD_TIMEOUT
 StopCallback = Callable[[int | None, int, str], None]
 
 
-
-class CrawlStopped(IgnoreRequest):
-    """A request never sent because the shared crawl was stopped.  Its title keeps no
-    outcome, so the close records it as the stop's other unfinished titles are."""
 
 
 _SHARED: weakref.WeakKeyDictionary[Crawler, SharedCrawl] = weakref.WeakKeyDictionary()

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from crawler import signals as our_signals
 from crawler.archive import memento_time
 from crawler.failures import block_reason, is_transient
-from crawler.politeness import shared_crawl
 
 if TYPE_CHECKING:
     from typing import Self
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+    from crawler.politeness import SharedCrawl
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,11 @@ class BackoffRetryMiddleware:
         self.recent: deque[bool] = deque(maxlen=s.getint("CRAWL_BLOCK_WINDOW"))
         self.stopping = False
         self._closing: asyncio.Future[None] | None = None
-        self.shared = shared_crawl(crawler)  # None unless FRONTIER_URL is set
+        self.shared: SharedCrawl | None = None
+        if crawler.settings.get("FRONTIER_URL"):  # redis is imported only for a shared crawl
+            from crawler.politeness import shared_crawl
+
+            self.shared = shared_crawl(crawler)
         if self.shared is not None:
             self.shared.on_stop(self.stop)
 

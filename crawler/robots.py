@@ -35,13 +35,13 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.failures import (
+    CrawlStopped,
     RobotsDisallowed,
     RobotsUnavailable,
     block_reason,
     exception_detail,
     exception_reason,
 )
-from crawler.politeness import CrawlStopped
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

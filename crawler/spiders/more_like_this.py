@@ -30,6 +30,7 @@ from crawler.arguments import check_base_url, check_render, job_arguments, parse
 from crawler.extraction import extract_page
 from crawler.failures import (
     WAF_ACTION_HEADER,
+    CrawlStopped,
     block_reason,
     exception_detail,
     exception_reason,
@@ -38,7 +39,6 @@ from crawler.failures import (
 from crawler.frontier import Frontier, FrontierUnavailable, TitleFrontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
-from crawler.politeness import CrawlStopped
 from crawler.records import PageKind, TitleRecord
 from crawler.run import Run, check_run_id, new_run_id, utc_now
 
