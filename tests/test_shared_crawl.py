@@ -154,10 +154,9 @@ def wait_until(condition: Any, timeout: float = 60.0) -> None:
         time.sleep(0.005)  # polling a condition, bounded by the deadline
 
 
-def test_a_worker_killed_mid_level_loses_nothing(
-    tmp_path: Path, redis_url: str, single: Path
-) -> None:
-    out = tmp_path / "out"
+def crawl_killing_one_mid_level(out: Path | str, redis_url: str) -> list[tuple[int, str]]:
+    """Three workers; w0 is SIGKILLed while it holds titles of depth 2 or deeper.  The
+    survivors' exit codes and logs."""
     client = redis.Redis.from_url(redis_url)
     # Slow pages and small claims, so the victim holds titles of a level when it dies.
     slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
@@ -171,7 +170,14 @@ def test_a_worker_killed_mid_level_loses_nothing(
     for code, err in results:
         assert code == 0, err[-2000:]
     assert "go back to the queue" in "".join(err for _, err in results)
-    assert_same_crawl(out, single)
+    return results
+
+
+def test_a_worker_killed_mid_level_loses_nothing(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    crawl_killing_one_mid_level(tmp_path / "out", redis_url)
+    assert_same_crawl(tmp_path / "out", single)
 
 
 def test_all_workers_stopped_and_started_again_resume_the_run(
@@ -286,17 +292,7 @@ def test_workers_writing_to_an_object_store_one_killed_mid_level(
     from tests.test_s3_output import s3_rows
 
     uri = s3_server.uri(s3_bucket, "shared")
-    client = redis.Redis.from_url(redis_url)
-    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
-    with mirror() as server:
-        procs = [start_worker(server.base_url, uri, redis_url, f"w{i}", settings=slow)
-                 for i in range(3)]
-        wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
-                   and held_by(client, "w0") > 0)
-        procs[0].send_signal(signal.SIGKILL)
-        results = finish(procs[1:])
-    for code, err in results:
-        assert code == 0, err[-2000:]
+    crawl_killing_one_mid_level(uri, redis_url)
     got: Counter[str] = Counter()
     for table in OUTCOME_TABLES:
         got.update(r["tconst"] for r in s3_rows(uri, table))
