@@ -9,38 +9,28 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
+from tests.local_server import LocalServer, free_port
+
 READY = "Ready to accept connections"
+__all__ = ["RedisServer", "free_port"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class RedisServer(LocalServer):
+    name = "redis-server"
 
-
-class RedisServer:
     def __init__(self, executable: str | None = None) -> None:
+        super().__init__()
         self.executable = executable or shutil.which("redis-server") or ""
-        self.port = 0
-        self.process: subprocess.Popen[str] | None = None
         self._dir = tempfile.mkdtemp(prefix="redis-test-")
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 20.0) -> RedisServer:
-        for _ in range(5):  # the port may be taken between choosing and binding it
-            self.port = free_port()
-            if self._try_start(timeout):
-                return self
-        raise RuntimeError("redis-server did not start on any of 5 free ports")
 
     def _try_start(self, timeout: float) -> bool:
         cmd = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
@@ -65,16 +55,6 @@ class RedisServer:
             return True
         self.stop()
         return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
     def cleanup(self) -> None:
         self.stop()

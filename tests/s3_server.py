@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests.redis_server import free_port
+from tests.local_server import LocalServer
 
 # What a crawl or reader needs in its environment to reach this server, and nothing else.
 CREDENTIALS = {
@@ -33,21 +33,12 @@ def moto_server() -> str:
     return shutil.which("moto_server", path=str(Path(sys.executable).parent)) or ""
 
 
-class S3Server:
-    def __init__(self) -> None:
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
+class S3Server(LocalServer):
+    name = "moto_server"
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> S3Server:
-        for _ in range(5):  # the port may be taken between choosing and binding it
-            self.port = free_port()
-            if self._try_start(timeout):
-                return self
-        raise RuntimeError("moto_server did not start on any of 5 free ports")
 
     def _try_start(self, timeout: float) -> bool:
         self.process = subprocess.Popen(
@@ -85,15 +76,6 @@ class S3Server:
         path = f"{bucket}/{prefix}".rstrip("/")
         return f"s3://{path}?endpoint_override={self.endpoint}"
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
 
 def environment() -> dict[str, str]:
