@@ -187,6 +187,7 @@ class SharedCrawl:
         self._on_stop: StopCallback | None = None
         self._down = False
         self._watcher: asyncio.Task[None] | None = None
+        self._watching = False
         self.acquire_script = self.redis.register_script(ACQUIRE)
         self.turn_script = self.redis.register_script(TURN)
         self._note = self.redis.register_script(NOTE_BLOCK)
@@ -257,7 +258,7 @@ class SharedCrawl:
         return True
 
     async def _watch(self) -> None:
-        while self.stop_reason is None:
+        while self.stop_reason is None and self._watching:
             try:
                 reason = await self.redis.hget(self.meta_key, "stop_reason")
             except (RedisError, OSError):
@@ -268,13 +269,16 @@ class SharedCrawl:
             await asyncio.sleep(STOP_CHECK_INTERVAL)
 
     def _opened(self) -> None:
+        self._watching = True
         self._watcher = asyncio.ensure_future(self._watch())
 
     async def _closed(self) -> None:
         if self._watcher is not None:
+            # The flag ends the loop even if a cancel lands inside a Redis call that turns
+            # it into an error (the close then hung, waiting on a watcher that went on).
+            self._watching = False
             self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await asyncio.wait({self._watcher}, timeout=STOP_CHECK_INTERVAL + 1)
         # Given back at once: only a killed worker's slots wait for their lease.
         for host, holders in self.held.items():
             if holders:
