@@ -19,11 +19,37 @@ one it has.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from crawler.ids import is_tconst
+
+
+def merge_problem(
+    tconst: str, canonical: str, max_chain: int,
+    alias_of: Callable[[str], str | None], origin_of: Callable[[str], str | None],
+) -> str | None:
+    """Why ``tconst`` redirecting to ``canonical`` is not a merge to follow, or None.
+
+    ``redirect_loop`` when following aliases from ``canonical`` (``alias_of``: merged
+    tconst -> canonical) comes back to ``tconst``; ``redirect_chain`` when ``tconst`` was
+    itself reached through ``max_chain`` redirects already (``origin_of``: canonical ->
+    the tconst merged into it).  Both frontiers call it over their own records.
+    """
+    seen = {tconst}
+    target: str | None = canonical
+    while target is not None:
+        if target in seen:
+            return "redirect_loop"
+        seen.add(target)
+        target = alias_of(target)
+    length = 0
+    origin = origin_of(tconst)
+    while origin is not None and length < max_chain:
+        length += 1
+        origin = origin_of(origin)
+    return "redirect_chain" if length >= max_chain else None
 
 
 class FrontierUnavailable(RuntimeError):
@@ -139,31 +165,8 @@ class Frontier:
         self.links[tconst] = list(similar)
 
     def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
-        """Why ``tconst`` redirecting to ``canonical`` is not a merge to follow, or None.
-
-        ``redirect_loop`` when following aliases from ``canonical`` comes back to
-        ``tconst``; ``redirect_chain`` when ``tconst`` was itself reached through
-        ``max_chain`` redirects already.
-        """
-        seen = {tconst}
-        target: str | None = canonical
-        while target is not None:
-            if target in seen:
-                return "redirect_loop"
-            seen.add(target)
-            target = self.aliases.get(target)
-        if self.chain_length(tconst) >= max_chain:
-            return "redirect_chain"
-        return None
-
-    def chain_length(self, tconst: str) -> int:
-        """How many redirects led to ``tconst`` (0 for a title that was linked or a seed)."""
         origins = {c: t for t, c in self.aliases.items()}
-        length = 0
-        while tconst in origins and length <= len(origins):
-            tconst = origins[tconst]
-            length += 1
-        return length
+        return merge_problem(tconst, canonical, max_chain, self.aliases.get, origins.get)
 
     def record_alias(self, tconst: str, canonical: str) -> bool:
         """``tconst`` redirected to ``canonical``; True when ``canonical`` should be fetched.

@@ -62,7 +62,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from crawler.frontier import FrontierUnavailable
+from crawler.frontier import FrontierUnavailable, merge_problem
 from crawler.run import Run
 
 logger = logging.getLogger(__name__)
@@ -534,24 +534,14 @@ class SharedFrontier:
     @_or_lost(None)
     def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
         """As ``Frontier.merge_problem``, over the merges every worker recorded."""
-        seen = {tconst}
-        target: str | None = canonical
-        while target is not None:
-            if target in seen:
-                return "redirect_loop"
-            seen.add(target)
-            found = self.client.hget(self._k("aliases"), target)
-            target = _text(found) if found is not None else None
-        if self.chain_length(tconst) >= max_chain:
-            return "redirect_chain"
-        return None
+        def lookup(key: str) -> Callable[[str], str | None]:
+            def get(tconst: str) -> str | None:
+                found = self.client.hget(self._k(key), tconst)
+                return _text(found) if found is not None else None
+            return get
 
-    def chain_length(self, tconst: str) -> int:
-        length = 0
-        while length <= 64 and (origin := self.client.hget(self._k("alias_of"), tconst)):
-            tconst = _text(origin)
-            length += 1
-        return length
+        return merge_problem(tconst, canonical, max_chain, lookup("aliases"),
+                             lookup("alias_of"))
 
     # --- the level barrier ---------------------------------------------------------------
 
