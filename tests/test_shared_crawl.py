@@ -135,8 +135,10 @@ def test_three_workers_make_the_crawl_one_process_makes(
     assert_same_crawl(out, single)
     assert set(fetched.values()) == {1}  # no title fetched twice across the workers
     # Each worker wrote its own files, named by the run and the worker.
-    names = {p.name.split("-0")[0] for p in (out / "titles").rglob("*.parquet")}
-    assert len(names) >= 2 and all("." in n for n in names)
+    # (The run id has a '-' of its own: the chunk number is what follows the last one.)
+    names = {p.name.rsplit("-", 1)[0] for p in (out / "titles").rglob("*.parquet")}
+    run_id = read_table(out, "titles")[0]["run_id"]
+    assert len(names) >= 2 and all(n.startswith(f"{run_id}.w") for n in names)
     runs = read_table(out, "crawl_runs")
     assert len(runs) == 3 and {r["finish_reason"] for r in runs} == {"finished"}
     assert sorted(r["worker"] for r in runs) == ["w0", "w1", "w2"]
