@@ -521,12 +521,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             yield from self._same_title_redirect(response, tconst, depth, target_url,
                                                  crawled_at)
             return
-        item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
-        yield item
-        if is_new:
-            canonical = tconst_from_url(target_url)
-            assert canonical is not None
-            yield self.title_request(canonical, depth)
+        yield from self._merge_into(response, tconst, depth, target_url, crawled_at)
 
     def _same_title_redirect(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
@@ -542,6 +537,17 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.crawler.stats.inc_value("titles/same_title_redirects")
         yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
                                  same_title_redirects=hops + 1).replace(url=target_url)
+
+    def _merge_into(
+        self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
+    ) -> Iterator[Any]:
+        """``tconst`` redirects to another title's ``target_url``: its row, then the
+        canonical title's request when that title is new to this crawl."""
+        item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
+        yield item
+        canonical = tconst_from_url(target_url)
+        if is_new and canonical is not None:
+            yield self.title_request(canonical, depth)
 
     def _merged(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
@@ -660,10 +666,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             yield from self._same_title_redirect(response, tconst, depth, target_url,
                                                  crawled_at)
             return
-        item, is_new = self._merged(response, tconst, depth, target_url, crawled_at)
-        yield item
-        if is_new:
-            yield self.title_request(replay.tconst, depth)
+        yield from self._merge_into(response, tconst, depth, target_url, crawled_at)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
