@@ -156,14 +156,16 @@ def wait_until(condition: Any, timeout: float = 60.0) -> None:
         time.sleep(0.005)  # polling a condition, bounded by the deadline
 
 
+# Slow pages and small claims, so a worker killed mid-level holds titles of it.
+SLOW = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
+
+
 def crawl_killing_one_mid_level(out: Path | str, redis_url: str) -> list[tuple[int, str]]:
     """Three workers; w0 is SIGKILLed while it holds titles of depth 2 or deeper.  The
     survivors' exit codes and logs."""
     client = redis.Redis.from_url(redis_url)
-    # Slow pages and small claims, so the victim holds titles of a level when it dies.
-    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
     with mirror() as server:
-        procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=slow)
+        procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=SLOW)
                  for i in range(3)]
         wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
                    and held_by(client, "w0") > 0)
@@ -187,9 +189,8 @@ def test_all_workers_stopped_and_started_again_resume_the_run(
 ) -> None:
     out = tmp_path / "out"
     client = redis.Redis.from_url(redis_url)
-    slow = {"DOWNLOAD_DELAY": "0.08", "FRONTIER_CLAIM_BATCH": "2"}
     with mirror() as server:
-        procs = [start_worker(server.base_url, out, redis_url, f"a{i}", settings=slow)
+        procs = [start_worker(server.base_url, out, redis_url, f"a{i}", settings=SLOW)
                  for i in range(2)]
         wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 2
                    and client.hlen("mlt:claims") > 0)
