@@ -5,15 +5,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser redis demo test lint bench clean
+.PHONY: install upgrade browser redis demo test lint bench clean
 
+# The exact versions and hashes of requirements.lock (runtime and dev, Python 3.11), then
+# the project itself without dependencies; pyproject.toml keeps the ranges for people who
+# install the package into an environment of their own.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+	@# setuptools warns that a folder named like a package shadows it: that folder is it.
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Regenerate requirements.lock from pyproject.toml's ranges (newest matching releases).
+LOCK_ARGS := --extra dev --extra scrapyd --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28
+upgrade: install
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_ARGS) --upgrade -q -o requirements.lock
+	rm -f $(VENV)/.installed
 
 # Debian's chromium-headless-shell for RENDER=auto/always (skipped, with a message,
 # where apt is not usable; the rendering tests then skip naming the package).
