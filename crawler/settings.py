@@ -142,7 +142,7 @@ DRIFT_MIN_COVERAGE = 0.9
 DRIFT_MIN_DROP = 0.3
 DRIFT_MIN_TITLES = 10
 
-# --- Speed and memory (figures in the README's speed table; bench/crawl.py) -------------
+# --- Speed and memory (figures in docs/speed.md; bench/crawl.py) -------------------------
 # A callback yields one item per page (two for a merge): Scrapy starts CONCURRENT_ITEMS
 # worker tasks for every callback's output whatever its length, and the pipelines never
 # wait, so 100 workers per page were ~100 tasks of pure overhead.
@@ -197,7 +197,7 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # For -o feeds (one line per title page): titles in any script stay readable, not \u-escaped.
 FEED_EXPORT_ENCODING = "utf-8"
 
-# --- Crawling the past (crawler.archive, crawler.warc; README "Crawling the past") --------
+# --- Crawling the past (crawler.archive, crawler.warc; docs/the-past.md) -------------------
 # With -a as_of=<YYYY[-MM[-DD]]> every title is read from the Wayback Machine capture nearest
 # that date, through the raw replay URL {WAYBACK_BASE_URL}/web/<timestamp>id_/<imdb URL>;
 # only this host is fetched then (a local archive takes the same crawl).  robots.txt, the

@@ -5,7 +5,7 @@ naming crawler.settings (nothing else: no mirror, tests or bench).
 
 The packages are copied to a temporary directory and built there with a setup.py of its
 own, so the checkout gets no setup.py or build/ leftovers (scrapyd-deploy writes one).
-Deploy the egg with ``scrapyd-deploy --egg`` (see the README).
+Deploy the egg with ``scrapyd-deploy --egg`` (see docs/scheduling.md).
 """
 
 from __future__ import annotations

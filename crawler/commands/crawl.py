@@ -7,7 +7,7 @@ or holds another job, ends the command before anything is logged, fetched or
 written, with exit code 2.  The checks run in ``process_options``, which Scrapy
 calls before it sets up logging and the crawler process.
 
-Exit codes (also in the README):
+Exit codes (also in docs/reliability.md):
 
 - 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
 - 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
