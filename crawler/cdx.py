@@ -132,6 +132,7 @@ class Walk:
     newest: str  # timestamp of the newest listed capture
     newest_reason: str | None  # why the newest capture is unusable, once known
     known: str | None = None  # timestamp of the dataset's capture (a refresh run)
+    since: str | None = None  # ARCHIVE_MAX_DISTANCE's bound, when set (ISO-8601)
 
     @property
     def first(self) -> str:
@@ -147,13 +148,15 @@ class Walk:
             return replace(self, to_try=rest, newest_reason=newest_reason)
         if self.known is not None:
             return Reuse()
-        return _all_unusable(self.listed, self.newest, newest_reason)
+        return _all_unusable(self.listed, self.newest, newest_reason, self.since)
 
 
-def _all_unusable(listed: int, newest: str, reason: str) -> CaptureFailure:
-    what = "the only capture was" if listed == 1 else f"all {listed} captures were"
-    return CaptureFailure(reason, f"{what} unusable (the newest, "
-                          f"{_time(newest).isoformat()}: {reason})", _time(newest))
+def _all_unusable(listed: int, newest: str, reason: str, since: str | None) -> CaptureFailure:
+    what = "the only capture" if listed == 1 else f"all {listed} captures"
+    within = f" since {since}" if since else ""
+    return CaptureFailure(reason, f"{what}{within} {'was' if listed == 1 else 'were'} "
+                          f"unusable (the newest, {_time(newest).isoformat()}: {reason})",
+                          _time(newest))
 
 
 def plan(captures: list[Listed], since: datetime | None = None,
@@ -173,6 +176,7 @@ def plan(captures: list[Listed], since: datetime | None = None,
                               f"{since.isoformat() if since else '?'} (ARCHIVE_MAX_DISTANCE "
                               "back from now)", last)
     newest = kept[-1]
+    bound = since.isoformat() if since is not None else None
     known_ts = known.astimezone(UTC).strftime("%Y%m%d%H%M%S") if known is not None else None
     to_try = tuple(c.timestamp for c in reversed(kept) if listed_reason(c) is None
                    and (known_ts is None or c.timestamp > known_ts))
@@ -181,5 +185,5 @@ def plan(captures: list[Listed], since: datetime | None = None,
             return Reuse()
         reason = listed_reason(newest)
         assert reason is not None  # else it would be a capture to try
-        return _all_unusable(len(kept), newest.timestamp, reason)
-    return Walk(to_try, len(kept), newest.timestamp, listed_reason(newest), known_ts)
+        return _all_unusable(len(kept), newest.timestamp, reason, bound)
+    return Walk(to_try, len(kept), newest.timestamp, listed_reason(newest), known_ts, bound)
