@@ -10,7 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.http.headers import Headers
 
+from crawler.archive import recorded_header
 from crawler.cdx import (
     CaptureFailure,
     Listed,
@@ -165,6 +167,14 @@ def test_the_mirror_lists_a_titles_captures_as_the_cdx_api_does() -> None:
     default = cdx(f"url=www.imdb.com/title/{MATRIX}/&output=json&limit=1")[1]
     assert json.loads(default)[0] == ["urlkey", "timestamp", "original", "mimetype",
                                       "statuscode", "digest", "length"]
+
+
+def test_a_recorded_header_is_read_as_replayed_by_the_archive_or_a_warc() -> None:
+    name = b"x-amzn-waf-action"
+    assert recorded_header(Headers({"X-Archive-Orig-X-Amzn-Waf-Action": "challenge"}),
+                           name) == "challenge"
+    assert recorded_header(Headers({"x-amzn-waf-action": "captcha"}), name) == "captcha"
+    assert recorded_header(Headers({"Content-Type": "text/html"}), name) == ""
 
 
 def test_a_recorded_challenge_is_replayed_with_its_header_as_the_archive_does() -> None:
