@@ -298,3 +298,93 @@ def test_cdx_queries_are_paced_and_a_429_is_waited_out(tmp_path: Path) -> None:
     gaps = [b - a for a, b in pairwise(cdx_times)]
     assert len(cdx_times) == 4 and min(gaps) >= 0.55, gaps
     assert len(rows(tmp_path / "out", "titles")) == 3
+
+
+# --- the shared crawl (FRONTIER_URL) ----------------------------------------------------
+
+
+def shared_archive() -> dict[str, list[Capture]]:
+    """The shared-crawl tests' graph as captures of 2020, each with a newer recorded
+    challenge; their merges as recorded redirects."""
+    from mirror.render import render_title_page_bytes
+    from tests.test_shared_crawl import FAULTS, GRAPH
+
+    archive = {t: [Capture("20200315000000", body=render_title_page_bytes(r)),
+                   Capture.challenge(CHALLENGED)] for t, r in GRAPH.items()}
+    for tconst, fault in FAULTS.items():
+        archive[tconst] = [Capture("20200315000000", status=301, location=fault.params["to"]),
+                           Capture.challenge(CHALLENGED)]
+    return archive
+
+
+def test_a_shared_latest_crawl_and_its_refresh_equal_one_process(
+    tmp_path: Path, redis_url: str,
+) -> None:
+    from tests.test_shared_crawl import (
+        DEPTH,
+        MAX_TITLES,
+        SEED,
+        assert_same_crawl,
+        finish,
+        outcomes,
+        start_worker,
+    )
+
+    latest = {"as_of": "latest"}
+    with MirrorServer(archive=shared_archive()) as wayback:
+        single = tmp_path / "single"
+        proc = run_crawl(wayback.base_url, single, seed=SEED, depth=DEPTH,
+                         max_titles=MAX_TITLES, extra_args=latest,
+                         settings=settings(wayback.base_url))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out = tmp_path / "out"
+        spread = {**settings(wayback.base_url), "FRONTIER_CLAIM_BATCH": "2",
+                  "CONCURRENT_REQUESTS": "2"}
+        for key, extra in (("week1", latest), ("week2", {**latest, "refresh": "1s"})):
+            start = len(wayback.log)
+            procs = [start_worker(wayback.base_url, out, redis_url, f"{key}-w{i}",
+                                  settings={**spread, "FRONTIER_KEY": key}, extra_args=extra)
+                     for i in range(2)]
+            for code, err in finish(procs):
+                assert code == 0, err[-2000:]
+            log = wayback.log[start:]
+            assert set(queries(log).values()) == {1}, key  # once per title, across workers
+            assert len(queries(log)) == MAX_TITLES
+            if key == "week1":
+                assert_same_crawl(out, single)
+                assert not [p for p, _ in log if CHALLENGED in p]
+    assert not [p for p, _ in log if p.startswith("/web/")]  # the refresh read no page
+    reused = read_table(out, "reused")
+    failed = {r["tconst"] for r in read_table(single, "failures")}
+    assert Counter(r["tconst"] for r in reused) == Counter(
+        t for t in outcomes(single) if t not in failed)
+
+
+def test_workers_of_a_shared_crawl_share_the_cdx_pace(tmp_path: Path, redis_url: str) -> None:
+    import os
+    import subprocess
+
+    from tests.crawling import ROOT, crawl_command
+    from tests.test_shared_crawl import SEED, shared
+
+    titles = 20
+    with MirrorServer(archive=shared_archive()) as wayback:
+        cmds = [crawl_command(wayback.base_url, tmp_path / "out", seed=SEED, depth=2,
+                              max_titles=titles, extra_args={"as_of": "latest"},
+                              settings={**settings(wayback.base_url, ARCHIVE_CDX_DELAY="0.3"),
+                                        **shared(redis_url, f"w{i}"),
+                                        "FRONTIER_CLAIM_BATCH": "1",
+                                        "CONCURRENT_REQUESTS": "1"})
+                for i in range(2)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for c in cmds]
+        codes = [p.wait(240) for p in procs]
+        arrivals = [at for at, path, _ in wayback.arrivals if path.startswith(CDX)]
+    assert codes == [0, 0]
+    assert len(arrivals) == titles
+    gaps = [b - a for a, b in pairwise(arrivals)]
+    assert min(gaps) >= 0.25, gaps  # ARCHIVE_CDX_DELAY across both workers
+    writers = {p.name.rsplit("-", 1)[0].rsplit(".", 1)[1]
+               for p in (tmp_path / "out" / "more_like_this").rglob("*.parquet")}
+    assert writers == {"w0", "w1"}  # both workers read titles
