@@ -4,9 +4,10 @@ Pure functions, no Scrapy.  One query of the archive's CDX API per title lists i
 captures with the status IMDb answered each with
 (``{WAYBACK_BASE_URL}/cdx/search/cdx?url=www.imdb.com/title/<tconst>/&output=json
 &fl=timestamp,statuscode,mimetype``).  The JSON answer is an array of rows whose first
-row names the fields; every value is a string, and a revisit record's status is ``-``
-(wayback-cdx-server README).  From that list a ``Walk`` is made: the captures that may
-be usable, newest first.  A capture the list already shows unusable (a recorded
+row names the fields, and every value is a string (wayback-cdx-server README); ``-``
+is the CDX format's placeholder for an unknown value (a revisit record's status).
+From that list a ``Walk`` is made: the captures that may be usable, newest first.
+A capture the list already shows unusable (a recorded
 challenge, 202; an error, 4xx/5xx) is never downloaded; one whose body turns out
 unusable (a challenge page, an empty body, an error page) is passed over for the next
 older one of the same list, with no second query.
@@ -57,7 +58,7 @@ class Listed:
     """One capture as the CDX API lists it."""
 
     timestamp: str  # 14 digits, UTC
-    status: int | None  # the status IMDb answered; None for a revisit ("-")
+    status: int | None  # the status IMDb answered; None when unknown ("-", a revisit)
     mimetype: str = ""
 
     @property
@@ -99,7 +100,7 @@ def listed_reason(capture: Listed) -> str | None:
     when it may be a title page or a merge (only reading it tells)."""
     status = capture.status
     if status is None:
-        return None  # a revisit: the status of the capture it repeats
+        return None  # unknown (a revisit repeats another capture's): read it to know
     if status == CHALLENGE_STATUS:
         return "archived_blocked"
     if status in (404, 410):
