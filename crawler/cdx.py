@@ -15,6 +15,7 @@ older one of the same list, with no second query.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass, replace
@@ -70,7 +71,13 @@ def parse_listing(body: bytes | str) -> list[Listed]:
     """The CDX API's JSON answer -> captures, oldest first; ValueError when it is not one.
 
     An empty body or ``[]`` lists none; rows that are not captures (a resume key) are
-    skipped."""
+    skipped.  The CDX server gzips its answers unless asked not to: a body still gzipped
+    (sent without ``Content-Encoding``) is inflated here."""
+    if isinstance(body, bytes) and body[:2] == b"\x1f\x8b":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"a gzipped CDX answer that does not inflate: {exc}") from None
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     if not text.strip():
         return []

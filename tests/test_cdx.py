@@ -4,6 +4,7 @@ index answering the same query."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,9 +69,11 @@ def test_a_listing_is_read_by_its_field_names() -> None:
         Listed("20261101000000", 202, "text/html"),
     ]
     assert parse_listing(b"") == parse_listing(b"[]") == []
+    assert parse_listing(gzip.compress(body)) == parse_listing(body)
 
 
-@pytest.mark.parametrize("body", [b"{}", b"[1, 2]", b"<html>", b'[["urlkey"], ["x"]]'])
+@pytest.mark.parametrize("body", [b"{}", b"[1, 2]", b"<html>", b'[["urlkey"], ["x"]]',
+                                  b"\x1f\x8bnot gzip", b"\xff\xfe"])
 def test_a_body_that_is_no_listing_is_refused(body: bytes) -> None:
     with pytest.raises(ValueError):
         parse_listing(body)
