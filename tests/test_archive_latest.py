@@ -388,3 +388,18 @@ def test_workers_of_a_shared_crawl_share_the_cdx_pace(tmp_path: Path, redis_url:
     writers = {p.name.rsplit("-", 1)[0].rsplit(".", 1)[1]
                for p in (tmp_path / "out" / "more_like_this").rglob("*.parquet")}
     assert writers == {"w0", "w1"}  # both workers read titles
+
+
+def test_a_cdx_answer_that_is_no_listing_fails_its_title(tmp_path: Path) -> None:
+    seeds = ["tt0133093", "tt0119698", "tt0468569"]
+    # The CDX path's first answer is a 404, its second a JSON object: two titles fail,
+    # whichever asked first; the third is read.
+    faults = {CDX: [Fault.status(404, times=1), Fault("non_html", times=1)]}
+    with MirrorServer(archive=standin(seeds), faults=faults) as wayback:
+        proc = run_crawl(wayback.base_url, tmp_path / "out", seed=",".join(seeds), depth=0,
+                         extra_args={"as_of": "latest"}, settings=settings(wayback.base_url))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    failures = rows(tmp_path / "out", "failures")
+    assert sorted(r["reason"] for r in failures.values()) == ["cdx_unreadable", "http_404"]
+    assert {r["detail"] for r in failures.values()} >= {"the archive's answer to the CDX query"}
+    assert len(rows(tmp_path / "out", "titles")) == 1
