@@ -18,7 +18,8 @@ field names, then a row per capture; ``fl``, ``from``, ``to`` and ``limit`` as t
 wayback-cdx-server README describes them).
 
 :func:`latest_standin` builds an archive whose newest capture of each title is a
-recorded 2026 challenge, its older ones the real pages of ``pages_dir``.
+recorded 2026 challenge, its older ones the real pages of ``pages_dir``
+(:func:`with_recorded_challenges` adds such a capture to any archive).
 
 Written independently of ``crawler.archive`` (the mirror is the crawl's counterpart,
 not its copy).
@@ -214,14 +215,21 @@ def answer_cdx(captures: Mapping[str, Sequence[Capture]], query: str
     return 200, {}, "".join(" ".join(r) + "\n" for r in rows).encode(), "text/plain"
 
 
-def latest_standin(pages_dir: str | Path, challenged_at: str = "20261101000000",
-                   layouts: Sequence[str] = TITLE_LAYOUTS) -> dict[str, list[Capture]]:
-    """A Wayback stand-in for ``as_of=latest``: each title's real pages of ``pages_dir``
-    at their capture dates (SOURCES.tsv), then, newest, a recorded 2026 challenge at
-    ``challenged_at`` (202, ``x-amzn-waf-action: challenge``, an empty body).  Every
-    title's newest usable capture is thus its newest real page."""
+def with_recorded_challenges(captures: Mapping[str, Sequence[Capture]],
+                             challenged_at: str = "20261101000000") -> dict[str, list[Capture]]:
+    """``captures`` with, for every title, a newest capture at ``challenged_at`` that
+    recorded imdb.com's 2026 challenge (202, ``x-amzn-waf-action: challenge``, an empty
+    body): each title's newest usable capture is then its newest other one."""
     if challenged_at < CHALLENGE_SINCE:
         raise ValueError(f"challenged_at={challenged_at}: imdb.com answered with challenges "
                          f"from {CHALLENGE_SINCE} on")
-    return {tconst: [*found, Capture.challenge(challenged_at)]
-            for tconst, found in captures_from_sources(pages_dir, layouts).items()}
+    return {tconst: sorted([*found, Capture.challenge(challenged_at)],
+                           key=lambda c: c.timestamp)
+            for tconst, found in captures.items()}
+
+
+def latest_standin(pages_dir: str | Path, challenged_at: str = "20261101000000",
+                   layouts: Sequence[str] = TITLE_LAYOUTS) -> dict[str, list[Capture]]:
+    """A Wayback stand-in for ``as_of=latest``: each title's real pages of ``pages_dir``
+    at their capture dates (SOURCES.tsv), then, newest, a recorded 2026 challenge."""
+    return with_recorded_challenges(captures_from_sources(pages_dir, layouts), challenged_at)

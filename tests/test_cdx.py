@@ -26,7 +26,13 @@ from crawler.cdx import (
     plan,
 )
 from crawler.warc import WarcIndex
-from mirror.archive import Capture, answer, answer_cdx, latest_standin
+from mirror.archive import (
+    Capture,
+    answer,
+    answer_cdx,
+    latest_standin,
+    with_recorded_challenges,
+)
 from tests.conftest import REAL_PAGES, needs_shared
 from tests.warcs import write_warc
 
@@ -198,6 +204,12 @@ def test_the_stand_in_puts_a_recorded_challenge_after_every_real_page() -> None:
         assert all(c.status == 200 and c.page is not None for c in found[:-1])
     with pytest.raises(ValueError, match="20260320000000"):
         latest_standin(REAL_PAGES, challenged_at="20250101000000")
+
+
+def test_any_archive_gets_a_newest_recorded_challenge() -> None:
+    old = {MATRIX: [Capture("20210601000000", body=b"<html></html>")]}
+    assert with_recorded_challenges(old, "20270101000000") == {
+        MATRIX: [old[MATRIX][0], Capture.challenge("20270101000000")]}
 
 
 def test_the_warc_index_answers_the_cdx_query_with_recorded_statuses(tmp_path: Path) -> None:
