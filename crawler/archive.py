@@ -4,6 +4,9 @@ Pure functions, no Scrapy.  The spider asks here for the URL of a title "as of" 
 date (the archive's raw replay form), and, on an answer, whether it is a capture,
 when that capture was taken, and whether it is too far from the date to count.
 
+With ``as_of=latest`` a title is read from its newest usable capture instead: its
+captures are listed by one CDX query (``crawler.cdx``) and read newest first.
+
 Replay URLs: ``{WAYBACK_BASE_URL}/web/<timestamp>id_/https://www.imdb.com/title/<tconst>/``.
 ``id_`` asks for the capture as it was recorded, without the archive's rewriting.
 A timestamp that is not a capture's own is redirected by the archive to the nearest
@@ -15,23 +18,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.cdx import cdx_url
 from crawler.ids import tconst_from_url
 
 DEFAULT_BASE_URL = "https://web.archive.org"
 # The site whose captures are asked for: the URL the archive keys its captures by.
 ORIGINAL_SITE = "https://www.imdb.com"
 MEMENTO_HEADER = b"Memento-Datetime"
+# -a as_of=latest: each title from its newest usable capture.
+LATEST = "latest"
+# The Wayback Machine replays a capture's recorded headers under this prefix.
+ORIGINAL_HEADER_PREFIX = b"x-archive-orig-"
 
 _AS_OF_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
 # /web/<4-14 digits><optional 2-letter modifier + "_">/<original URL>
 _REPLAY_RE = re.compile(r"^/web/(\d{4,14})(?:[a-z]{2}_)?/(.+)$", re.ASCII)
 _DAY = 86400
+
+
+def is_latest(value: object) -> bool:
+    """``as_of=latest`` (any case): the newest usable capture of each title."""
+    return str(value).strip().lower() == LATEST
 
 
 def parse_as_of(value: object) -> datetime:
@@ -42,7 +55,7 @@ def parse_as_of(value: object) -> datetime:
     """
     text = str(value).strip()
     m = _AS_OF_RE.match(text)
-    expected = "expected YYYY, YYYY-MM or YYYY-MM-DD, e.g. as_of=2018-08-20"
+    expected = "expected latest, YYYY, YYYY-MM or YYYY-MM-DD, e.g. as_of=2018-08-20"
     if not m:
         raise ValueError(f"as_of={value!r} is not a date; {expected}")
     year, month, day = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
@@ -146,20 +159,52 @@ def memento_header(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
+def recorded_header(headers: Any, name: bytes) -> str:
+    """A header of the capture as IMDb sent it: the Wayback Machine replays it as
+    ``x-archive-orig-<name>``, a WARC replay (and the mirror's) as it is."""
+    for key in (name, ORIGINAL_HEADER_PREFIX + name):
+        try:
+            value = headers.get(key)
+        except (AttributeError, TypeError):
+            return ""
+        if value:
+            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return ""
+
+
 @dataclass(frozen=True)
 class Archive:
     """Where and as of when a crawl reads its titles."""
 
     base_url: str
-    as_of: datetime
-    max_distance: timedelta
+    as_of: datetime  # with latest: when the run started
+    max_distance: timedelta | None  # None: any capture counts (latest, by default)
+    latest: bool = False  # each title from its newest usable capture (crawler.cdx)
 
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or ""
 
     def title_url(self, tconst: str) -> str:
+        """The URL a title is first asked for: its replay at as_of, or with latest the
+        CDX query that lists its captures."""
+        if self.latest:
+            return cdx_url(self.base_url, tconst)
         return replay_url(self.base_url, timestamp14(self.as_of), tconst)
+
+    def capture_url(self, tconst: str, timestamp: str) -> str:
+        """The replay URL of one capture (its own 14-digit timestamp)."""
+        return replay_url(self.base_url, timestamp, tconst)
+
+    def since(self) -> datetime | None:
+        """With latest: the oldest capture time that counts (None: any)."""
+        if not self.latest or self.max_distance is None:
+            return None
+        return self.as_of - self.max_distance
+
+    def at(self, moment: datetime) -> Archive:
+        """This archive as of ``moment`` (a latest run's own start, once it is known)."""
+        return replace(self, as_of=moment)
 
     def on_archive(self, url: str) -> bool:
         """The URL is the archive's own (same host and port)."""
@@ -172,10 +217,17 @@ class Archive:
         return parse_replay(url)
 
     def too_far(self, captured: datetime) -> bool:
+        if self.max_distance is None:
+            return False
+        if self.latest:
+            return captured < self.as_of - self.max_distance
         return abs(captured - self.as_of) > self.max_distance
 
     def distance_text(self, captured: datetime) -> str:
         days = abs(captured - self.as_of).total_seconds() / _DAY
+        if self.latest:
+            return (f"capture {captured.isoformat()} is {days:.0f} days old, beyond "
+                    "ARCHIVE_MAX_DISTANCE")
         return (f"nearest capture {captured.isoformat()} is {days:.0f} days from as_of "
                 f"{self.as_of.date().isoformat()}")
 
@@ -192,10 +244,14 @@ class Archive:
         return replay.time
 
 
-def archive_from_settings(as_of: str | None, get: Callable[[str], Any]) -> Archive | None:
+def archive_from_settings(as_of: str | None, get: Callable[[str], Any],
+                          now: datetime | None = None) -> Archive | None:
     """The archive a crawl reads from (None: the live site); ValueError, in one line, for
     a bad WAYBACK_BASE_URL, ARCHIVE_MAX_DISTANCE or ARCHIVE_WARC, or a setting that
-    cannot go with ``as_of``."""
+    cannot go with ``as_of``.  With latest, ``now`` is the run's start (default: now).
+
+    ARCHIVE_MAX_DISTANCE left empty means 365 days around a date, and no limit with
+    latest (set, it counts back from now)."""
     from crawler.arguments import check_base_url
 
     warc = get("ARCHIVE_WARC")
@@ -206,7 +262,10 @@ def archive_from_settings(as_of: str | None, get: Callable[[str], Any]) -> Archi
         return None
     base_url = check_base_url(get("WAYBACK_BASE_URL") or DEFAULT_BASE_URL, "WAYBACK_BASE_URL",
                               DEFAULT_BASE_URL)
-    max_distance = parse_max_distance(get("ARCHIVE_MAX_DISTANCE") or 365)
+    distance = str(get("ARCHIVE_MAX_DISTANCE") or "").strip()
+    latest = is_latest(as_of)
+    max_distance = (parse_max_distance(distance) if distance
+                    else None if latest else timedelta(days=365))
     render = str(get("RENDER") or "never").strip().lower()
     if render != "never":
         raise ValueError(f"RENDER={render} cannot be used with as_of: captures are read as "
@@ -215,4 +274,6 @@ def archive_from_settings(as_of: str | None, get: Callable[[str], Any]) -> Archi
         from crawler.warc import warc_paths
 
         warc_paths(warc)
+    if latest:
+        return Archive(base_url, now or datetime.now(UTC), max_distance, latest=True)
     return Archive(base_url, parse_as_of(as_of), max_distance)

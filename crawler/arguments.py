@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ class CrawlArguments:
     depth: int
     max_titles: int
     refresh: int = 0  # seconds; a title fetched more recently than this is reused
-    as_of: str | None = None  # -a as_of as given (YYYY[-MM[-DD]]): crawl the archive's past
+    as_of: str | None = None  # -a as_of as given (YYYY[-MM[-DD]] or latest): the archive's pages
 
     @property
     def refresh_text(self) -> str:
@@ -89,13 +89,16 @@ def parse_arguments(
         as_of=None if as_of is None else str(as_of).strip(),
     )
     if args.as_of is not None:
-        from crawler.archive import parse_as_of
+        from crawler.archive import LATEST, is_latest, parse_as_of
 
+        if is_latest(args.as_of):
+            return replace(args, as_of=LATEST)
         parse_as_of(args.as_of)
         if args.refresh:
             # Reuse is decided by fetch time, which says nothing of a capture's date.
-            raise ValueError("refresh cannot be combined with as_of: a run of the past "
-                             "fetches every title; drop -a refresh")
+            raise ValueError("refresh cannot be combined with a dated as_of: a run of the "
+                             "past fetches every title; drop -a refresh, or use "
+                             "-a as_of=latest")
     return args
 
 
@@ -200,6 +203,7 @@ NUMERIC_SETTINGS = (
     ("AUTOTHROTTLE_MAX_DELAY", 0, False),
     ("AUTOTHROTTLE_TARGET_CONCURRENCY", 0.001, False),
     ("CRAWL_MAX_MERGE_CHAIN", 1, True),
+    ("ARCHIVE_CDX_DELAY", 0, False),
 )
 
 

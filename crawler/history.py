@@ -6,6 +6,11 @@ committed chunks are read, so a run writing beside us is seen only once its
 rows are final.  Loading keeps one small tuple per title that may be reused;
 edges are read a level at a time, for the titles actually reused, with the
 filter pushed down into the Parquet scan (``bench/refresh.py`` measures both).
+
+A live run reads only live pages (an archived page is the past).  An ``as_of=latest``
+run reads only archived pages and failures are left out: a title's entry is its
+page or merge with the newest capture (``captured_at``), by any run, so a run of
+an older date made since does not displace it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class Fetch:
     run_id: str
     crawled_at: datetime
     canonical_tconst: str | None  # the title it merged into, for an alias
+    captured_at: datetime | None = None  # the capture it was read from (archived pages)
 
 
 def _dataset(output_dir: str | os.PathLike[str], table: str, schema: pa.Schema,
@@ -52,15 +58,20 @@ def _dataset(output_dir: str | os.PathLike[str], table: str, schema: pa.Schema,
                       filesystem=filesystem(output_dir)) if paths else None
 
 
-def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None) -> pa.Table:
+def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None,
+              archived: bool) -> pa.Table:
     parts = []
     for table, outcome in _OUTCOMES:
-        schema = _KEY_SCHEMA.append(pa.field("canonical_tconst", pa.string())) \
-            if table == "aliases" else _KEY_SCHEMA
-        data = _dataset(output_dir, table, schema.append(_CAPTURED), exclude_run)
-        # A page read from an archive (-a as_of) is the past: never reused for today.
-        t = data.to_table(filter=pc.field("captured_at").is_null()).drop_columns(
-            ["captured_at"]) if data is not None else schema.empty_table()
+        if archived and table == "failures":
+            continue
+        schema = _KEY_SCHEMA.append(_CAPTURED)
+        if table == "aliases":
+            schema = schema.append(pa.field("canonical_tconst", pa.string()))
+        data = _dataset(output_dir, table, schema, exclude_run)
+        # A live run never reuses a page read from an archive (the past), nor the reverse.
+        captured = pc.field("captured_at")
+        t = data.to_table(filter=captured.is_valid() if archived else captured.is_null()) \
+            if data is not None else schema.empty_table()
         if "canonical_tconst" not in t.column_names:
             t = t.append_column("canonical_tconst", pa.nulls(t.num_rows, pa.string()))
         parts.append(t.append_column("outcome", pa.array([outcome] * t.num_rows,
@@ -68,28 +79,34 @@ def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None) -> pa
     return pa.concat_tables(parts)
 
 
-def _last_per_title(t: pa.Table) -> pa.Table:
-    """The row with the latest crawled_at of each tconst."""
+def _last_per_title(t: pa.Table, archived: bool) -> pa.Table:
+    """The row with the latest crawled_at of each tconst (archived: the newest capture,
+    then the latest crawled_at)."""
     if t.num_rows == 0:
         return t
-    t = t.take(pc.sort_indices(t, [("tconst", "ascending"), ("crawled_at", "ascending")]))
+    order = [("captured_at", "ascending")] if archived else []
+    t = t.take(pc.sort_indices(t, [("tconst", "ascending"), *order,
+                                   ("crawled_at", "ascending")]))
     tconst = t.column("tconst")
     last = pc.not_equal(tconst.slice(0, t.num_rows - 1), tconst.slice(1))
     return t.filter(pa.concat_arrays([*last.chunks, pa.array([True])]))
 
 
-# One compact entry per title: (outcome, run id (interned), microseconds, canonical).
-_Entry = tuple[str, str, int, str | None]
+# One compact entry per title: (outcome, run id (interned), microseconds, canonical,
+# capture's microseconds or None).
+_Entry = tuple[str, str, int, str | None, int | None]
 
 
 def _entries(rows: pa.Table) -> dict[str, _Entry]:
     columns = rows.select(["tconst", "outcome", "run_id", "canonical_tconst"]).to_pydict()
     micros = pc.cast(rows.column("crawled_at"), pa.int64()).to_pylist()
+    captured = pc.cast(rows.column("captured_at"), pa.int64()).to_pylist()
     intern = sys.intern
     return {
-        t: (intern(o), intern(r), us, c)
-        for t, o, r, us, c in zip(columns["tconst"], columns["outcome"], columns["run_id"],
-                                  micros, columns["canonical_tconst"], strict=True)
+        t: (intern(o), intern(r), us, c, cap)
+        for t, o, r, us, c, cap in zip(columns["tconst"], columns["outcome"], columns["run_id"],
+                                       micros, columns["canonical_tconst"], captured,
+                                       strict=True)
     }
 
 
@@ -107,11 +124,13 @@ class History:
         *,
         exclude_run: str | None = None,
         pinned: Mapping[str, tuple[str, datetime]] | None = None,
+        archived: bool = False,
     ) -> History:
         """Read ``output_dir``.  ``pinned`` maps a tconst to the fetch (run id, time) to
-        stand for it instead of its latest (a resumed run replays its own decisions)."""
-        outcomes = _outcomes(output_dir, exclude_run)
-        latest = _entries(_last_per_title(outcomes))
+        stand for it instead of its latest (a resumed run replays its own decisions).
+        ``archived``: the pages of archive runs, for an ``as_of=latest`` run."""
+        outcomes = _outcomes(output_dir, exclude_run, archived)
+        latest = _entries(_last_per_title(outcomes, archived))
         if pinned:
             latest.update(_entries(outcomes.join(_keys(pinned), keys=_KEY,
                                                  join_type="inner")))
@@ -125,9 +144,10 @@ class History:
         entry = self._latest.get(tconst)
         if entry is None:
             return None
-        outcome, run_id, micros, canonical = entry
+        outcome, run_id, micros, canonical, captured = entry
         return Fetch(tconst, outcome, run_id, _EPOCH + timedelta(microseconds=micros),
-                     canonical)
+                     canonical,
+                     _EPOCH + timedelta(microseconds=captured) if captured is not None else None)
 
     def reusable(self, tconst: str, now: datetime, max_age: timedelta) -> Fetch | None:
         """The fetch to reuse for ``tconst``: its latest outcome, when that is a page or a

@@ -226,6 +226,7 @@ def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> No
 def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
     """What other runs committed, for ``-a refresh``.  A resumed run keeps the exact fetches
     it already decided to reuse (their edges and merges), whatever was committed since."""
+    from crawler.archive import is_latest
     from crawler.history import History  # pyarrow.dataset: only for refresh runs
 
     pinned: dict[str, tuple[str, datetime]] = {}
@@ -234,7 +235,8 @@ def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
         reused = dataset.read_committed(output_dir, run.run_id, "reused", _REUSED_SCHEMA)
         pinned = {r["tconst"]: (r["fetched_run_id"], r["fetched_at"])
                   for r in reused.to_pylist()}
-    return History.load(output_dir, exclude_run=run.run_id, pinned=pinned)
+    return History.load(output_dir, exclude_run=run.run_id, pinned=pinned,
+                        archived=is_latest(run.arguments.get("as_of", "")))
 
 
 def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None) -> Frontier:

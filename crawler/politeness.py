@@ -307,6 +307,8 @@ class SharedPolitenessMiddleware:
         self.crawler = crawler
         self.shared = shared
         self.delay = s.getfloat("DOWNLOAD_DELAY")
+        # A CDX query's turn comes at least this long after the host's previous one.
+        self.cdx_delay = s.getfloat("ARCHIVE_CDX_DELAY")
         # A new downloader slot starts at AutoThrottle's start delay when it is on.
         self.start_delay = (max(self.delay, s.getfloat("AUTOTHROTTLE_START_DELAY"))
                             if s.getbool("AUTOTHROTTLE_ENABLED") else self.delay)
@@ -333,13 +335,14 @@ class SharedPolitenessMiddleware:
         return downloader.slots.get(downloader.get_slot_key(request))
 
     def _effective_delay(self, request: Request) -> float:
+        floor = self.cdx_delay if request.meta.get("cdx") else 0.0
         slot = self._local_slot(request)
         if slot is None:  # this worker's first request to the host
-            return max(self.delay, self.start_delay)
+            return max(self.delay, self.start_delay, floor)
         # Scrapy's jitter (RANDOMIZE_DOWNLOAD_DELAY, +-50%) applied upwards only: turns are
         # never closer than the delay, and on average no closer than one worker's alone.
         jitter = random.uniform(0.0, getattr(slot, "jitter", 0.0))
-        return max(self.delay, slot.delay) * (1.0 + jitter)
+        return max(self.delay, slot.delay, floor) * (1.0 + jitter)
 
     async def process_request(self, request: Request) -> None:
         host = urlparse_cached(request).hostname or ""

@@ -165,6 +165,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # as_of=latest: the archive's CDX queries spaced by ARCHIVE_CDX_DELAY (its own limit).
+    "crawler.cdx_pacing.CdxPacingMiddleware": 940,
     # With FRONTIER_URL only: a shared slot and a shared turn per request, so the delay and
     # per-host concurrency hold across workers.  Last before the download, first to see the
     # response: the slot is freed before crawler.retry waits out a backoff.
@@ -204,8 +206,15 @@ FEED_EXPORT_ENCODING = "utf-8"
 # delays, one request at a time and the 429/Retry-After handling above apply to it as well.
 WAYBACK_BASE_URL = "https://web.archive.org"
 # A capture farther from as_of than this (days, or an age such as 365d, 52w) counts as
-# missing, as does no capture at all: the title fails with reason "not_archived".
-ARCHIVE_MAX_DISTANCE = "365"
+# missing, as does no capture at all: the title fails with reason "not_archived".  Empty:
+# 365 days around a date; with as_of=latest no limit (set, it counts back from now).
+ARCHIVE_MAX_DISTANCE = ""
+# With as_of=latest each title costs one query of the archive's CDX API (its captures and
+# their recorded status).  The CDX API is limited per IP (24 a minute since 2026-06; a
+# client that ignores its 429s is blocked at the firewall): its queries are spaced at
+# least this many seconds apart, within the host's one budget above (shared by the
+# workers of a shared crawl).
+ARCHIVE_CDX_DELAY = 2.5
 # Local WARC files (comma-separated paths or globs, gzipped or not) to read the captures
 # from instead of the archive: no network at all, not even robots.txt.  Needs as_of.
 ARCHIVE_WARC = ""

@@ -6,8 +6,10 @@ answers its raw replay URLs (see ``crawler.archive``): a timestamp that is not a
 capture's own is redirected (302) to the nearest capture of the title; a capture
 is replayed with its recorded status, headers and body, and a ``Memento-Datetime``;
 a recorded redirect points at the replay URL of its target; a title without any
-capture is a 404.  So the spider's code path is the same as over HTTP, and
-nothing at all goes to the network (robots.txt neither: the files are no host).
+capture is a 404.  With ``as_of=latest`` the CDX query of a title is answered from the
+index too (its captures and their recorded status, as the archive's CDX API lists
+them).  So the spider's code path is the same as over HTTP, and nothing at all goes
+to the network (robots.txt neither: the files are no host).
 
 The index keeps, per title, (timestamp, file, offset) of each capture; a record is
 read again from its file when it is replayed, and a body past DOWNLOAD_MAXSIZE fails
@@ -18,6 +20,7 @@ captures) are not resolved; they are left out of the index.
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import re
 from bisect import bisect_left
@@ -40,6 +43,7 @@ from crawler.archive import (
     timestamp14,
     timestamp_time,
 )
+from crawler.cdx import FIELDS, cdx_tconst
 from crawler.ids import TCONST_PATTERN
 
 if TYPE_CHECKING:
@@ -92,6 +96,7 @@ class Capture:
     timestamp: str  # 14 digits, from WARC-Date
     path: Path
     offset: int
+    status: int | None = None  # the recorded HTTP status
 
 
 def _title_of(uri: str) -> str | None:
@@ -133,11 +138,21 @@ class WarcIndex:
                     stamp = _warc_timestamp(record.rec_headers.get_header("WARC-Date") or "")
                     if tconst is None or stamp is None:
                         continue
-                    captures.setdefault(tconst, []).append(
-                        Capture(stamp, path, records.get_record_offset()))
+                    code = record.http_headers.get_statuscode() if record.http_headers else None
+                    captures.setdefault(tconst, []).append(Capture(
+                        stamp, path, records.get_record_offset(),
+                        int(code) if code and code.isdigit() else None))
         for found in captures.values():
             found.sort()
         return cls(captures)
+
+    def listing(self, tconst: str) -> bytes:
+        """A title's captures as the archive's CDX API lists them (``output=json`` with
+        ``fl=timestamp,statuscode,mimetype``): a row of field names, then one per capture."""
+        rows: list[list[str]] = [list(FIELDS)]
+        for c in self.captures.get(tconst, []):
+            rows.append([c.timestamp, "-" if c.status is None else str(c.status), "text/html"])
+        return json.dumps(rows if len(rows) > 1 else []).encode()
 
     def nearest(self, tconst: str, timestamp: str) -> Capture | None:
         """The capture nearest ``timestamp`` (the earlier one on a tie), None when none."""
@@ -187,6 +202,10 @@ class WarcArchiveMiddleware:
 
     def process_request(self, request: Request) -> Response:
         self.stats.inc_value("warc/requests")
+        listed = cdx_tconst(request.url)
+        if listed is not None:
+            return self._response(request, 200, [("Content-Type", "application/json")],
+                                  self.index.listing(listed))
         replay = parse_replay(request.url)
         if replay is None or replay.tconst is None:
             return self._response(request, 404, [], b"not in the WARC files")

@@ -9,7 +9,7 @@ from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
-from mirror.archive import captures_from_sources
+from mirror.archive import captures_from_sources, latest_standin
 from mirror.faults import Fault
 from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
         "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/",
     )
+    parser.add_argument(
+        "--recorded-challenges",
+        action="store_true",
+        help="with --archive: each title's newest capture is a recorded 2026 challenge "
+        "(202, x-amzn-waf-action, empty body), newer than its real pages",
+    )
     parser.add_argument("--cache-pages", type=int, default=16,
                         help="rendered pages kept (a benchmark keeps them all, so that the "
                         "mirror, standing in for the site, costs the machine little)")
@@ -97,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         host=args.host,
         port=args.port,
-        archive=captures_from_sources(args.archive) if args.archive else None,
+        archive=(None if not args.archive else latest_standin(args.archive)
+                 if args.recorded_challenges else captures_from_sources(args.archive)),
         cache_pages=args.cache_pages,
     )
     print(mirror.base_url, flush=True)

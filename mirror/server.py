@@ -10,6 +10,7 @@ Routes::
     /_mirror/stats              hits per path, as JSON
     /web/<ts>id_/<title URL>    archive mode (``archive=``): Wayback-style replay of
                                 captures (see :mod:`mirror.archive`)
+    /cdx/search/cdx?url=...     archive mode: its CDX API (the captures of a title URL)
 
 Every request is noted in ``arrivals`` (arrival time, path, User-Agent), and the most
 served at once in ``max_in_flight``.
@@ -420,6 +421,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         if mirror.archive is not None and path.startswith("/web/"):
             self._replay(path, head)
             return
+        if mirror.archive is not None and path == archive_mode.CDX_PATH:
+            self._cdx(path, head)
+            return
         m = _TITLE_RE.match(path)
         if not m:
             mirror._count(path)
@@ -452,6 +456,19 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         if fault is not None and self._answer_instead(fault, tconst or "", head):
             return
         status, headers, body, content_type = archive_mode.answer(mirror.archive, path)
+        self._send(status, body, content_type, headers=headers, head=head)
+
+    def _cdx(self, path: str, head: bool) -> None:
+        """Archive mode's CDX API; faults keyed by its path answer instead (a 429...)."""
+        mirror = self.mirror
+        assert mirror.archive is not None
+        attempt = mirror._count(path)
+        listed = mirror.faults.get(path)
+        fault = pick(listed, attempt) if listed else None
+        if fault is not None and self._answer_instead(fault, "", head):
+            return
+        status, headers, body, content_type = archive_mode.answer_cdx(
+            mirror.archive, urlsplit(self.path).query)
         self._send(status, body, content_type, headers=headers, head=head)
 
     def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:

@@ -191,9 +191,15 @@ def test_warc_paths_must_name_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "settings", "message"),
     [
-        ({"as_of": "2018-13"}, {}, "as_of='2018-13' is not a real date; expected YYYY, YYYY-MM or "
-                                   "YYYY-MM-DD"),
-        ({"as_of": "2018", "refresh": "7d"}, {}, "refresh cannot be combined with as_of"),
+        ({"as_of": "2018-13"}, {}, "as_of='2018-13' is not a real date; expected latest, YYYY, "
+                                   "YYYY-MM or YYYY-MM-DD"),
+        ({"as_of": "2018", "refresh": "7d"}, {},
+         "refresh cannot be combined with a dated as_of: a run of the past fetches every "
+         "title; drop -a refresh, or use -a as_of=latest"),
+        ({"as_of": "latest"}, {"ARCHIVE_MAX_DISTANCE": "0d"},
+         "ARCHIVE_MAX_DISTANCE='0d' must be above zero"),
+        ({"as_of": "latest"}, {"ARCHIVE_CDX_DELAY": "-1"},
+         "ARCHIVE_CDX_DELAY='-1' is out of range"),
         ({}, {"ARCHIVE_WARC": "x.warc"}, "ARCHIVE_WARC='x.warc' needs -a as_of=<date>"),
         ({"as_of": "2018"}, {"ARCHIVE_WARC": "/nonexistent/*.warc.gz"},
          "ARCHIVE_WARC: '/nonexistent/*.warc.gz' matches no file"),

@@ -21,7 +21,7 @@ def write_warc(path: Path, captures: Mapping[str, Sequence[Capture]], *, gzip: b
         writer = WARCWriter(f, gzip=gzip)
         for tconst, found in captures.items():
             for capture in found:
-                headers = [("Content-Type", capture.content_type)]
+                headers = [("Content-Type", capture.content_type), *capture.headers]
                 if capture.location is not None:
                     to = capture.location
                     headers.append(("Location", to if "://" in to else f"{IMDB}/title/{to}/"))

@@ -25,8 +25,15 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider
 
 from crawler import defaults, job
 from crawler import signals as our_signals
-from crawler.archive import Archive, archive_from_settings, parse_as_of
+from crawler.archive import (
+    Archive,
+    archive_from_settings,
+    is_latest,
+    parse_as_of,
+    recorded_header,
+)
 from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
+from crawler.cdx import CaptureFailure, Reuse, Walk, parse_listing, plan
 from crawler.extraction import extract_page
 from crawler.failures import (
     WAF_ACTION_HEADER,
@@ -48,7 +55,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
-    from crawler.history import History
+    from crawler.history import Fetch, History
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +93,8 @@ class MoreLikeThisSpider(scrapy.Spider):
             seeds=args.seeds, depth=args.depth, max_titles=args.max_titles,
             arguments=job_arguments(args), started_at=started_at,
             refresh_seconds=args.refresh,
-            as_of=parse_as_of(args.as_of) if args.as_of is not None else None,
+            as_of=(None if args.as_of is None else started_at if is_latest(args.as_of)
+                   else parse_as_of(args.as_of)),
         )
         self.frontier: TitleFrontier = Frontier(self.run.seeds, self.run.depth,
                                                 self.run.max_titles)
@@ -136,6 +144,10 @@ class MoreLikeThisSpider(scrapy.Spider):
             spider._start_polling(settings.getfloat("FRONTIER_POLL_SECONDS"))
         elif spider.jobdir:
             spider.run = job.open_job(spider.jobdir, spider.run)
+        if spider.archive is not None and spider.archive.latest:
+            # "Now" is the run's start, a resumed session's too: one run, one as_of.
+            spider.run.as_of = spider.run.started_at
+            spider.archive = spider.archive.at(spider.run.started_at)
         if spider.run.refresh_seconds:
             spider.history = job.load_history(output_dir, spider.run)
         if spider.run.resumed and not spider.frontier.shared:
@@ -213,6 +225,8 @@ class MoreLikeThisSpider(scrapy.Spider):
         return title_url(self.base_url, tconst)
 
     def title_request(self, tconst: str, depth: int, **meta: Any) -> scrapy.Request:
+        if self.archive is not None and self.archive.latest:
+            return self._latest_request(self.archive, tconst, depth, **meta)
         meta = {
             "tconst": tconst,
             "title_depth": depth,
@@ -358,8 +372,13 @@ class MoreLikeThisSpider(scrapy.Spider):
             return None, None
         fetch = self.history.reusable(tconst, utc_now(),
                                       timedelta(seconds=self.run.refresh_seconds))
-        if fetch is None:
+        if fetch is None or (self.archive is not None and fetch.captured_at is not None
+                             and self.archive.too_far(fetch.captured_at)):
             return None, None
+        return self._reused(tconst, depth, fetch)
+
+    def _reused(self, tconst: str, depth: int, fetch: Fetch) -> tuple[str | None, str | None]:
+        """``fetch`` stands for ``tconst``: its ``reused`` row, and its merge followed."""
         canonical = fetch.canonical_tconst
         if fetch.outcome == "alias" and (
             canonical is None
@@ -474,11 +493,13 @@ class MoreLikeThisSpider(scrapy.Spider):
             self.frontier.resolve(tconst, "title")
             return
         attempts = meta.get("attempts", 1)
-        if kind in RETRY_KINDS and attempts <= self.settings.getint("CRAWL_RETRY_TIMES"):
+        # Along a walk of captures (as_of=latest) an empty one is passed over at once.
+        retry_kinds = {PageKind.TRUNCATED} if meta.get("walk") else RETRY_KINDS
+        if kind in retry_kinds and attempts <= self.settings.getint("CRAWL_RETRY_TIMES"):
             self.crawler.stats.inc_value(f"retry/reason/{kind}")
             yield self.title_request(tconst, depth, attempts=attempts + 1,
                                      rendered=bool(meta.get("rendered")),
-                                     render=bool(meta.get("playwright")))
+                                     render=bool(meta.get("playwright")), walk=meta.get("walk"))
             return
         reason = "blocked" if kind is PageKind.CHALLENGE else str(kind)
         if meta.get("captured_at"):  # the archive recorded it so: not a page we were served
@@ -486,8 +507,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         detail = result.get("reason")
         if kind is PageKind.WRONG_TITLE and result.get("found_tconst"):
             detail = f"page is about {result['found_tconst']}"
-        yield self._failure(response.url, tconst, depth, reason, response.status, meta,
-                            crawled_at, detail)
+        yield from self._unusable(response, tconst, depth, reason, crawled_at, detail)
 
     def _with_clean_links(self, tconst: str, record: TitleRecord) -> TitleRecord:
         """The record with only the cards that become edges (see ``clean_links``)."""
@@ -536,7 +556,8 @@ class MoreLikeThisSpider(scrapy.Spider):
             return
         self.crawler.stats.inc_value("titles/same_title_redirects")
         yield self.title_request(tconst, depth, attempts=meta.get("attempts", 1),
-                                 same_title_redirects=hops + 1).replace(url=target_url)
+                                 same_title_redirects=hops + 1,
+                                 walk=meta.get("walk")).replace(url=target_url)
 
     def _merge_into(
         self, response: Response, tconst: str, depth: int, target_url: str, crawled_at: str
@@ -615,7 +636,11 @@ class MoreLikeThisSpider(scrapy.Spider):
                 yield self._failure(response.url, tconst, depth, "not_archived", status, meta,
                                     crawled_at, archive.distance_text(captured))
                 return
-        block = block_reason(status, response.headers)
+        if captured is None:
+            block = block_reason(status, response.headers)
+        else:  # the capture's own headers, as recorded (the Wayback Machine prefixes them)
+            action = recorded_header(response.headers, WAF_ACTION_HEADER)
+            block = block_reason(status, {WAF_ACTION_HEADER: action} if action else {})
         if status in REDIRECT_CODES and block is None:
             yield from self._archive_redirect(archive, response, tconst, depth, crawled_at)
             return
@@ -632,10 +657,103 @@ class MoreLikeThisSpider(scrapy.Spider):
             return
         if block is not None or status >= 300:
             reason = block or ("not_found" if status in (404, 410) else f"http_{status}")
-            yield self._failure(response.url, tconst, depth, f"archived_{reason}", status,
-                                meta, crawled_at, f"the capture is an HTTP {status} answer")
+            yield from self._unusable(response, tconst, depth, f"archived_{reason}",
+                                      crawled_at, f"the capture is an HTTP {status} answer")
             return
         yield from self._read_page(response, tconst, depth, crawled_at)
+
+    # --- as_of=latest: a title's captures listed by one CDX query (crawler.cdx) ------
+
+    def _latest_request(self, archive: Archive, tconst: str, depth: int,
+                        **meta: Any) -> scrapy.Request:
+        """The title's CDX query, or, along its walk, the replay of its next capture."""
+        walk: Walk | None = meta.get("walk")
+        meta.pop("render", None)  # captures are read as recorded
+        meta = {"tconst": tconst, "title_depth": depth, "attempts": 1, "dont_redirect": True,
+                "handle_httpstatus_all": True, "archive": True, **meta}
+        if walk is None:
+            return scrapy.Request(archive.title_url(tconst), callback=self.parse_listing,
+                                  errback=self.on_error, meta={**meta, "cdx": True},
+                                  dont_filter=True)
+        return scrapy.Request(archive.capture_url(tconst, walk.first),
+                              callback=self.parse_title, errback=self.on_error, meta=meta,
+                              dont_filter=True)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        """The CDX API's list of a title's captures: the newest that may be usable is read
+        (newer than the dataset's, in a refresh run), or the dataset's is reused."""
+        meta = response.meta
+        tconst: str = meta["tconst"]
+        depth: int = meta["title_depth"]
+        crawled_at = _now()
+        assert self.archive is not None
+        self.crawler.stats.inc_value(f"archive/cdx_status/{response.status}")
+        refused = block_reason(response.status, response.headers)
+        if refused is not None or response.status != 200:
+            yield self._failure(response.url, tconst, depth, refused or f"http_{response.status}",
+                                response.status, meta, crawled_at,
+                                "the archive's answer to the CDX query")
+            return
+        try:
+            captures = parse_listing(response.body)
+        except ValueError as exc:
+            yield self._failure(response.url, tconst, depth, "cdx_unreadable", 200, meta,
+                                crawled_at, f"not a list of captures: {exc}"[:500])
+            return
+        known = self._known_capture(self.archive, tconst)
+        decision = plan(captures, self.archive.since(),
+                        known.captured_at if known is not None else None)
+        yield from self._walk(response, tconst, depth, crawled_at, decision)
+
+    def _unusable(self, response: Response, tconst: str, depth: int, reason: str,
+                  crawled_at: str, detail: str | None) -> Iterator[Any]:
+        """A capture that is no title page nor merge: along a walk, passed over for the
+        next older one; else the title's failure."""
+        walk: Walk | None = response.meta.get("walk")
+        if walk is None or not reason.startswith("archived_"):
+            yield self._failure(response.url, tconst, depth, reason, response.status,
+                                response.meta, crawled_at, detail)
+            return
+        self.crawler.stats.inc_value(f"archive/passed_over/{reason}")
+        yield from self._walk(response, tconst, depth, crawled_at, walk.passed_over(reason))
+
+    def _walk(self, response: Response, tconst: str, depth: int, crawled_at: str,
+              decision: Walk | CaptureFailure | Reuse) -> Iterator[Any]:
+        if isinstance(decision, Walk):
+            yield self.title_request(tconst, depth, walk=decision)
+        elif isinstance(decision, Reuse):
+            yield from self._reuse_listed(tconst, depth)
+        else:
+            captured = decision.captured_at.isoformat() if decision.captured_at else None
+            yield self._failure(response.url, tconst, depth, decision.reason, response.status,
+                                {**response.meta, "captured_at": captured}, crawled_at,
+                                decision.detail)
+
+    def _known_capture(self, archive: Archive, tconst: str) -> Fetch | None:
+        """In a refresh run, the dataset's capture of the title when it may stand for it:
+        a page, or a merge that can still be followed, within ARCHIVE_MAX_DISTANCE."""
+        fetch = self.history.latest(tconst) if self.history is not None else None
+        if fetch is None or fetch.captured_at is None or archive.too_far(fetch.captured_at):
+            return None
+        if fetch.outcome == "alias" and (
+            fetch.canonical_tconst is None
+            or self.frontier.merge_problem(tconst, fetch.canonical_tconst, self.max_merge_chain)
+        ):
+            return None
+        return fetch
+
+    def _reuse_listed(self, tconst: str, depth: int) -> Iterator[Any]:
+        """The archive holds no newer usable capture: the dataset's is reused, its edges
+        (or its merge) carry the walk on, as for a title fresh by age."""
+        assert self.history is not None
+        fetch = self.history.latest(tconst)
+        assert fetch is not None
+        self.crawler.stats.inc_value("archive/reused_unchanged")
+        outcome, joined = self._reused(tconst, depth, fetch)
+        if outcome == "title":
+            self.frontier.record_links(tconst, self.history.edges([tconst])[tconst])
+        for canonical in self._to_fetch([joined]) if joined is not None else []:
+            yield self.title_request(canonical, depth)
 
     def _archive_redirect(
         self, archive: Archive, response: Response, tconst: str, depth: int, crawled_at: str
