@@ -6,6 +6,11 @@ matplotlib as SVG (glyphs as paths, so no font is fetched) and inlined; the grap
 layout is networkx's spring layout with a fixed seed.  The page loads nothing:
 no script, no stylesheet, no image, no font.
 
+Runs are taken in the order of what they observed (the views' timeline,
+docs/timeline.md): an archive run (``-a as_of``) at its as_of, a live run at its start.
+So "the last run" is the one that saw IMDb latest, and an ``as_of=2018`` run made after
+a live run is compared as the older of the two.
+
 What is drawn is bounded (``MAX_NODES`` graph nodes, ``TOP_LINKED`` bars, a few
 rating lines, ``MAX_ROWS`` table rows), so the page stays readable and quick to
 build whatever the dataset's size.
@@ -89,12 +94,24 @@ class Run:
     finish_reason: str | None
     sessions: int
     rows: dict[str, int] = field(default_factory=dict)
+    as_of: datetime | None = None
+
+    @property
+    def observed(self) -> datetime | None:
+        """Its place in the timeline: an archive run's as_of, a live run's start."""
+        return self.as_of or self.started_at
+
+
+def _timeline_order(r: Run) -> tuple[Any, ...]:
+    # None sorts last; a None is never compared with a datetime (the flag differs first).
+    return (r.observed is None, r.observed, r.started_at is None, r.started_at, r.run_id)
 
 
 def load_runs(output_dir: str | os.PathLike[str]) -> list[Run]:
-    """One Run per run_id (a resumed run has a crawl_runs row per session), oldest first."""
-    cols = ["run_id", "started_at", "finished_at", "seeds", "finish_reason", "titles_rows",
-            "failures_rows", "more_like_this_rows", "reused_rows"]
+    """One Run per run_id (a resumed run has a crawl_runs row per session), oldest first in
+    the timeline (``Run.observed``)."""
+    cols = ["run_id", "started_at", "finished_at", "seeds", "finish_reason", "as_of",
+            "titles_rows", "failures_rows", "more_like_this_rows", "reused_rows"]
     runs: dict[str, Run] = {}
     rows = _scan(output_dir, "crawl_runs", cols).to_pylist()
     rows.sort(key=lambda r: (r["finished_at"] is None, r["finished_at"] or datetime.min))
@@ -106,9 +123,10 @@ def load_runs(output_dir: str | os.PathLike[str]) -> list[Run]:
         run.finished_at = r["finished_at"] or run.finished_at
         run.seeds = list(r["seeds"] or run.seeds)
         run.finish_reason = r["finish_reason"]  # the last session's says how the run ended
-        for c in cols[5:]:
+        run.as_of = r["as_of"] or run.as_of
+        for c in cols[6:]:
             run.rows[c] = run.rows.get(c, 0) + (r[c] or 0)
-    return sorted(runs.values(), key=lambda r: (r.started_at is None, r.started_at, r.run_id))
+    return sorted(runs.values(), key=_timeline_order)
 
 
 def _key(t: pa.Table, a: str, b: str) -> pa.ChunkedArray:
@@ -379,7 +397,7 @@ def ratings_svg(series: dict[str, list[tuple[datetime, float]]], names: dict[str
     ticks = list(range(0, len(whens), step))
     ax.set_xticks(ticks, [whens[i].strftime("%Y-%m-%d\n%H:%M") for i in ticks], fontsize=8)
     ax.set_xlim(-0.5, len(whens) - 0.5)
-    ax.set_xlabel("run (start, UTC)")
+    ax.set_xlabel("run (as_of of an archive run, else start; UTC)")
     ax.set_ylabel("average rating")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
@@ -388,14 +406,14 @@ def ratings_svg(series: dict[str, list[tuple[datetime, float]]], names: dict[str
 
 def rating_series(output_dir: str | os.PathLike[str], tconsts: Sequence[str],
                   runs: Sequence[Run]) -> dict[str, list[tuple[datetime, float]]]:
-    """Every committed rating of ``tconsts``, one point per run at the run's start (so the
-    titles of one run line up), in time order."""
+    """Every committed rating of ``tconsts``, one point per run at its place in the
+    timeline (``Run.observed``: the titles of one run line up), in time order."""
     t = _scan(output_dir, "ratings", ["tconst", "average_rating", "crawled_at", "run_id"],
               ds.field("tconst").isin(pa.array(list(tconsts), pa.string())))
     t = t.filter(pc.is_valid(t.column("average_rating"))).sort_by([("crawled_at", "ascending")])
     t = t.group_by(["tconst", "run_id"], use_threads=False).aggregate(
         [("crawled_at", "max"), ("average_rating", "last")])
-    started = {r.run_id: r.started_at for r in runs}
+    started = {r.run_id: r.observed for r in runs}
     series: dict[str, list[tuple[datetime, float]]] = {c: [] for c in tconsts}
     for tc, run_id, at, rating in zip(t.column("tconst").to_pylist(),
                                       t.column("run_id").to_pylist(),
@@ -495,7 +513,8 @@ def build_report(output_dir: str | os.PathLike[str]) -> str:
     series = rating_series(output_dir, rated, runs)
     parts.append(
         "<section><h2>Ratings over time</h2><p class='muted'>The seeds and the most linked "
-        "titles, one point per run that fetched them (at the run's start).</p>"
+        "titles, one point per run that read them (at the run's start, or an archive "
+        "run's as_of).</p>"
         + (f"<div class='fig'>{ratings_svg(series, names, set(seeds))}</div>" if series
            else "<p>No rating recorded.</p>") + "</section>")
     parts.append(
@@ -520,6 +539,7 @@ def _last_run(output_dir: str | os.PathLike[str], run: Run, view: RunView,
     kv = [
         ("run", run.run_id), ("started", _when(run.started_at)),
         ("finished", _when(run.finished_at)), ("finish reason", run.finish_reason or "—"),
+        *([("as_of (archive)", _when(run.as_of))] if run.as_of else []),
         ("sessions", run.sessions), ("seeds", seeds), ("titles fetched", fetched),
         ("titles reused", view.reused_count), ("failures", failures.num_rows),
         ("links (More like this)", edge_count),

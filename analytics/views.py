@@ -41,7 +41,7 @@ from pipelines.schemas import SCHEMAS
 
 DATABASE = "dataset.duckdb"
 VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "more_like_this_latest",
-         "ratings_history", "similarity_changes", "runs", "failures_latest")
+         "ratings_history", "similarity_changes", "runs", "failures_latest", "observations")
 
 
 def sql_template() -> str:
@@ -200,20 +200,25 @@ def build(output_dir: str | os.PathLike[str]) -> Path | str:
 
 
 ABOUT = {
-    "titles_latest": "titles rows of each title's latest successful fetch (latest titles row; "
-                     "a reused title resolves to the run that fetched it).",
-    "ratings_latest": "ratings rows of that same fetch.",
-    "credits_latest": "credits rows of that same fetch.",
-    "more_like_this_latest": "more_like_this rows (edges) of that same fetch.",
-    "ratings_history": "One row per title and fetch (nulls when the page showed no rating).",
-    "similarity_changes": "Edges added, removed or re-ranked between two consecutive runs over "
-                          "the same seeds (by started_at), for titles with a page in both runs "
-                          "(fetched, or reused: then the edges of the fetch it reuses).",
+    "titles_latest": "titles rows of each title's newest observation (by observed_at: live and "
+                     "archived pages alike, whenever the run was made; a reused title "
+                     "resolves to the run that fetched it).",
+    "ratings_latest": "ratings rows of that same observation.",
+    "credits_latest": "credits rows of that same observation.",
+    "more_like_this_latest": "more_like_this rows (edges) of that same observation.",
+    "ratings_history": "One row per title and observation, live and archived (nulls when the "
+                       "page showed no rating); order by observed_at.",
+    "similarity_changes": "Edges added, removed or re-ranked between a title's consecutive "
+                          "observations (by observed_at; a reused title has no new "
+                          "observation).",
     "runs": "crawl_runs per run (sessions summed; the last session's finish reason and "
             "arguments), with coverage: titles_fetched + titles_reused + titles_failed + "
             "titles_merged = titles_scheduled.",
     "failures_latest": "Titles whose latest outcome (page, reuse, merge or failure, by "
-                       "crawled_at) is a failure.",
+                       "observed_at) is a failure.",
+    "observations": "Each title's timeline: one row per page IMDb showed (observed_at), live "
+                    "or archived; a capture read by several runs is one observation (the "
+                    "latest read stands for it).",
 }
 
 

@@ -6,28 +6,89 @@
 -- Chunks not yet in a run's commit log are never listed, so a run writing beside a
 -- reader, or a crash, never shows half a chunk.  Everything below the *_raw views is
 -- plain SQL (window functions, joins): Polars or Spark users can register their own
--- frames under the *_raw names and run the rest.
+-- frames under the *_raw names (observed_at and source filled in as below) and run the
+-- rest.
 
-CREATE OR REPLACE VIEW titles_raw AS SELECT * FROM ${titles};
-CREATE OR REPLACE VIEW ratings_raw AS SELECT * FROM ${ratings};
-CREATE OR REPLACE VIEW credits_raw AS SELECT * FROM ${credits};
-CREATE OR REPLACE VIEW more_like_this_raw AS SELECT * FROM ${more_like_this};
-CREATE OR REPLACE VIEW failures_raw AS SELECT * FROM ${failures};
-CREATE OR REPLACE VIEW aliases_raw AS SELECT * FROM ${aliases};
+-- Every page row says when IMDb showed it (observed_at: an archived page's capture time, a
+-- live page's fetch time) and where it was read (source: live, wayback, warc).  Files
+-- written before those columns existed have them null; the *_raw views fill them in the
+-- way the crawler now writes them (docs/timeline.md): observed_at = captured_at, else
+-- crawled_at; source = wayback when captured_at is set, else live.  A failure or a merge
+-- of an archive run without a capture is observed at the run's as_of.
+CREATE OR REPLACE VIEW crawl_runs_raw AS
+SELECT * REPLACE (
+    COALESCE(source, CASE WHEN as_of IS NOT NULL THEN 'wayback' ELSE 'live' END) AS source)
+FROM ${crawl_runs};
+
+-- Each run's as_of and source (the same in every session of a run).
+CREATE OR REPLACE VIEW run_sources AS
+SELECT run_id, MAX(as_of) AS as_of, MAX(source) AS source
+FROM crawl_runs_raw
+GROUP BY run_id;
+
+CREATE OR REPLACE VIEW titles_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${titles};
+CREATE OR REPLACE VIEW ratings_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${ratings};
+CREATE OR REPLACE VIEW credits_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${credits};
+CREATE OR REPLACE VIEW more_like_this_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${more_like_this};
+CREATE OR REPLACE VIEW failures_raw AS
+SELECT f.* REPLACE (
+    COALESCE(f.observed_at, f.captured_at, r.as_of, f.crawled_at) AS observed_at,
+    COALESCE(f.source, CASE WHEN f.captured_at IS NOT NULL THEN 'wayback' END, r.source,
+             'live') AS source)
+FROM ${failures} AS f
+LEFT JOIN run_sources AS r ON r.run_id = f.run_id;
+CREATE OR REPLACE VIEW aliases_raw AS
+SELECT a.* REPLACE (
+    COALESCE(a.observed_at, a.captured_at, r.as_of, a.crawled_at) AS observed_at,
+    COALESCE(a.source, CASE WHEN a.captured_at IS NOT NULL THEN 'wayback' END, r.source,
+             'live') AS source)
+FROM ${aliases} AS a
+LEFT JOIN run_sources AS r ON r.run_id = a.run_id;
 CREATE OR REPLACE VIEW reused_raw AS SELECT * FROM ${reused};
-CREATE OR REPLACE VIEW crawl_runs_raw AS SELECT * FROM ${crawl_runs};
 
--- The latest successful fetch of each title: the run_id + crawled_at of its latest
--- titles row.  A refresh run writes no titles row for a title it reuses, so a reused
--- title resolves to the run that fetched it.  Pages read from an archive (-a as_of, with
--- a captured_at) show the past, not the latest state: they are left out.
-CREATE OR REPLACE VIEW latest_fetch AS
-SELECT tconst, run_id, crawled_at
+-- One timeline per title: its observations, one per page IMDb showed (observed_at), from
+-- the live site and archives alike, whenever the run that read it was made.  A capture
+-- read by several runs is one observation: the latest read stands for it.  A refresh run
+-- writes no titles row for a title it reuses: no new observation.
+CREATE OR REPLACE VIEW observations AS
+SELECT tconst, observed_at, source, run_id, crawled_at, captured_at
 FROM (
-    SELECT tconst, run_id, crawled_at,
-           ROW_NUMBER() OVER (PARTITION BY tconst ORDER BY crawled_at DESC, run_id DESC) AS rn
+    SELECT tconst, observed_at, source, run_id, crawled_at, captured_at,
+           ROW_NUMBER() OVER (PARTITION BY tconst, observed_at
+                              ORDER BY crawled_at DESC, run_id DESC) AS rn
     FROM titles_raw
-    WHERE captured_at IS NULL
+) AS t
+WHERE rn = 1;
+
+-- Each title's newest observation: the run_id + crawled_at of the read standing for it.
+-- An as_of=2018 run made after a live run does not make 2018 the latest.
+CREATE OR REPLACE VIEW latest_fetch AS
+SELECT tconst, run_id, crawled_at, observed_at, source
+FROM (
+    SELECT tconst, run_id, crawled_at, observed_at, source,
+           ROW_NUMBER() OVER (PARTITION BY tconst
+                              ORDER BY observed_at DESC, crawled_at DESC, run_id DESC) AS rn
+    FROM observations
 ) AS t
 WHERE rn = 1;
 
@@ -47,14 +108,14 @@ CREATE OR REPLACE VIEW more_like_this_latest AS
 SELECT m.* FROM more_like_this_raw AS m
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
--- One row per title and fetch; a page without rating or votes has nulls (no ratings row).
--- Fetches of the live site only: an archived page's rating is of its captured_at.
+-- One row per title and observation, live and archived; a page without rating or votes
+-- has nulls (no ratings row).  Order by observed_at for the title's history.
 CREATE OR REPLACE VIEW ratings_history AS
-SELECT t.tconst, t.crawled_at, t.run_id,
-       r.average_rating, r.num_votes, r.num_votes_abbreviated
-FROM titles_raw AS t
-LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at)
-WHERE t.captured_at IS NULL;
+SELECT o.tconst, o.crawled_at, o.run_id,
+       r.average_rating, r.num_votes, r.num_votes_abbreviated,
+       o.observed_at, o.source
+FROM observations AS o
+LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at);
 
 -- One row per run: its sessions (a resumed JOBDIR job) summed, and its coverage.
 -- seed_key (sorted seeds) groups the runs over the same seeds.
@@ -88,7 +149,7 @@ totals AS (
 SELECT t.run_id, t.sessions, t.started_at, t.finished_at,
        s.finish_reason, s.error, s.arguments, s.seeds,
        array_to_string(list_sort(s.seeds), ',') AS seed_key,
-       s.depth, s.max_titles, s.refresh_seconds, s.as_of,
+       s.depth, s.max_titles, s.refresh_seconds, s.as_of, s.source,
        t.pages, t.items, t.errors,
        t.titles_rows, t.ratings_rows, t.credits_rows, t.more_like_this_rows,
        t.failures_rows, t.aliases_rows, t.reused_rows,
@@ -119,43 +180,45 @@ FROM reused_raw AS u
 JOIN titles_raw AS t
   ON t.tconst = u.tconst AND t.run_id = u.fetched_run_id AND t.crawled_at = u.fetched_at;
 
--- Consecutive runs of the live site over the same seeds, by start time.
+-- Consecutive runs over the same seeds, in the order of what they observed: an archive
+-- run at its as_of, a live run at its start (archive and live runs make one history).
 CREATE OR REPLACE VIEW run_pairs AS
 SELECT old_run_id, new_run_id
 FROM (
-    SELECT LAG(run_id) OVER (PARTITION BY seed_key ORDER BY started_at, run_id) AS old_run_id,
+    SELECT LAG(run_id) OVER (PARTITION BY seed_key
+                             ORDER BY COALESCE(as_of, started_at), started_at, run_id)
+               AS old_run_id,
            run_id AS new_run_id
     FROM runs
-    WHERE as_of IS NULL
 ) AS p
 WHERE old_run_id IS NOT NULL;
 
--- Edges added, removed or re-ranked between two consecutive runs over the same seeds,
--- for the titles with a page in both runs (fetched or reused).
+-- Edges added, removed or re-ranked between a title's consecutive observations (by
+-- observed_at, live and archived alike; a reused title has no new observation).
 CREATE OR REPLACE VIEW similarity_changes AS
-WITH both_runs AS (
-    SELECT p.old_run_id, p.new_run_id, o.tconst,
-           o.fetch_run_id AS old_fetch_run_id, o.fetch_at AS old_fetch_at,
-           n.fetch_run_id AS new_fetch_run_id, n.fetch_at AS new_fetch_at
-    FROM run_pairs AS p
-    JOIN run_fetches AS o ON o.run_id = p.old_run_id
-    JOIN run_fetches AS n ON n.run_id = p.new_run_id AND n.tconst = o.tconst
-    -- the same fetch standing in both runs (reused): the same edges, nothing to compare
-    WHERE o.fetch_run_id <> n.fetch_run_id OR o.fetch_at <> n.fetch_at
+WITH pairs AS (
+    SELECT tconst,
+           LAG(run_id) OVER w AS old_run_id,
+           LAG(crawled_at) OVER w AS old_crawled_at,
+           LAG(observed_at) OVER w AS old_observed_at,
+           run_id AS new_run_id, crawled_at AS new_crawled_at, observed_at AS new_observed_at
+    FROM observations
+    WINDOW w AS (PARTITION BY tconst ORDER BY observed_at)
 ),
 old_edges AS (
-    SELECT b.old_run_id, b.new_run_id, m.tconst, m.similar_tconst, m.rank
-    FROM both_runs AS b
+    SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
+           m.similar_tconst, m.rank
+    FROM pairs AS p
     JOIN more_like_this_raw AS m
-      ON m.tconst = b.tconst AND m.run_id = b.old_fetch_run_id
-     AND m.crawled_at = b.old_fetch_at
+      ON m.tconst = p.tconst AND m.run_id = p.old_run_id AND m.crawled_at = p.old_crawled_at
 ),
 new_edges AS (
-    SELECT b.old_run_id, b.new_run_id, m.tconst, m.similar_tconst, m.rank
-    FROM both_runs AS b
+    SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
+           m.similar_tconst, m.rank
+    FROM pairs AS p
     JOIN more_like_this_raw AS m
-      ON m.tconst = b.tconst AND m.run_id = b.new_fetch_run_id
-     AND m.crawled_at = b.new_fetch_at
+      ON m.tconst = p.tconst AND m.run_id = p.new_run_id AND m.crawled_at = p.new_crawled_at
+    WHERE p.old_run_id IS NOT NULL
 )
 SELECT COALESCE(o.tconst, n.tconst) AS tconst,
        COALESCE(o.similar_tconst, n.similar_tconst) AS similar_tconst,
@@ -165,45 +228,51 @@ SELECT COALESCE(o.tconst, n.tconst) AS tconst,
        o.rank AS old_rank,
        n.rank AS new_rank,
        COALESCE(o.old_run_id, n.old_run_id) AS old_run_id,
-       COALESCE(o.new_run_id, n.new_run_id) AS new_run_id
+       COALESCE(o.new_run_id, n.new_run_id) AS new_run_id,
+       COALESCE(o.old_observed_at, n.old_observed_at) AS old_observed_at,
+       COALESCE(o.new_observed_at, n.new_observed_at) AS new_observed_at
 FROM old_edges AS o
 FULL OUTER JOIN new_edges AS n
-  ON n.old_run_id = o.old_run_id AND n.new_run_id = o.new_run_id
- AND n.tconst = o.tconst AND n.similar_tconst = o.similar_tconst
+  ON n.tconst = o.tconst AND n.new_observed_at = o.new_observed_at
+ AND n.similar_tconst = o.similar_tconst
 WHERE o.similar_tconst IS NULL OR n.similar_tconst IS NULL
    OR o.rank IS DISTINCT FROM n.rank;
 
--- Titles whose latest outcome (a page, a reuse, a merge or a failure) is a failure, on
--- the live site: the outcomes of -a as_of runs (crawling the past) are left out.
+-- Titles whose latest outcome (a page, a reuse, a merge or a failure), by observed_at,
+-- is a failure: live and archive runs alike.  A reuse stands at the observation it reuses.
 CREATE OR REPLACE VIEW failures_latest AS
-WITH archive_runs AS (
-    SELECT DISTINCT run_id FROM crawl_runs_raw WHERE as_of IS NOT NULL
-),
-outcomes AS (
-    SELECT tconst, run_id, crawled_at, 'title' AS outcome,
+WITH outcomes AS (
+    SELECT tconst, run_id, crawled_at, observed_at, source, 'title' AS outcome,
            CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS detail,
            CAST(NULL AS INTEGER) AS http_status, CAST(NULL AS INTEGER) AS depth,
            CAST(NULL AS INTEGER) AS attempts, CAST(NULL AS VARCHAR) AS url
     FROM titles_raw
     UNION ALL
-    SELECT tconst, run_id, crawled_at, 'reused', NULL, NULL, NULL, NULL, NULL, NULL
-    FROM reused_raw
+    SELECT u.tconst, u.run_id, u.crawled_at,
+           COALESCE(t.observed_at, a.observed_at, u.crawled_at), COALESCE(t.source, a.source),
+           'reused', NULL, NULL, NULL, NULL, NULL, NULL
+    FROM reused_raw AS u
+    LEFT JOIN titles_raw AS t
+      ON t.tconst = u.tconst AND t.run_id = u.fetched_run_id AND t.crawled_at = u.fetched_at
+    LEFT JOIN aliases_raw AS a
+      ON a.tconst = u.tconst AND a.run_id = u.fetched_run_id AND a.crawled_at = u.fetched_at
     UNION ALL
-    SELECT tconst, run_id, crawled_at, 'alias', NULL, NULL, NULL, NULL, NULL, NULL
+    SELECT tconst, run_id, crawled_at, observed_at, source, 'alias',
+           NULL, NULL, NULL, NULL, NULL, NULL
     FROM aliases_raw
     UNION ALL
-    SELECT tconst, run_id, crawled_at, 'failure', reason, detail, http_status, depth,
-           attempts, url
+    SELECT tconst, run_id, crawled_at, observed_at, source, 'failure', reason, detail,
+           http_status, depth, attempts, url
     FROM failures_raw
     WHERE tconst IS NOT NULL
 ),
 ranked AS (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY tconst ORDER BY crawled_at DESC, run_id DESC)
-               AS rn
+           ROW_NUMBER() OVER (PARTITION BY tconst
+                              ORDER BY observed_at DESC, crawled_at DESC, run_id DESC) AS rn
     FROM outcomes
-    WHERE run_id NOT IN (SELECT run_id FROM archive_runs)
 )
-SELECT tconst, reason, detail, http_status, attempts, depth, url, run_id, crawled_at
+SELECT tconst, reason, detail, http_status, attempts, depth, url, run_id, crawled_at,
+       observed_at, source
 FROM ranked
 WHERE rn = 1 AND outcome = 'failure';

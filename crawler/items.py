@@ -7,16 +7,20 @@ rows travel and commit together.  Values are as found on the page (see
 ``pipelines.parquet`` fans a title out into the ``titles``, ``ratings``,
 ``credits`` and ``more_like_this`` tables.  Every item carries ``run_id``,
 ``crawled_at`` (ISO-8601 UTC of the fetch) and ``outcome`` (which of the three
-it is, for feeds such as ``-o titles.jsonl`` that mix them).
+it is, for feeds such as ``-o titles.jsonl`` that mix them).  Its rows also say
+when IMDb showed the page and where it was read (``observed_at``, ``source``:
+see ``observation``), so live and archived pages make one timeline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import scrapy
 
 from crawler.records import TitleRecord
+from crawler.run import LIVE, Run
 
 # TitleRecord fields that are not columns of ``titles`` as they are.
 _NESTED = ("credits", "more_like_this")
@@ -37,6 +41,10 @@ class OutcomeItem(scrapy.Item):
     crawled_at = scrapy.Field()
     outcome = scrapy.Field()  # "title" | "failure" | "alias" | "reused"
     captured_at = scrapy.Field()  # -a as_of: when the archive captured the page (ISO-8601 UTC)
+    # When IMDb showed the page, and where it was read: set by a source that knows,
+    # else filled in from the fields above and the run (``observation``).
+    observed_at = scrapy.Field()
+    source = scrapy.Field()  # crawler.run.LIVE, WAYBACK or WARC
     outcome_name: ClassVar[str] = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,3 +104,16 @@ def title_item(record: TitleRecord, *, depth: int, run_id: str, crawled_at: str,
         more_like_this=list(record.get("more_like_this") or []),
         depth=depth, run_id=run_id, crawled_at=crawled_at, captured_at=captured_at,
     )
+
+
+def observation(values: Mapping[str, Any], run: Run | None = None) -> dict[str, Any]:
+    """``observed_at`` and ``source`` of an outcome's rows: the item's own when it has
+    them; else an archived page's capture time, an archive run's ``as_of`` when nothing
+    was captured (the instant asked about), a live page's fetch time; and the run's
+    source."""
+    observed = values.get("observed_at") or values.get("captured_at")
+    source = values.get("source") or (run.source if run is not None else None)
+    if observed is None and run is not None and run.source != LIVE:
+        observed = run.as_of
+    return {"observed_at": observed if observed is not None else values.get("crawled_at"),
+            "source": source}

@@ -20,6 +20,18 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", re.ASCII)
 WORKER_RE = RUN_ID_RE
 
 
+# Where a run's pages come from (``source`` of its rows and of crawl_runs).
+LIVE, WAYBACK, WARC = "live", "wayback", "warc"
+
+
+def source_of(archived: bool, archive_warc: object = None) -> str:
+    """The source of a run's pages: the live site, or an archive (an ``as_of`` run) read
+    over HTTP (Wayback) or from local WARC files (the ARCHIVE_WARC setting)."""
+    if not archived:
+        return LIVE
+    return WARC if str(archive_warc or "").strip() else WAYBACK
+
+
 def new_run_id(started_at: datetime) -> str:
     """``20261126T170000Z-1a2b3c4d``: sorts by start time, unique across machines."""
     return started_at.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
@@ -50,6 +62,7 @@ class Run:
     resumed: bool = False  # this session continues a JOBDIR job
     worker: str | None = None  # this process's id in a shared crawl (FRONTIER_URL)
     as_of: datetime | None = None  # -a as_of: titles are read from captures nearest this
+    source: str = LIVE  # where its pages come from: LIVE, WAYBACK or WARC
 
     @property
     def file_key(self) -> str:

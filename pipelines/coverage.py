@@ -26,7 +26,8 @@ from pipelines.schemas import SCHEMAS
 
 MEASURED = ("titles", "ratings", "credits", "more_like_this")
 # Columns every row has by construction: measuring them says nothing of the page.
-NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout", "captured_at"}
+NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout", "captured_at",
+                "observed_at", "source"}
 COLUMNS = {t: [c for c in SCHEMAS[t].names if c not in NOT_MEASURED] for t in MEASURED}
 COLUMN_SETS = {t: frozenset(c) for t, c in COLUMNS.items()}
 

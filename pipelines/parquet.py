@@ -60,7 +60,14 @@ from scrapy.crawler import Crawler
 
 from crawler import dataset
 from crawler import signals as our_signals
-from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, TitleItem
+from crawler.items import (
+    AliasItem,
+    FailureItem,
+    OutcomeItem,
+    ReusedItem,
+    TitleItem,
+    observation,
+)
 from crawler.run import RUN_ID_RE, Run
 from pipelines import coverage
 from pipelines.arrow import skip_pandas
@@ -70,7 +77,7 @@ from pipelines.values import parse_timestamp
 logger = logging.getLogger(__name__)
 
 COMPRESSION = "zstd"
-STAMP = ("run_id", "crawled_at", "captured_at")
+STAMP = ("run_id", "crawled_at", "captured_at", "observed_at", "source")
 
 # Per table: column names, timestamp columns, date columns, non-nullable columns.
 _COLUMNS = {
@@ -104,9 +111,11 @@ def read_committed(
 read_commits = dataset.read_commits
 
 
-def table_rows(item: Any) -> Iterable[tuple[str, dict[str, Any]]]:
-    """(table, row) for each row an item becomes."""
+def table_rows(item: Any, run: Run | None = None) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(table, row) for each row an item becomes, each saying when IMDb showed it and
+    where it was read (``crawler.items.observation``; ``run``: the run writing it)."""
     values = dict(item)
+    values.update(observation(values, run))
     stamp = {k: values.get(k) for k in STAMP}
     if isinstance(item, TitleItem):
         yield "titles", values
@@ -234,7 +243,7 @@ class ParquetExporter:
                 self._chunk_started = time.monotonic()
                 self._chunk_date = self.now().date()
             rows: dict[str, list[dict[str, Any]]] = {}
-            for table, values in table_rows(item):
+            for table, values in table_rows(item, self.run):
                 if self._add_row(table, values):
                     rows.setdefault(table, []).append(values)
             if isinstance(item, TitleItem):
@@ -653,6 +662,7 @@ class ParquetExporter:
             "refresh_seconds": run.refresh_seconds,
             "worker": run.worker,
             "as_of": run.as_of,
+            "source": run.source,
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }

@@ -44,6 +44,29 @@ def _captured() -> pa.Field:
     )
 
 
+SOURCE_TEXT = (
+    "Where the page came from: live (the site, IMDB_BASE_URL), wayback (a Wayback Machine "
+    "archive, -a as_of) or warc (WARC files, ARCHIVE_WARC)."
+)
+
+
+def _observed(what: str, otherwise: str = "") -> list[pa.Field]:
+    """When IMDb showed what the row records, and where it was read: one timeline over
+    live and archived pages (docs/timeline.md)."""
+    return [
+        _f(
+            "observed_at",
+            TIMESTAMP,
+            f"When IMDb showed {what} (UTC): an archived page's capture time (captured_at), "
+            f"a live page's fetch time (crawled_at){otherwise}. The views order a title's "
+            "rows by it. Null in files written before it existed; the views fill it in "
+            "(docs/timeline.md).",
+        ),
+        _f("source", pa.string(), SOURCE_TEXT + " Null in files written before it "
+           "existed; the views fill it in (docs/timeline.md)."),
+    ]
+
+
 def _money(name: str, what: str) -> list[pa.Field]:
     return [
         _f(f"{name}_amount", pa.int64(), f"{what}, whole units of `{name}_currency`."),
@@ -117,6 +140,7 @@ TITLES = pa.schema(
         _f("depth", pa.int32(), "Breadth-first depth from the seeds (0 = a seed)."),
         *_stamp(),
         _captured(),
+        *_observed("the page the row comes from"),
     ]
 )
 
@@ -132,6 +156,7 @@ RATINGS = pa.schema(
         ),
         *_stamp(),
         _captured(),
+        *_observed("the page the row comes from"),
     ]
 )
 
@@ -163,6 +188,7 @@ CREDITS = pa.schema(
         _f("uncredited", pa.bool_(), "True when the credit is marked uncredited."),
         *_stamp(),
         _captured(),
+        *_observed("the page the row comes from"),
     ]
 )
 
@@ -189,6 +215,7 @@ MORE_LIKE_THIS = pa.schema(
         ),
         *_stamp(),
         _captured(),
+        *_observed("the page the row comes from"),
     ]
 )
 
@@ -211,6 +238,8 @@ FAILURES = pa.schema(
             "What was seen: the error text, 'page is about ttX', the block header, ...",
         ),
         _captured(),
+        *_observed("the answer that failed", "; an archive run's failure without a "
+                   "capture: the run's as_of"),
     ]
 )
 
@@ -225,6 +254,8 @@ ALIASES = pa.schema(
         ),
         *_stamp(),
         _captured(),
+        *_observed("the redirect", "; an archive run's redirect without a capture: the "
+                   "run's as_of"),
     ]
 )
 
@@ -300,6 +331,8 @@ CRAWL_RUNS = pa.schema(
         _f("as_of", TIMESTAMP,
            "-a as_of: the instant whose nearest captures were read (UTC; the start of the "
            "year, month or day given); null for a crawl of the live site."),
+        _f("source", pa.string(), SOURCE_TEXT.replace("the page came", "the run's pages came")
+           + " Null in rows written before it existed: wayback when as_of is set, else live."),
     ]
 )
 

@@ -269,6 +269,7 @@ def test_a_redirect_off_the_archive_host_is_refused(tmp_path: Path) -> None:
 
 LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
 PER_RUN = {"run_id", "crawled_at"}
+DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
 
 
 def content(out: Path) -> dict[str, Counter[str]]:
@@ -276,10 +277,15 @@ def content(out: Path) -> dict[str, Counter[str]]:
     return {
         table: Counter(
             LOCAL_URL.sub("http://archive", json.dumps(
-                {k: v for k, v in r.items() if k not in PER_RUN}, sort_keys=True, default=str))
+                {k: v for k, v in r.items() if k not in PER_RUN | {"source"}}, sort_keys=True,
+                default=str))
             for r in read_table(out, table))
-        for table in ("titles", "ratings", "credits", "more_like_this", "failures", "aliases")
+        for table in DATA_TABLES
     }
+
+
+def sources_of(out: Path) -> dict[str, set[str]]:
+    return {table: {r["source"] for r in read_table(out, table)} for table in DATA_TABLES}
 
 
 @pytest.mark.parametrize("gzip", [True, False], ids=["warc.gz", "warc"])
@@ -308,6 +314,10 @@ def test_warc_files_give_the_rows_of_the_same_pages_over_http(
     for table, want in expected.items():
         assert got[table] == want, table
     assert sum(expected["titles"].values()) == 2
+    # The same rows, each saying where it was read.
+    assert sources_of(out) == {t: {"warc"} for t in DATA_TABLES}
+    assert sources_of(as_of_2019["out"]) == {t: {"wayback"} for t in DATA_TABLES}
+    assert {r["source"] for r in read_table(out, "crawl_runs")} == {"warc"}
 
 
 # --- a run of the past beside runs of the live site -------------------------------------
@@ -315,7 +325,8 @@ def test_warc_files_give_the_rows_of_the_same_pages_over_http(
 
 def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
     """An as_of run, then a live refresh run into the same OUTPUT_DIR: the live run
-    reuses nothing of the past, and the views describe the live site."""
+    reuses nothing of the past; the views make one timeline of both, the live pages
+    being the newest."""
     out = tmp_path / "out"
     seeds = "tt0133093,tt0119698,tt0000001"
     with MirrorServer(archive=archive()) as wayback:
@@ -338,14 +349,21 @@ def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
                              "ORDER BY tconst").fetchall()
         failing = con.execute("SELECT tconst, reason, run_id FROM failures_latest").fetchall()
         as_of = con.execute("SELECT run_id, as_of FROM runs ORDER BY started_at").fetchall()
-        history = con.execute("SELECT DISTINCT run_id FROM ratings_history").fetchall()
+        history = con.execute(
+            "SELECT tconst, run_id, source, observed_at = crawled_at, observed_at "
+            "FROM ratings_history ORDER BY tconst, observed_at").fetchall()
     finally:
         con.close()
     assert latest == [("tt0119698", live_id, None), ("tt0133093", live_id, None)]
     assert failing == [("tt0000001", "not_found", live_id)]
     assert [r[0] for r in as_of] == [past_id, live_id]
     assert as_of[0][1] is not None and as_of[1][1] is None
-    assert history == [(live_id,)]
+    # Both observations of each title: the 2018 capture, then the live page (fetch time).
+    captured = datetime(2018, 8, 20, tzinfo=UTC)
+    assert [h[:4] for h in history] == [
+        ("tt0119698", past_id, "wayback", False), ("tt0119698", live_id, "live", True),
+        ("tt0133093", past_id, "wayback", False), ("tt0133093", live_id, "live", True)]
+    assert [h[4] == captured for h in history] == [True, False, True, False]
     report = subprocess.run([sys.executable, "-m", "scrapy", "report", "-s",
                              f"OUTPUT_DIR={out}"], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=False)

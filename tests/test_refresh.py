@@ -67,10 +67,14 @@ def age(out: Path, tconsts: set[str], by: timedelta) -> None:
         for path in committed_paths(out, table):
             t = pq.read_table(path)
             mask = pc.is_in(t.column("tconst"), value_set=stale)
-            shifted = pc.if_else(mask, pc.subtract(t.column("crawled_at"), pa.scalar(by)),
-                                 t.column("crawled_at"))
-            t = t.set_column(t.schema.get_field_index("crawled_at"),
-                             t.schema.field("crawled_at"), shifted)
+            # A live page is observed when fetched: observed_at moves with crawled_at.
+            for name in ("crawled_at", "observed_at"):
+                if name not in t.column_names:
+                    continue
+                shifted = pc.if_else(mask, pc.subtract(t.column(name), pa.scalar(by)),
+                                     t.column(name))
+                t = t.set_column(t.schema.get_field_index(name), t.schema.field(name),
+                                 shifted)
             tmp = Path(path).with_name("." + Path(path).name + ".tmp")
             pq.write_table(t, tmp)
             tmp.replace(path)

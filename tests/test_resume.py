@@ -256,13 +256,19 @@ def _hashable(value: Any) -> str:
     return LOCAL_URL.sub("http://mirror", json.dumps(value, sort_keys=True, default=str))
 
 
+def data_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without run id and fetch time; a live page's observed_at, its fetch time,
+    stands as that (an archived page's, its capture time, is kept)."""
+    out = {k: v for k, v in row.items() if k not in STAMPS}
+    if "observed_at" in out and out["observed_at"] == row.get("crawled_at"):
+        out["observed_at"] = "crawled_at"
+    return out
+
+
 def content(out: Path) -> dict[str, Counter[str]]:
-    """Every data table as a multiset of rows, without run id and fetch time."""
+    """Every data table as a multiset of rows (``data_row``)."""
     return {
-        table: Counter(
-            _hashable({k: v for k, v in row.items() if k not in STAMPS})
-            for row in read_table(out, table)
-        )
+        table: Counter(_hashable(data_row(row)) for row in read_table(out, table))
         for table in DATA_TABLES
     }
 

@@ -34,12 +34,12 @@ from tests.test_resume import (
     GRAPH,
     LEVEL_ENDS,
     SEED,
-    STAMPS,
     TOTAL,
     Trigger,
     _hashable,
     command,
     content,
+    data_row,
     fail_inside,
     job_run_id,
     kill_inside,
@@ -52,8 +52,7 @@ def s3_rows(uri: str, table: str) -> list[dict[str, Any]]:
 
 
 def s3_content(uri: str) -> dict[str, Counter[str]]:
-    return {table: Counter(_hashable({k: v for k, v in row.items() if k not in STAMPS})
-                           for row in s3_rows(uri, table))
+    return {table: Counter(_hashable(data_row(row)) for row in s3_rows(uri, table))
             for table in DATA_TABLES}
 
 

@@ -71,6 +71,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "ratings": [
         ("tconst", "string"),
@@ -80,6 +82,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "credits": [
         ("tconst", "string"),
@@ -94,6 +98,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "more_like_this": [
         ("tconst", "string"),
@@ -109,6 +115,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "failures": [
         ("tconst", "string"),
@@ -121,6 +129,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("detail", "string"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "aliases": [
         ("tconst", "string"),
@@ -128,6 +138,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
     "reused": [
         ("tconst", "string"),
@@ -177,6 +189,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("drift", "string"),
         ("worker", "string"),
         ("as_of", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
     ],
 }
 

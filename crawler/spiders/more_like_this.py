@@ -47,7 +47,7 @@ from crawler.frontier import Frontier, FrontierUnavailable, TitleFrontier, clean
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
-from crawler.run import Run, check_run_id, new_run_id, utc_now
+from crawler.run import Run, check_run_id, new_run_id, source_of, utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -136,6 +136,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         spider.archive = archive_from_settings(spider.run.arguments.get("as_of"), settings.get)
         if spider.archive is not None:
             spider.allowed_domains = [spider.archive.host]  # the archive's host only
+            spider.run.source = source_of(True, settings.get("ARCHIVE_WARC"))
         output_dir = settings.get("OUTPUT_DIR")
         if settings.get("FRONTIER_URL"):
             from crawler.shared_frontier import join
