@@ -157,22 +157,26 @@ def _clean(text: str) -> str:
 def split_brackets(text: str) -> tuple[str, list[str]]:
     """(text outside brackets, each top-level bracketed part) of ``"job (a) (b (c)) &"``.
 
-    One pass over the brackets; an unclosed one is text as shown, a stray ")" too."""
-    outside: list[str] = []
-    parts: list[str] = []
-    depth = start = 0
+    Each ")" closes the nearest open "(" (one pass, a stack); a bracket left unpaired is
+    text as shown ("((stunt performer)" -> ("(", ["stunt performer"]))."""
+    if "(" not in text:
+        return _clean(text), []
+    opened: list[int] = []
+    pairs: list[tuple[int, int]] = []  # in the order they close: inner ones first
     for m in _PAREN_RE.finditer(text):
         if m.group() == "(":
-            if depth == 0:
-                outside.append(text[start : m.start()])
-                start = m.end()
-            depth += 1
-        elif depth > 0:
-            depth -= 1
-            if depth == 0:
-                parts.append(text[start : m.start()])
-                start = m.end()
-    outside.append(("(" if depth else "") + text[start:])
+            opened.append(m.start())
+        elif opened:
+            pairs.append((opened.pop(), m.start()))
+    outside: list[str] = []
+    parts: list[str] = []
+    pos = 0
+    for start, end in sorted(pairs):
+        if start >= pos:  # not inside a pair already taken
+            outside.append(text[pos:start])
+            parts.append(text[start + 1 : end])
+            pos = end + 1
+    outside.append(text[pos:])
     return _clean(" ".join(outside)), [p for x in parts if (p := _clean(x))]
 
 
@@ -196,6 +200,8 @@ def episodes_of(note: str) -> tuple[int, int | None, int | None] | None:
 def parse_credit_text(text: str) -> CreditText:
     """ "associate producer (as Pamela Easley Harris)" -> job, credited_as; "(voice)
     (uncredited)" -> attributes ["voice"], uncredited; "(5 episodes, 2005-2007)" -> episodes."""
+    if not text:
+        return CreditText(None, None, [], False, None)
     outside, parts = split_brackets(text)
     credited_as: str | None = None
     attributes: list[str] = []
@@ -211,7 +217,8 @@ def parse_credit_text(text: str) -> CreditText:
             episodes = found
         elif part not in attributes:
             attributes.append(part)
-    job = _drop_connectors(outside)
+    # A bracket left unpaired at either end is no part of a job ("((stunt performer)").
+    job = _drop_connectors(outside).strip("() ")
     return CreditText(job or None, credited_as, attributes, uncredited, episodes)
 
 
@@ -305,9 +312,11 @@ def _graphql_nodes(data: dict) -> Iterator[tuple[str, dict, str | None]]:
             node = dig(credit, "node")
             role = dig(node, "creditedRoles", "edges", 0, "node", "category", "categoryId")
             if isinstance(group_id, str) and isinstance(node, dict):
-                yield category_of(group_id), node, category_of(role) if isinstance(
-                    role, str
-                ) else None
+                yield (
+                    category_of(group_id),
+                    node,
+                    category_of(role) if isinstance(role, str) else None,
+                )
 
 
 def _episodes_node(value: Any) -> tuple[int, int | None, int | None] | None:
@@ -339,18 +348,18 @@ def _roles(data: dict) -> _Roles:
     return roles
 
 
-def _next_item(
-    item: Any, category: str, ordering: int, roles: _Roles
-) -> FullCreditRecord | None:
+def _next_item(item: Any, category: str, ordering: int, roles: _Roles) -> FullCreditRecord | None:
     name = item.get("rowTitle") if isinstance(item, dict) else None
     if not isinstance(name, str) or not name.strip():
         return None
     nconst = item.get("id")
     nconst = nconst if isinstance(nconst, str) and _NCONST_RE.fullmatch(nconst) else None
     chars = item.get("characters")
-    characters = [_clean(c) for c in chars if isinstance(c, str) and c.strip()] if isinstance(
-        chars, list
-    ) else []
+    characters = (
+        [_clean(c) for c in chars if isinstance(c, str) and c.strip()]
+        if isinstance(chars, list)
+        else []
+    )
     attrs = item.get("attributes")
     text = parse_credit_text(attrs if isinstance(attrs, str) else "")
     role = category
@@ -618,9 +627,7 @@ def read_legacy(text: str) -> tuple[list[FullCreditRecord], list[CreditCategoryR
 def is_legacy_credits(text: str, subpage: str | None) -> bool:
     """A pre-2021 full credits page: its content block, or department headings on a page
     whose canonical URL is the full credits one."""
-    return 'id="fullcredits_content"' in text or (
-        subpage == "fullcredits" and _HEADING in text
-    )
+    return 'id="fullcredits_content"' in text or (subpage == "fullcredits" and _HEADING in text)
 
 
 def _result(
