@@ -662,8 +662,13 @@ def test_real_pages_cut_are_truncated(fraction: float) -> None:
         '<h4 class="dataHeaderWithBorder">Music by</h4><table class="simpleCreditsTable"><tr>'
         + '<td class="name">x</td><td class="credit">' + "((a) " * 60_000 + "</td></tr>",
         '<h4 class="dataHeaderWithBorder" id="' + "x" * 300_000,
+        '<h4 class="dataHeaderWithBorder">Music by</h4><table class="simpleCreditsTable"><tr>'
+        + '<td class="name">x</td><td class="credit">'
+        + "".join(f"(note {n}) " for n in range(60_000))
+        + "</td></tr>",
     ],
-    ids=["unclosed-headings", "unclosed-rows", "brackets-in-cast", "toggles", "brackets", "attr"],
+    ids=["unclosed-headings", "unclosed-rows", "brackets-in-cast", "toggles", "brackets", "attr",
+         "distinct-notes"],
 )
 def test_hostile_legacy_markup_is_linear(inner: str) -> None:
     result, elapsed = _timed(_legacy_page(inner))

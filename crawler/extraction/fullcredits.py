@@ -215,8 +215,10 @@ def parse_credit_text(text: str) -> CreditText:
             credited_as = part[3:].strip()
         elif episodes is None and (found := episodes_of(part)) is not None:
             episodes = found
-        elif part not in attributes:
+        else:
             attributes.append(part)
+    # A note said twice ("(IMAX version)" after each of two jobs) is one attribute.
+    attributes = list(dict.fromkeys(attributes))
     # A bracket left unpaired at either end is no part of a job ("((stunt performer)").
     job = _drop_connectors(outside).strip("() ")
     return CreditText(job or None, credited_as, attributes, uncredited, episodes)
