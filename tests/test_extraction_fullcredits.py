@@ -666,9 +666,13 @@ def test_real_pages_cut_are_truncated(fraction: float) -> None:
         + '<td class="name">x</td><td class="credit">'
         + "".join(f"(note {n}) " for n in range(60_000))
         + "</td></tr>",
+        '<h4 class="dataHeaderWithBorder">Cast</h4><table class="cast_list">'
+        + '<tr><td><a href="/name/nm0000001/">A</a></td><td class="character">Spy'
+        + " (as x)" * 60_000
+        + "</td></tr>",
     ],
     ids=["unclosed-headings", "unclosed-rows", "brackets-in-cast", "toggles", "brackets", "attr",
-         "distinct-notes"],
+         "distinct-notes", "notes-in-cast"],
 )
 def test_hostile_legacy_markup_is_linear(inner: str) -> None:
     result, elapsed = _timed(_legacy_page(inner))

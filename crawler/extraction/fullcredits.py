@@ -522,20 +522,24 @@ def _trailing_notes(shown: str) -> tuple[str, list[str]]:
     """ "Dujour (White Rabbit Girl) (uncredited)" -> ("Dujour (White Rabbit Girl)",
     ["(uncredited)"]): the bracketed notes at the end, as far as they read as notes."""
     notes: list[str] = []
-    while shown.endswith(")"):
+    end = len(shown)
+    while end > 0 and shown[end - 1] == ")":
         depth = 0
-        at = len(shown) - 1
-        while at >= 0:
+        at = end - 1
+        while at >= 0:  # back to the "(" that opens this group
             depth += {")": 1, "(": -1}.get(shown[at], 0)
             if depth == 0:
                 break
             at -= 1
-        note = shown[at + 1 : -1].strip().lower() if at >= 0 else ""
+        note = shown[at + 1 : end - 1].strip().lower() if at >= 0 else ""
         if not (note.startswith("as ") or note in _NOTE_WORDS or episodes_of(note)):
             break
-        notes.insert(0, shown[at:])
-        shown = shown[:at].rstrip()
-    return shown, notes
+        notes.append(shown[at:end])
+        end = at
+        while end > 0 and shown[end - 1].isspace():
+            end -= 1
+    notes.reverse()
+    return shown[:end], notes
 
 
 def _characters(cell: str) -> tuple[list[str], str]:
