@@ -28,6 +28,7 @@ class PageKind(StrEnum):
     EMPTY = "empty"  # no body, or only whitespace
     TRUNCATED = "truncated"  # body cut off (no closing </html>, broken JSON)
     OTHER = "other"  # anything else (error page, non-HTML, unknown layout)
+    CREDITS = "credits"  # a full credits (or /reference) page of the title the URL asked for
 
 
 class Money(TypedDict):
@@ -46,6 +47,38 @@ class CreditRecord(TypedDict, total=False):
     name: str  # the person's name as shown (untrimmed when from HTML)
     characters: list[str]  # character names (cast only)
     notes: list[str]  # raw notes: "as S. Kharitonova", "uncredited", 'play "Vecno zivye"'
+
+
+class FullCreditRecord(TypedDict, total=False):
+    """One line of a full credits page (or a /reference page's credits), in page order.
+
+    Field names follow :class:`CreditRecord` and the ``credits`` table; the notes are
+    already split (``credited_as``, ``uncredited``, ``attributes``) as the pipelines would.
+    """
+
+    category: str  # IMDb's category id: "director", "visual_effects"; cast: actor/actress/cast
+    ordering: int  # 1-based position within its category on the page (billing order)
+    nconst: str | None  # None when the page links no person id; never invented
+    name: str  # the person's name as shown
+    characters: list[str]  # cast only
+    job: str | None  # crew job as shown: "associate producer", "written by"; None if none
+    credited_as: str | None  # "Alan K.W. Tang" from "(as Alan K.W. Tang)"
+    attributes: list[str]  # the other notes in page order: "voice", "produced by"
+    uncredited: bool
+    episode_count: int | None  # series: episodes credited, where the page shows it
+    episode_start_year: int | None
+    episode_end_year: int | None
+
+
+class CreditCategoryRecord(TypedDict, total=False):
+    """One category (department) of a full credits page and how much of it is listed."""
+
+    category: str  # IMDb's id ("visual_effects"); the page's own id when it is unknown
+    category_id: str | None  # the id exactly as the page gives it; None if none (old headings)
+    name: str | None  # its heading as shown: "Visual Effects", "Visual Effects by"
+    listed: int  # people (lines) the page lists in it
+    total: int | None  # how many IMDb says it has (section.total); legacy pages: = listed
+    alphabetical_from: int | None  # ordering from which the cast is listed alphabetically
 
 
 class SimilarTitleRecord(TypedDict, total=False):
@@ -125,6 +158,18 @@ class PageResult(TypedDict):
     tconst: str | None  # the tconst the URL asked for
     found_tconst: str | None  # the tconst the page is about, when it tells
     title: TitleRecord | None  # only for PageKind.TITLE
+
+
+class FullCreditsResult(TypedDict):
+    """The outcome of reading one fetched full credits (or /reference) page."""
+
+    kind: PageKind  # CREDITS when read; else why not (challenge, truncated, other, ...)
+    layout: str | None  # "fullcredits-next" | "reference-next" | "fullcredits-legacy"
+    reason: str | None  # why it is not a credits page (None for CREDITS)
+    tconst: str | None  # the tconst the URL asked for
+    found_tconst: str | None  # the tconst the page is about, when it tells
+    credits: list[FullCreditRecord]  # empty unless CREDITS
+    categories: list[CreditCategoryRecord]  # in page order; empty unless CREDITS
 
 
 # TitleRecord fields that hold lists of strings (never None: empty when the page has none).

@@ -1,15 +1,17 @@
-"""Title-page extraction: bytes of a fetched page -> a classified ``PageResult``.
+"""Title-page extraction: bytes of a fetched page -> a classified ``PageResult``; full
+credits pages: :func:`extract_full_credits` -> a ``FullCreditsResult``.
 
 Pure Python (no Scrapy): the spider, the tests and ``bench/extract.py`` call it alike.
 """
 
 from __future__ import annotations
 
+from crawler.extraction.fullcredits import classify_full_credits, extract_full_credits
 from crawler.extraction.page import extract
 from crawler.ids import tconst_from_url
 from crawler.records import PageKind, PageResult
 
-__all__ = ["extract_page"]
+__all__ = ["classify_full_credits", "extract_full_credits", "extract_page"]
 
 
 def extract_page(

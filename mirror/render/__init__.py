@@ -7,6 +7,7 @@ The page carries each fact three ways, like the real pages, one module per layer
 * :mod:`~mirror.render.json_ld`: the schema.org JSON-LD block;
 * :mod:`~mirror.render.hero` and :mod:`~mirror.render.sections`: the ``data-testid``
   HTML sections, built from the pieces in :mod:`~mirror.render.markup`;
+* :mod:`~mirror.render.fullcredits`: the title's full credits page (``/fullcredits``);
 * :mod:`~mirror.render.page` puts them together; :mod:`~mirror.render.common` holds the
   display texts every layer shares.
 
@@ -25,6 +26,10 @@ from mirror.render.common import (
     runtime_long,
     runtime_short,
 )
+from mirror.render.fullcredits import (
+    fullcredits_page_from_next_json,
+    render_fullcredits_page_bytes,
+)
 from mirror.render.json_ld import json_ld
 from mirror.render.markup import more_like_this_html
 from mirror.render.next_data import next_data
@@ -39,12 +44,14 @@ __all__ = [
     "MLT_JSON_PATH",
     "compact_votes",
     "date_display",
+    "fullcredits_page_from_next_json",
     "json_ld",
     "money_display",
     "more_like_this_html",
     "more_like_this_payload",
     "next_data",
     "rating_display",
+    "render_fullcredits_page_bytes",
     "render_title_page",
     "render_title_page_bytes",
     "runtime_long",
