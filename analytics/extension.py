@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 
 import analytics
 from crawler import signals as our_signals
-from crawler.dataset import display
+from crawler.state.dataset import display
 
 logger = logging.getLogger(__name__)
 

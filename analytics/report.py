@@ -1,6 +1,6 @@
 """``scrapy report``: one self-contained HTML page about the dataset in OUTPUT_DIR.
 
-Reads committed chunks only (:func:`crawler.dataset.committed_paths`) with pyarrow,
+Reads committed chunks only (:func:`crawler.state.dataset.committed_paths`) with pyarrow,
 so a run still writing is seen as far as it has committed.  Figures are drawn by
 matplotlib as SVG (glyphs as paths, so no font is fetched) and inlined; the graph
 layout is networkx's spring layout with a fixed seed.  The page loads nothing:
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler.dataset import committed_paths, display, filesystem, remote
+from crawler.state.dataset import committed_paths, display, filesystem, remote
 from pipelines.schemas import SCHEMAS
 
 REPORT_NAME = "report.html"

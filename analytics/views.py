@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from crawler.dataset import Remote, committed_paths, is_remote, remote
+from crawler.state.dataset import Remote, committed_paths, is_remote, remote
 from pipelines.schemas import SCHEMAS
 
 DATABASE = "dataset.duckdb"

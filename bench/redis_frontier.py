@@ -9,7 +9,7 @@ tconsts, the way a crawl that reached that many titles holds them.  Then prints:
 - Redis memory (``used_memory``) before and after, and per title;
 - claim throughput: ``--workers`` processes, each claiming titles in batches of
   FRONTIER_CLAIM_BATCH, resolving each and committing each batch, as a worker does,
-  through ``crawler.shared_frontier``'s own scripts (titles/s over all workers);
+  through ``crawler.frontier.shared``'s own scripts (titles/s over all workers);
 - how long turning a level of 100,000 titles with 12 links each into the next level
   takes (the one script that walks a whole level; Redis serves nothing else meanwhile).
 """
@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 import redis  # noqa: E402
 
-from crawler.shared_frontier import (  # noqa: E402
+from crawler.frontier.shared import (  # noqa: E402
     _ADVANCE,
     ADVANCE_STEP,
     SharedFrontier,

@@ -2,7 +2,7 @@
 
 Prints three figures:
 
-1. reading the previous state (``crawler.history.History.load``) of an OUTPUT_DIR
+1. reading the previous state (``crawler.state.history.History.load``) of an OUTPUT_DIR
    holding N committed titles with 12 edges each: seconds and peak RSS;
 2. a refresh run right after a full run of the same arguments: title requests and
    seconds (every title is reused);
@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.dataset import committed_paths  # noqa: E402
+from crawler.state.dataset import committed_paths  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
 from mirror.synthetic import SyntheticGraph, tconst_of  # noqa: E402
 from pipelines.schemas import SCHEMAS  # noqa: E402
@@ -74,7 +74,7 @@ def write_state(out: Path, n_titles: int) -> None:
 
 LOAD = """
 import resource, sys, time
-from crawler.history import History
+from crawler.state.history import History
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 h = History.load(sys.argv[1])

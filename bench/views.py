@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics import views  # noqa: E402
-from crawler.dataset import commit_log, final_name  # noqa: E402
+from crawler.state.dataset import commit_log, final_name  # noqa: E402
 from pipelines.schemas import SCHEMAS  # noqa: E402
 
 EDGES = 12

@@ -10,6 +10,8 @@ from __future__ import annotations
 BASE_URL = "https://www.imdb.com"
 # Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
 BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
+# The prefix of a shared crawl's keys in Redis (FRONTIER_KEY).
+FRONTIER_KEY = "mlt"
 
 # Spider arguments (-a name=value).
 SEED = "tt0050634"  # Letyat zhuravli (The Cranes Are Flying, 1957)

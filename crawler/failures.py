@@ -1,6 +1,6 @@
 """Why a title failed: the one place that names failure reasons.
 
-The retry middleware (``crawler.retry``) and the spider both ask here: which
+The retry middleware (``crawler.download.retry``) and the spider both ask here: which
 download errors are worth retrying, which answers are blocks, and what reason a
 title's row in ``failures`` gets.  Exceptions are matched by class, not by name.
 """
@@ -51,15 +51,15 @@ class CrawlStopped(scrapy_exceptions.IgnoreRequest):
 
 
 class RobotsDisallowed(scrapy_exceptions.IgnoreRequest):
-    """robots.txt disallows the URL (crawler.robots)."""
+    """robots.txt disallows the URL (crawler.download.robots)."""
 
 
 class RobotsUnavailable(scrapy_exceptions.IgnoreRequest):
     """robots.txt could not be read (5xx, 429, a block, no answer): RFC 9309 says assume
-    complete disallow (crawler.robots)."""
+    complete disallow (crawler.download.robots)."""
 
 
-# Refusals raised by crawler.robots, matched by class.
+# Refusals raised by crawler.download.robots, matched by class.
 _ROBOTS_REASONS: tuple[tuple[type[scrapy_exceptions.IgnoreRequest], str], ...] = (
     (RobotsUnavailable, "robots_unavailable"),
     (RobotsDisallowed, "robots_disallowed"),

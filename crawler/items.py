@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import scrapy
 
 from crawler.records import TitleRecord
-from crawler.run import LIVE, Run
+from crawler.state.run import LIVE, Run
 
 # TitleRecord fields that are not columns of ``titles`` as they are.
 _NESTED = ("credits", "more_like_this")
@@ -44,7 +44,7 @@ class OutcomeItem(scrapy.Item):
     # When IMDb showed the page, and where it was read: set by a source that knows,
     # else filled in from the fields above and the run (``observation``).
     observed_at = scrapy.Field()
-    source = scrapy.Field()  # crawler.run.LIVE, WAYBACK or WARC
+    source = scrapy.Field()  # crawler.state.run.LIVE, WAYBACK or WARC
     outcome_name: ClassVar[str] = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

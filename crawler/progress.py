@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.dataset import display
+from crawler.state.dataset import display
 
 if TYPE_CHECKING:
     from typing import Self

@@ -1,7 +1,7 @@
 """A scheduler that never persists requests, even with JOBDIR.
 
 The spider rebuilds its breadth-first frontier from the committed dataset when
-a job resumes (see ``crawler.frontier``); Scrapy's disk queue would replay the
+a job resumes (see ``crawler.frontier.local``); Scrapy's disk queue would replay the
 same requests a second time.
 """
 

@@ -14,12 +14,12 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with argument checks up front
 
-# --- Where to crawl -------------------------------------------------------------------
+# --- Where to crawl -----------------------------------------------------------------------
 # Scheme and host of the site; a mirror (e.g. http://127.0.0.1:8000) takes the same crawl.
 # Only this host is ever fetched: links and redirects elsewhere are dropped and counted.
 IMDB_BASE_URL = defaults.BASE_URL
 
-# --- Politeness ------------------------------------------------------------------------
+# --- Politeness ---------------------------------------------------------------------------
 USER_AGENT = "imdb-more-like-this/0.1 (+https://github.com/; research crawler)"
 # The page language follows Accept-Language: a fixed one keeps titles and genres stable.
 DEFAULT_REQUEST_HEADERS = {
@@ -35,10 +35,11 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 COOKIES_ENABLED = False
-# robots.txt per RFC 9309 2.3.1.3-4 (crawler.robots): a 4xx means no rules; a 5xx, a 429,
-# a block or no answer at all (timeout, refused) means complete disallow, after crawler.retry's
-# retries, and the host's titles fail with reason "robots_unavailable".  Scrapy's own
-# middleware would crawl everything then, and print a traceback.
+# robots.txt per RFC 9309 2.3.1.3-4 (crawler.download.robots): a 4xx means no rules; a 5xx,
+# a 429, a block or no answer at all (timeout, refused) means complete disallow, after
+# crawler.download.retry's retries, and the host's titles fail with reason
+# "robots_unavailable".  Scrapy's own middleware would crawl everything then, and print a
+# traceback.
 ROBOTSTXT_OBEY = True
 
 # --- Size limits --------------------------------------------------------------------------
@@ -50,8 +51,9 @@ ROBOTSTXT_OBEY = True
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
-# --- Retries and blocks (crawler.retry) ------------------------------------------------
-RETRY_ENABLED = False  # Scrapy's own retry is replaced by crawler.retry.BackoffRetryMiddleware
+# --- Retries and blocks (crawler.download.retry) ------------------------------------------
+# Scrapy's own retry is replaced by crawler.download.retry.BackoffRetryMiddleware.
+RETRY_ENABLED = False
 # Transient failures (429, 5xx, timeouts, dropped connections); the spider also asks again,
 # up to as many times, for a body that came back cut short or empty:
 CRAWL_RETRY_TIMES = 4  # retries after the first attempt
@@ -73,7 +75,7 @@ CRAWL_BLOCK_WINDOW = 20
 # one that leads back to where it started is a redirect_loop.
 CRAWL_MAX_MERGE_CHAIN = 5
 
-# --- Rendering through a browser (scrapy-playwright) -----------------------------------
+# --- Rendering through a browser (scrapy-playwright) --------------------------------------
 # "never": plain HTTP only; "auto": a title page whose HTTP response lacks what the page
 # fills in with JavaScript is fetched again through headless Chromium; "always".
 RENDER = "never"
@@ -84,7 +86,7 @@ BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
 BROWSER_EXTRA_HOSTS: list[str] = []
 
-# --- A crawl shared by many workers (crawler.shared_frontier, crawler.politeness) --------
+# --- A crawl shared by many workers (crawler.frontier.shared, crawler.download.politeness) ---
 # redis://host:port/db: every `scrapy crawl more_like_this` started with the same arguments
 # and this URL joins one crawl (one run id, seen-set, level barrier, max_titles budget).
 # Empty: the crawl is held in this process, as always.  With it, DOWNLOAD_DELAY and
@@ -93,7 +95,7 @@ BROWSER_EXTRA_HOSTS: list[str] = []
 FRONTIER_URL = ""
 # The crawl's keys in that Redis start with "<FRONTIER_KEY>:"; a new key is a new crawl
 # (e.g. one per ISO week for scheduled runs), as a new JOBDIR is.
-FRONTIER_KEY = "mlt"
+FRONTIER_KEY = defaults.FRONTIER_KEY
 # A worker renews its lease on the titles it holds every second; one that stops for this
 # long (killed, cut off) is taken for dead, and its titles go back to the queue.
 FRONTIER_LEASE_SECONDS = 30.0
@@ -119,7 +121,7 @@ ITEM_PIPELINES = {
     "pipelines.parquet.ParquetExporter": 900,  # fans titles out into tables, commits
 }
 
-# --- Output on an object store (crawler.dataset) ----------------------------------------
+# --- Output on an object store (crawler.state.dataset) ------------------------------------
 # OUTPUT_DIR may also be s3://bucket/prefix, written and read through pyarrow's S3
 # filesystem.  Endpoint and credentials: the standard AWS environment variables
 # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, and AWS_ENDPOINT_URL for
@@ -129,11 +131,11 @@ ITEM_PIPELINES = {
 # does not exist or does not answer, stops `scrapy crawl` at once with one line, exit 2.
 # There is no rename on an object store: each chunk's files go straight to their final
 # names and a marker object _state/<run_id>.commits/<chunk> commits the chunk; readers
-# take only files whose chunk has a marker (crawler.dataset.committed_dataset).  No
+# take only files whose chunk has a marker (crawler.state.dataset.committed_dataset).  No
 # setting of its own: every reader (python -m analytics.views, scrapy report) then finds
 # the store from OUTPUT_DIR and the environment alone.
 
-# --- The drift alarm (pipelines.coverage) ---------------------------------------------
+# --- The drift alarm (pipelines.coverage) -------------------------------------------------
 # Each session measures, per column, the share of the run's fetched titles that have a
 # value.  A column covered at least DRIFT_MIN_COVERAGE in the previous completed run that
 # fell by at least DRIFT_MIN_DROP ends the run with exit code 3 and names the column;
@@ -142,7 +144,7 @@ DRIFT_MIN_COVERAGE = 0.9
 DRIFT_MIN_DROP = 0.3
 DRIFT_MIN_TITLES = 10
 
-# --- Speed and memory (figures in docs/speed.md; bench/crawl.py) -------------------------
+# --- Speed and memory (figures in docs/speed.md; bench/crawl.py) --------------------------
 # A callback yields one item per page (two for a merge): Scrapy starts CONCURRENT_ITEMS
 # worker tasks for every callback's output whatever its length, and the pipelines never
 # wait, so 100 workers per page were ~100 tasks of pure overhead.
@@ -158,19 +160,19 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 # ~7 MB more peak memory (bench/crawl.py: 8.0 s -> 6.0 s for 1,000 titles).
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 12_000_000
 
-# --- Middlewares and extensions ---------------------------------------------------------
+# --- Middlewares and extensions -----------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # robots.txt decided per RFC 9309, one warning line on errors (see ROBOTSTXT_OBEY).
-    "crawler.robots.RobotsTxtMiddleware": 100,
+    "crawler.download.robots.RobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.download.retry.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     # as_of=latest: the archive's CDX queries spaced by ARCHIVE_CDX_DELAY (its own limit).
-    "crawler.cdx_pacing.CdxPacingMiddleware": 940,
+    "crawler.download.cdx_pacing.CdxPacingMiddleware": 940,
     # With FRONTIER_URL only: a shared slot and a shared turn per request, so the delay and
     # per-host concurrency hold across workers.  Last before the download, first to see the
-    # response: the slot is freed before crawler.retry waits out a backoff.
-    "crawler.politeness.SharedPolitenessMiddleware": 950,
+    # response: the slot is freed before crawler.download.retry waits out a backoff.
+    "crawler.download.politeness.SharedPolitenessMiddleware": 950,
 }
 EXTENSIONS = {
     # Both consoles accept code from the network: never on.
@@ -199,7 +201,7 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # For -o feeds (one line per title page): titles in any script stay readable, not \u-escaped.
 FEED_EXPORT_ENCODING = "utf-8"
 
-# --- Crawling the past (crawler.archive, crawler.warc; docs/the-past.md) -------------------
+# --- Crawling the past (crawler.sources.archive, crawler.sources.warc; docs/the-past.md) ---
 # With -a as_of=<YYYY[-MM[-DD]]> every title is read from the Wayback Machine capture nearest
 # that date, through the raw replay URL {WAYBACK_BASE_URL}/web/<timestamp>id_/<imdb URL>;
 # only this host is fetched then (a local archive takes the same crawl).  robots.txt, the

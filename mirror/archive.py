@@ -21,7 +21,7 @@ wayback-cdx-server README describes them).
 recorded 2026 challenge, its older ones the real pages of ``pages_dir``
 (:func:`with_recorded_challenges` adds such a capture to any archive).
 
-Written independently of ``crawler.archive`` (the mirror is the crawl's counterpart,
+Written independently of ``crawler.sources.archive`` (the mirror is the crawl's counterpart,
 not its copy).
 """
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.dataset import committed_paths, open_parquet
+from crawler.state.dataset import committed_paths, open_parquet
 from pipelines.schemas import SCHEMAS
 
 MEASURED = ("titles", "ratings", "credits", "more_like_this")

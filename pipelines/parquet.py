@@ -1,6 +1,6 @@
 """``ParquetExporter``: the last item pipeline, and the only thing that writes.
 
-Layout: see ``crawler.dataset`` (hive-partitioned by ``crawl_date``, zstd, one
+Layout: see ``crawler.state.dataset`` (hive-partitioned by ``crawl_date``, zstd, one
 file per table per committed chunk, a commit log per run).
 
 A ``TitleItem`` fans out into rows of ``titles``, ``ratings``, ``credits`` and
@@ -23,7 +23,7 @@ On an object store (``OUTPUT_DIR=s3://bucket/prefix``; no rename, no append) eac
 table file of a chunk is streamed straight to its final name (the upload completes,
 atomically, when the file is closed at commit), and the commit is one marker object
 written after every file of the chunk is closed.  Recovery is the same: the run's
-files without a marker are deleted.  Why this is safe: ``crawler.dataset``.
+files without a marker are deleted.  Why this is safe: ``crawler.state.dataset``.
 
 When to commit (settings, read in ``ParquetExporter.__init__``; documented in
 ``crawler.settings``): at every ``crawler.signals.checkpoint`` (the spider sends
@@ -32,7 +32,7 @@ it at the end of each breadth-first level), when the crawl closes, and, if
 holds that many titles or is that old.
 
 The run the rows belong to comes from the spider as one explicit object,
-``spider.run`` (a ``crawler.run.Run``).  On close, the exporter asks for the
+``spider.run`` (a ``crawler.state.run.Run``).  On close, the exporter asks for the
 outcomes no callback yielded (``crawler.signals.outcomes_due``: reused titles, and
 titles a stopped crawl never reached) before each commit, and on close writes one
 ``crawl_runs`` row as a chunk of its own.
@@ -58,7 +58,6 @@ import pyarrow.parquet as pq
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawler import dataset
 from crawler import signals as our_signals
 from crawler.items import (
     AliasItem,
@@ -68,7 +67,8 @@ from crawler.items import (
     TitleItem,
     observation,
 )
-from crawler.run import RUN_ID_RE, Run
+from crawler.state import dataset
+from crawler.state.run import RUN_ID_RE, Run
 from pipelines import coverage
 from pipelines.arrow import skip_pandas
 from pipelines.schemas import SCHEMAS, TABLE_COUNTS
@@ -220,7 +220,7 @@ class ParquetExporter:
     def open_spider(self) -> None:
         run = getattr(self.crawler.spider, "run", None)
         if not isinstance(run, Run):
-            raise TypeError("ParquetExporter needs a spider with a `run` (crawler.run.Run)")
+            raise TypeError("ParquetExporter needs a spider with a `run` (crawler.state.run.Run)")
         if not RUN_ID_RE.match(run.run_id):
             raise ValueError(f"run_id {run.run_id!r} cannot name files: letters, digits, "
                              "'-', '_'")
@@ -473,7 +473,7 @@ class ParquetExporter:
         self.crawler.stats.inc_value("parquet/chunks")
         self.chunk += 1
 
-    # --- an object store: no rename, no append (see crawler.dataset) --------------------
+    # --- an object store: no rename, no append (see crawler.state.dataset) --------------------
 
     def _upload(self, table: str, data: pa.Table) -> None:
         """Stream a row group to the table's object of the open chunk, under its final name:

@@ -1,4 +1,4 @@
-"""crawler.archive (pure), the mirror's archive answers, the WARC index, and the one-line
+"""crawler.sources.archive (pure), the mirror's archive answers, the WARC index, and the one-line
 refusals of bad archive arguments and settings."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.archive import (
+from crawler.sources.archive import (
     Archive,
     memento_header,
     memento_time,
@@ -20,7 +20,7 @@ from crawler.archive import (
     timestamp14,
     timestamp_time,
 )
-from crawler.warc import WarcIndex, warc_paths
+from crawler.sources.warc import WarcIndex, warc_paths
 from mirror.archive import Capture, answer
 from tests.crawling import crawl_command
 from tests.test_cli import UNUSED, run

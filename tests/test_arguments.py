@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.arguments import check_base_url, check_output_dir, check_render, parse_arguments
+from crawler.arguments import check_output_dir, check_render, parse_arguments
+from crawler.checks import check_base_url
+from crawler.download.retry import retry_after_seconds
 from crawler.ids import is_tconst, parse_seed, parse_seeds, tconst_from_url, title_url
-from crawler.retry import retry_after_seconds
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""as_of=latest, the pure part: a CDX listing read (crawler.cdx), the walk over a title's
+"""as_of=latest, the pure part: a CDX listing read (crawler.sources.cdx), the walk over a title's
 captures planned from it, the mirror's CDX endpoint and recorded captures, and the WARC
 index answering the same query."""
 
@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from scrapy.http.headers import Headers
 
-from crawler.archive import recorded_header
-from crawler.cdx import (
+from crawler.sources.archive import recorded_header
+from crawler.sources.cdx import (
     CaptureFailure,
     Listed,
     Reuse,
@@ -25,7 +25,7 @@ from crawler.cdx import (
     parse_listing,
     plan,
 )
-from crawler.warc import WarcIndex
+from crawler.sources.warc import WarcIndex
 from mirror.archive import (
     Capture,
     answer,

@@ -367,7 +367,7 @@ _ARABIC_NM = "nm\u0660\u0660\u0660\u0660\u0660\u0660\u0661"
 def test_next_data_cards_with_unicode_digit_ids_never_become_links() -> None:
     """Extraction keeps a card as found, at its place on the page; the crawl's link
     cleaning drops (and counts) an id that is not an ASCII tconst."""
-    from crawler.frontier import clean_links
+    from crawler.frontier.local import clean_links
 
     cards = [
         {"node": {"id": tconst, "titleText": {"text": f"T{i}"}}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.frontier import Frontier
+from crawler.frontier.local import Frontier
 
 
 def crawl(graph: dict[str, list[str]], seeds: list[str], depth: int, max_titles: int,

@@ -25,7 +25,7 @@ T = [tconst_of(i) for i in range(1, 13)]
 MAXSIZE = project_settings.DOWNLOAD_MAXSIZE
 BOMB = 1 << 30  # inflates to 1 GiB
 RSS_BOUND = 300 * 1024 * 1024  # far below the bomb; Scrapy's 1 GiB limit took 1.19 GB
-ROBOTS_WARNING = "[crawler.robots] WARNING"
+ROBOTS_WARNING = "[crawler.download.robots] WARNING"
 
 # Runs a command and reports its peak RSS (KiB on Linux) as the last line of stderr.
 RSS_WRAPPER = (

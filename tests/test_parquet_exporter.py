@@ -17,7 +17,7 @@ import scrapy
 from scrapy.utils.test import get_crawler
 
 from crawler.items import AliasItem, FailureItem, TitleItem
-from crawler.run import Run
+from crawler.state.run import Run
 from pipelines import parquet as parquet_module
 from pipelines.normalize import NormalizeTitlePipeline
 from pipelines.parquet import OutputDirError, ParquetExporter, read_commits, read_committed

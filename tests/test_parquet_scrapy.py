@@ -15,7 +15,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 
 from crawler.items import TitleItem
-from crawler.run import Run
+from crawler.state.run import Run
 from tests.conftest import ROOT
 
 STAMP = {"crawled_at": "2024-05-01T12:00:00Z"}

@@ -1,4 +1,4 @@
-"""Rendering title pages through headless Chromium (crawler.rendering).
+"""Rendering title pages through headless Chromium (crawler.download.rendering).
 
 The settings and policy tests run anywhere.  The ``browser`` tests drive the real
 spider in a subprocess against the local mirror on 127.0.0.1 and need Debian's
@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from crawler import defaults, rendering
-from crawler.rendering import (
+from crawler import defaults
+from crawler.download import rendering
+from crawler.download.rendering import (
     BROWSER_PACKAGE,
     BrowserUnavailableError,
     abort_request,
@@ -56,7 +57,7 @@ def test_configure_installs_the_handler_for_the_sites_scheme_only() -> None:
     settings = _settings(IMDB_BASE_URL="http://127.0.0.1:8123")
     configure(settings)
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
-    assert handlers["http"] == "crawler.rendering.BrowserDownloadHandler"
+    assert handlers["http"] == "crawler.download.rendering.BrowserDownloadHandler"
     assert "https" not in handlers
     assert settings["PLAYWRIGHT_BROWSER_TYPE"] == "chromium"
     launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
@@ -67,7 +68,7 @@ def test_configure_installs_the_handler_for_the_sites_scheme_only() -> None:
         assert flag in launch["args"]
     rules = [a for a in launch["args"] if a.startswith("--host-resolver-rules=")]
     assert rules == ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
-    assert settings["PLAYWRIGHT_ABORT_REQUEST"] == "crawler.rendering.abort_request"
+    assert settings["PLAYWRIGHT_ABORT_REQUEST"] == "crawler.download.rendering.abort_request"
 
 
 def test_configure_takes_the_executable_from_settings_and_lets_the_command_line_win() -> None:

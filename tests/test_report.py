@@ -25,7 +25,7 @@ import pytest
 
 from analytics.report import write_report
 from crawler import defaults
-from crawler.dataset import commit_log
+from crawler.state.dataset import commit_log
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from tests.crawling import ROOT, read_table, run_crawl

@@ -19,8 +19,8 @@ import pyarrow.fs as pafs
 import pytest
 
 from analytics import views
-from crawler import dataset
-from crawler.history import History
+from crawler.state import dataset
+from crawler.state.history import History
 from mirror.server import MirrorServer
 from pipelines import coverage
 from pipelines.parquet import read_commits, read_committed

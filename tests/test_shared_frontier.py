@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from crawler.frontier import Frontier
-from crawler.shared_frontier import SharedFrontier, open_crawl
+from crawler.frontier.local import Frontier
+from crawler.frontier.shared import SharedFrontier, open_crawl
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from tests.crawling import ROOT, crawl_command
@@ -145,8 +145,8 @@ def test_a_stop_holds_for_live_workers_and_clears_for_a_new_session(
     from scrapy.settings import Settings
 
     from crawler import settings as project_settings
-    from crawler.run import Run
-    from crawler.shared_frontier import join
+    from crawler.frontier.shared import join
+    from crawler.state.run import Run
 
     settings = Settings()
     settings.setmodule(project_settings)

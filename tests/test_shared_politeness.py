@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 
-from crawler import politeness
+from crawler.download import politeness
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
@@ -225,7 +225,7 @@ def test_without_frontier_url_nothing_is_shared() -> None:
     from scrapy.utils.test import get_crawler
 
     from crawler import settings as project
-    from crawler.retry import BackoffRetryMiddleware
+    from crawler.download.retry import BackoffRetryMiddleware
 
     values = {k: getattr(project, k) for k in dir(project) if k.isupper()}
     crawler = get_crawler(settings_dict=values)

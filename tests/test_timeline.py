@@ -20,8 +20,8 @@ import pytest
 
 from analytics import views
 from analytics.report import write_report
-from crawler.dataset import committed_paths
 from crawler.records import TitleRecord
+from crawler.state.dataset import committed_paths
 from mirror.archive import Capture
 from mirror.render import render_title_page_bytes
 from mirror.server import MirrorServer

@@ -24,17 +24,18 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from crawler import defaults, job
-from crawler.archive import archive_from_settings
+from crawler import defaults
 from crawler.arguments import (
     check_argument_names,
-    check_base_url,
     check_numeric_settings,
     check_output_dir,
     check_render,
     job_arguments,
     parse_arguments,
 )
+from crawler.checks import check_base_url
+from crawler.sources.archive import archive_from_settings
+from crawler.state import job
 
 if TYPE_CHECKING:
     import argparse
@@ -97,7 +98,7 @@ class Command(ScrapyCrawl):
         except ValueError as e:
             fail(str(e), 2)
         if render != "never":
-            from crawler.rendering import BrowserUnavailableError, check_browser
+            from crawler.download.rendering import BrowserUnavailableError, check_browser
 
             try:
                 check_browser(settings)
@@ -129,7 +130,7 @@ class Command(ScrapyCrawl):
 
 def check_shared(settings: BaseSettings, arguments: dict[str, str], jobdir: str | None) -> None:
     """A worker of a shared crawl (FRONTIER_URL): Redis reachable, same arguments."""
-    from crawler.shared_frontier import DEFAULT_KEY, check_crawl
+    from crawler.frontier.shared import DEFAULT_KEY, check_crawl
 
     if jobdir:
         raise ValueError("FRONTIER_URL and JOBDIR: a shared crawl keeps its state in Redis; "

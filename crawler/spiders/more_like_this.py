@@ -1,8 +1,8 @@
 """The ``more_like_this`` spider: breadth-first along IMDb's "More like this" links.
 
 It only decides what to fetch next.  Reading a page is ``crawler.extraction``;
-naming failures is ``crawler.failures``; the frontier is ``crawler.frontier``;
-JOBDIR state is ``crawler.job``; typing values is ``pipelines.normalize``;
+naming failures is ``crawler.failures``; the frontier is ``crawler.frontier.local``;
+JOBDIR state is ``crawler.state.job``; typing values is ``pipelines.normalize``;
 writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 ``titles``, ``failures`` or ``aliases``.
 
@@ -23,17 +23,10 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 
-from crawler import defaults, job
+from crawler import defaults
 from crawler import signals as our_signals
-from crawler.archive import (
-    Archive,
-    archive_from_settings,
-    is_latest,
-    parse_as_of,
-    recorded_header,
-)
-from crawler.arguments import check_base_url, check_render, job_arguments, parse_arguments
-from crawler.cdx import CaptureFailure, Reuse, Walk, parse_listing, plan
+from crawler.arguments import check_render, job_arguments, parse_arguments
+from crawler.checks import check_base_url
 from crawler.extraction import extract_page
 from crawler.failures import (
     WAF_ACTION_HEADER,
@@ -43,11 +36,20 @@ from crawler.failures import (
     exception_reason,
     header_text,
 )
-from crawler.frontier import Frontier, FrontierUnavailable, TitleFrontier, clean_links
+from crawler.frontier.local import Frontier, FrontierUnavailable, TitleFrontier, clean_links
 from crawler.ids import is_tconst, tconst_from_url, title_url
 from crawler.items import AliasItem, FailureItem, OutcomeItem, ReusedItem, title_item
 from crawler.records import PageKind, TitleRecord
-from crawler.run import Run, check_run_id, new_run_id, source_of, utc_now
+from crawler.sources.archive import (
+    Archive,
+    archive_from_settings,
+    is_latest,
+    parse_as_of,
+    recorded_header,
+)
+from crawler.sources.cdx import CaptureFailure, Reuse, Walk, parse_listing, plan
+from crawler.state import job
+from crawler.state.run import Run, check_run_id, new_run_id, source_of, utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -55,7 +57,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
-    from crawler.history import Fetch, History
+    from crawler.state.history import Fetch, History
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +118,11 @@ class MoreLikeThisSpider(scrapy.Spider):
         super().update_settings(settings)
         # The browser download handler is installed only when a browser may be used.
         if str(settings.get("RENDER", "never")).strip().lower() in ("auto", "always"):
-            from crawler.rendering import configure
+            from crawler.download.rendering import configure
 
             configure(settings)
         if str(settings.get("ARCHIVE_WARC") or "").strip():
-            from crawler.warc import configure as configure_warc
+            from crawler.sources.warc import configure as configure_warc
 
             configure_warc(settings)
 
@@ -139,7 +141,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             spider.run.source = source_of(True, settings.get("ARCHIVE_WARC"))
         output_dir = settings.get("OUTPUT_DIR")
         if settings.get("FRONTIER_URL"):
-            from crawler.shared_frontier import join
+            from crawler.frontier.shared import join
 
             spider.frontier, spider.run = join(settings, spider.run, output_dir)
             spider._start_polling(settings.getfloat("FRONTIER_POLL_SECONDS"))
@@ -240,7 +242,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             **meta,
         }
         if self.render_mode == "always" or meta.pop("render", False):
-            from crawler.rendering import browser_meta
+            from crawler.download.rendering import browser_meta
 
             meta.update(browser_meta(self.base_url))
         return scrapy.Request(
@@ -620,7 +622,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             crawled_at=crawled_at, captured_at=meta.get("captured_at"),
         )
 
-    # --- answers of the archive (-a as_of; see crawler.archive) ---------------------
+    # --- answers of the archive (-a as_of; see crawler.sources.archive) ---------------------
 
     def _archive_answer(
         self, archive: Archive, response: Response, tconst: str, depth: int, crawled_at: str
@@ -663,7 +665,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             return
         yield from self._read_page(response, tconst, depth, crawled_at)
 
-    # --- as_of=latest: a title's captures listed by one CDX query (crawler.cdx) ------
+    # --- as_of=latest: a title's captures listed by one CDX query (crawler.sources.cdx) ------
 
     def _latest_request(self, archive: Archive, tconst: str, depth: int,
                         **meta: Any) -> scrapy.Request:

@@ -2,7 +2,7 @@
 
 A downloader middleware, first in the chain, answers every request of an ``as_of``
 crawl from an index of the files' response records, the way the Wayback Machine
-answers its raw replay URLs (see ``crawler.archive``): a timestamp that is not a
+answers its raw replay URLs (see ``crawler.sources.archive``): a timestamp that is not a
 capture's own is redirected (302) to the nearest capture of the title; a capture
 is replayed with its recorded status, headers and body, and a ``Memento-Datetime``;
 a recorded redirect points at the replay URL of its target; a title without any
@@ -19,7 +19,6 @@ captures) are not resolved; they are left out of the index.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import re
@@ -36,15 +35,16 @@ from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.archive import (
+from crawler.ids import TCONST_PATTERN
+from crawler.sources.archive import (
     DEFAULT_BASE_URL,
     memento_header,
     parse_replay,
     timestamp14,
     timestamp_time,
+    warc_paths,
 )
-from crawler.cdx import FIELDS, cdx_tconst
-from crawler.ids import TCONST_PATTERN
+from crawler.sources.cdx import FIELDS, cdx_tconst
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -53,8 +53,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIDDLEWARE = "crawler.warc.WarcArchiveMiddleware"
-_GLOB_CHARS = set("*?[")
+MIDDLEWARE = "crawler.sources.warc.WarcArchiveMiddleware"
 _TITLE_PATH_RE = re.compile(rf"/title/({TCONST_PATTERN})/?")
 # Hop-by-hop and encoding headers: the body is replayed decoded, whole.
 _DROPPED_HEADERS = {b"content-encoding", b"transfer-encoding", b"content-length",
@@ -66,29 +65,6 @@ def configure(settings: BaseSettings) -> None:
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     middlewares[MIDDLEWARE] = 50
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
-
-
-def warc_paths(value: object) -> list[Path]:
-    """The files ARCHIVE_WARC names (comma-separated paths or globs), sorted, each once;
-    ValueError naming what matched nothing."""
-    parts = value if isinstance(value, list | tuple) else str(value).split(",")
-    found: list[Path] = []
-    for part in (str(p).strip() for p in parts):
-        if not part:
-            continue
-        if _GLOB_CHARS & set(part):
-            matches = sorted(Path(p) for p in glob.glob(part, recursive=True)
-                             if Path(p).is_file())
-        else:
-            matches = [Path(part)] if Path(part).is_file() else []
-        if not matches:
-            raise ValueError(f"ARCHIVE_WARC: {part!r} matches no file; expected WARC files "
-                             "(.warc or .warc.gz), comma-separated paths or globs")
-        found.extend(m for m in matches if m not in found)
-    if not found:
-        raise ValueError(f"ARCHIVE_WARC={value!r} names no file; expected WARC files "
-                         "(.warc or .warc.gz), comma-separated paths or globs")
-    return found
 
 
 @dataclass(frozen=True, order=True)

@@ -5,7 +5,7 @@ time (and, once the run finished, when).  It is replaced atomically, so a kill
 never leaves it torn.  ``JOBDIR/lock`` is held with ``flock`` for the life of the
 crawl: a second crawl on the same JOBDIR is refused, and a lock left by a killed
 run dies with it.  On resume the frontier is rebuilt from the rows the run
-committed to ``OUTPUT_DIR`` (see ``crawler.frontier.Frontier.replay``); a
+committed to ``OUTPUT_DIR`` (see ``crawler.frontier.local.Frontier.replay``); a
 committed chunk that cannot be read is dropped, with every chunk after it, so
 that exactly its titles are fetched again.
 """
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from crawler import dataset
-from crawler.frontier import Frontier
-from crawler.run import RUN_ID_RE, Run
+from crawler.frontier.local import Frontier
+from crawler.state import dataset
+from crawler.state.run import RUN_ID_RE, Run
 
 if TYPE_CHECKING:
-    from crawler.history import History
+    from crawler.state.history import History
 
 logger = logging.getLogger(__name__)
 
@@ -226,8 +226,8 @@ def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> No
 def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
     """What other runs committed, for ``-a refresh``.  A resumed run keeps the exact fetches
     it already decided to reuse (their edges and merges), whatever was committed since."""
-    from crawler.archive import is_latest
-    from crawler.history import History  # pyarrow.dataset: only for refresh runs
+    from crawler.sources.archive import is_latest
+    from crawler.state.history import History  # pyarrow.dataset: only for refresh runs
 
     pinned: dict[str, tuple[str, datetime]] = {}
     if run.resumed:

@@ -5,7 +5,7 @@ replays have no published limit).  A CDX query is an ordinary request to the arc
 host: robots.txt, DOWNLOAD_DELAY, AutoThrottle, Retry-After and the block window apply
 to it as to a replay.  On top of that this middleware hands CDX queries to the
 downloader at least ARCHIVE_CDX_DELAY apart; replays go on meanwhile.  In a shared crawl
-``crawler.politeness`` also gives every CDX query a turn at least ARCHIVE_CDX_DELAY
+``crawler.download.politeness`` also gives every CDX query a turn at least ARCHIVE_CDX_DELAY
 after the host's previous one, across the workers.
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
 
-MIDDLEWARE = "crawler.cdx_pacing.CdxPacingMiddleware"
+MIDDLEWARE = "crawler.download.cdx_pacing.CdxPacingMiddleware"
 
 
 class CdxPacingMiddleware:

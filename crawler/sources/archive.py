@@ -5,7 +5,7 @@ date (the archive's raw replay form), and, on an answer, whether it is a capture
 when that capture was taken, and whether it is too far from the date to count.
 
 With ``as_of=latest`` a title is read from its newest usable capture instead: its
-captures are listed by one CDX query (``crawler.cdx``) and read newest first.
+captures are listed by one CDX query (``crawler.sources.cdx``) and read newest first.
 
 Replay URLs: ``{WAYBACK_BASE_URL}/web/<timestamp>id_/https://www.imdb.com/title/<tconst>/``.
 ``id_`` asks for the capture as it was recorded, without the archive's rewriting.
@@ -16,16 +16,19 @@ capture; the spider follows that redirect itself.  A capture is recognised by it
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.cdx import cdx_url
+from crawler.checks import check_base_url, parse_age
 from crawler.ids import tconst_from_url
+from crawler.sources.cdx import cdx_url
 
 DEFAULT_BASE_URL = "https://web.archive.org"
 # The site whose captures are asked for: the URL the archive keys its captures by.
@@ -76,8 +79,6 @@ def parse_max_distance(value: object) -> timedelta:
     if text.isdigit():
         seconds = int(text) * _DAY
     else:
-        from crawler.arguments import parse_age
-
         try:
             seconds = parse_age("ARCHIVE_MAX_DISTANCE", text)
         except ValueError:
@@ -179,7 +180,7 @@ class Archive:
     base_url: str
     as_of: datetime  # with latest: when the run started
     max_distance: timedelta | None  # None: any capture counts (latest, by default)
-    latest: bool = False  # each title from its newest usable capture (crawler.cdx)
+    latest: bool = False  # each title from its newest usable capture (crawler.sources.cdx)
 
     @property
     def host(self) -> str:
@@ -252,8 +253,6 @@ def archive_from_settings(as_of: str | None, get: Callable[[str], Any],
 
     ARCHIVE_MAX_DISTANCE left empty means 365 days around a date, and no limit with
     latest (set, it counts back from now)."""
-    from crawler.arguments import check_base_url
-
     warc = get("ARCHIVE_WARC")
     if as_of is None:
         if warc:
@@ -271,9 +270,34 @@ def archive_from_settings(as_of: str | None, get: Callable[[str], Any],
         raise ValueError(f"RENDER={render} cannot be used with as_of: captures are read as "
                          "recorded; expected RENDER=never")
     if warc:
-        from crawler.warc import warc_paths
-
         warc_paths(warc)
     if latest:
         return Archive(base_url, now or datetime.now(UTC), max_distance, latest=True)
     return Archive(base_url, parse_as_of(as_of), max_distance)
+
+
+# Characters that make an ARCHIVE_WARC entry a glob rather than a path.
+_GLOB_CHARS = set("*?[")
+
+
+def warc_paths(value: object) -> list[Path]:
+    """The files ARCHIVE_WARC names (comma-separated paths or globs), sorted, each once;
+    ValueError naming what matched nothing."""
+    parts = value if isinstance(value, list | tuple) else str(value).split(",")
+    found: list[Path] = []
+    for part in (str(p).strip() for p in parts):
+        if not part:
+            continue
+        if _GLOB_CHARS & set(part):
+            matches = sorted(Path(p) for p in glob.glob(part, recursive=True)
+                             if Path(p).is_file())
+        else:
+            matches = [Path(part)] if Path(part).is_file() else []
+        if not matches:
+            raise ValueError(f"ARCHIVE_WARC: {part!r} matches no file; expected WARC files "
+                             "(.warc or .warc.gz), comma-separated paths or globs")
+        found.extend(m for m in matches if m not in found)
+    if not found:
+        raise ValueError(f"ARCHIVE_WARC={value!r} names no file; expected WARC files "
+                         "(.warc or .warc.gz), comma-separated paths or globs")
+    return found

@@ -9,7 +9,7 @@ recent responses, the crawl stops itself rather than keep knocking.
 
 The wait happens here, per request, so other titles go on downloading
 meanwhile; the waiting request still counts as in progress, so the spider's
-level barrier (see ``crawler.frontier``) waits for it.
+level barrier (see ``crawler.frontier.local``) waits for it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from crawler import signals as our_signals
-from crawler.archive import memento_time
 from crawler.failures import block_reason, is_transient
+from crawler.sources.archive import memento_time
 
 if TYPE_CHECKING:
     from typing import Self
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from crawler.politeness import SharedCrawl
+    from crawler.download.politeness import SharedCrawl
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class BackoffRetryMiddleware:
         self._closing: asyncio.Future[None] | None = None
         self.shared: SharedCrawl | None = None
         if crawler.settings.get("FRONTIER_URL"):  # redis is imported only for a shared crawl
-            from crawler.politeness import shared_crawl
+            from crawler.download.politeness import shared_crawl
 
             self.shared = shared_crawl(crawler)
         if self.shared is not None:
@@ -136,7 +136,7 @@ class BackoffRetryMiddleware:
         # Title pages only: robots.txt says nothing of blocks.  The Wayback Machine blocks
         # a client that goes on past its 429s: they count as refusals too, so a throttled
         # archive crawl stops instead of pressing on.  A shared crawl counts every worker's
-        # answers (crawler.politeness), and counts locally when Redis fails.
+        # answers (crawler.download.politeness), and counts locally when Redis fails.
         refused = block is not None or (
             bool(request.meta.get("archive")) and response.status == 429)
         if tconst is not None and (

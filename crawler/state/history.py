@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler.dataset import committed_paths, filesystem
+from crawler.state.dataset import committed_paths, filesystem
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _OUTCOMES = (("titles", "title"), ("aliases", "alias"), ("failures", "failure"))

@@ -17,7 +17,7 @@ last), so the shared rate is on average no higher than one worker's alone.  The 
 replace Scrapy's own per-worker delay, which would otherwise add its wait after the turn
 and push the send past the next worker's turn.
 
-The block stop rule of ``crawler.retry`` becomes shared too (``SharedCrawl.note_block``):
+The block stop rule of ``crawler.download.retry`` becomes shared too (``SharedCrawl.note_block``):
 every worker's title answers go to one list trimmed to CRAWL_BLOCK_WINDOW, the worker whose
 answer trips the rule sets ``mlt:meta`` field ``stop_reason``, and every worker stops when it
 sees that field (on each title answer, before each request, and once a second).
@@ -46,8 +46,10 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler import defaults
 from crawler.failures import CrawlStopped
-from crawler.shared_frontier import DEFAULT_KEY, shown_url
+from crawler.lua import lua_script
+from crawler.masking import shown_url
 
 if TYPE_CHECKING:
     from typing import Self
@@ -82,62 +84,9 @@ def free_slots_of(client: Any, worker: str) -> int:
     return freed
 
 
-# Times are whole milliseconds of Redis TIME: Lua formats numbers with 14 digits, so
-# microseconds since 1970 (16 digits) would be rounded when stored.
-_NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-# KEYS: slots, meta.  ARGV: holder, limit, lease ms.
-# The stop reason (a string) once the crawl is stopped; else 1 (held) or 0 (all taken).
-ACQUIRE = _NOW + """
-local stop = redis.call('HGET', KEYS[2], 'stop_reason')
-if stop then return stop end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) + 60000)
-return 1
-"""
-
-# KEYS: turn, slots, meta.  ARGV: delay ms, this worker's DOWNLOAD_DELAY ms, holder, lease ms.
-# Milliseconds to wait for the turn, or -1 once the crawl is stopped.  The holder's lease
-# is renewed to run from the turn, however long the wait.
-TURN = _NOW + """
-if redis.call('HGET', KEYS[3], 'stop_reason') then return -1 end
-local floor = math.max(tonumber(ARGV[2]), tonumber(redis.call('HGET', KEYS[1], 'floor') or 0))
-local gap = math.max(tonumber(ARGV[1]), floor)
-local last = tonumber(redis.call('HGET', KEYS[1], 'last') or 0)
-local at = math.max(now, last + gap)
-redis.call('HSET', KEYS[1], 'last', at, 'floor', floor)
-redis.call('PEXPIRE', KEYS[1], at - now + 3600000)
-if ARGV[3] ~= '' then
-  redis.call('ZADD', KEYS[2], 'XX', at + tonumber(ARGV[4]), ARGV[3])
-end
-return at - now
-"""
-
-# KEYS: blocks list, meta.  ARGV: 1 (a block) or 0, window, stop ratio.
-# {blocks in the window, answers in the window, 1 if this call stopped the crawl, reason or ''}
-NOTE_BLOCK = """
-redis.call('LPUSH', KEYS[1], ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('LTRIM', KEYS[1], 0, window - 1)
-local seen = redis.call('LRANGE', KEYS[1], 0, -1)
-local blocks = 0
-for _, v in ipairs(seen) do
-  if v == '1' then blocks = blocks + 1 end
-end
-local stop = redis.call('HGET', KEYS[2], 'stop_reason')
-local mine = 0
-if not stop and #seen >= window and blocks >= tonumber(ARGV[3]) * #seen then
-  redis.call('HSET', KEYS[2], 'stop_reason', 'blocked')
-  stop = 'blocked'
-  mine = 1
-end
-return {blocks, #seen, mine, stop or ''}
-"""
+ACQUIRE = lua_script(__file__, "now", "acquire")
+TURN = lua_script(__file__, "now", "turn")
+NOTE_BLOCK = lua_script(__file__, "note_block")
 
 STOP_CHECK_INTERVAL = 1.0  # seconds between checks of mlt:meta stop_reason by an idle worker
 REDIS_RETRY = 1.0  # seconds between attempts while Redis fails
@@ -178,8 +127,8 @@ class SharedCrawl:
             f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}")
         # Slots and turns are per host, whatever the crawl: two crawls sharing a Redis share
         # the site's budget too.  The stop and the block window are the crawl's own.
-        key = s.get("FRONTIER_KEY") or DEFAULT_KEY
-        self.meta_key = f"{key}:meta"  # the crawl's state (crawler.shared_frontier)
+        key = s.get("FRONTIER_KEY") or defaults.FRONTIER_KEY
+        self.meta_key = f"{key}:meta"  # the crawl's state (crawler.frontier.shared)
         self.blocks_key = f"{key}:polite:blocks"
         self.window = s.getint("CRAWL_BLOCK_WINDOW")
         self.ratio = s.getfloat("CRAWL_BLOCK_STOP_RATIO")
@@ -197,7 +146,7 @@ class SharedCrawl:
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
 
     def on_stop(self, callback: StopCallback) -> None:
-        """``callback`` stops this worker (crawler.retry's stop); without one the spider
+        """``callback`` stops this worker (crawler.download.retry's stop); without one the spider
         is closed directly."""
         self._on_stop = callback
 

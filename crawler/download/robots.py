@@ -12,7 +12,7 @@ download error with its traceback.  Here, per RFC 9309 section 2.3.1:
   e.g. a redirect that could not be followed: where the RFC leaves a choice, we
   choose not to crawl.
 
-The request for robots.txt goes through ``crawler.retry`` like any other, so a
+The request for robots.txt goes through ``crawler.download.retry`` like any other, so a
 passing outage is retried with backoff first; the decision then holds for the
 host for the rest of the crawl.  An unreachable robots.txt is logged once, as one
 warning line; each title of that host then fails with ``RobotsUnavailable``

@@ -11,7 +11,7 @@ resumed run rebuild its frontier from the rows already committed (``replay``).
 
 The spider talks to a frontier through a few calls (``take``, ``resolve``,
 ``record_links``, ``record_alias``, ``level_fetched``, ``level_complete``,
-``advance``); ``crawler.shared_frontier.SharedFrontier`` answers the same calls
+``advance``); ``crawler.frontier.shared.SharedFrontier`` answers the same calls
 from Redis for a crawl shared by many workers, so the spider does not know which
 one it has.
 """
@@ -58,7 +58,7 @@ class FrontierUnavailable(RuntimeError):
 
 class TitleFrontier(Protocol):
     """What the spider asks of a frontier: ``Frontier`` here, in-process, or
-    ``crawler.shared_frontier.SharedFrontier``, for a crawl shared through Redis."""
+    ``crawler.frontier.shared.SharedFrontier``, for a crawl shared through Redis."""
 
     shared: bool
     max_depth: int

@@ -162,7 +162,7 @@ def configure(settings: BaseSettings) -> None:
 
     handlers = settings.getdict("DOWNLOAD_HANDLERS")
     # Only the site's scheme: each scheme would get its own handler, Playwright and browser.
-    handlers[scheme] = "crawler.rendering.BrowserDownloadHandler"
+    handlers[scheme] = "crawler.download.rendering.BrowserDownloadHandler"
     settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="spider")
     settings.set(
@@ -183,7 +183,7 @@ def configure(settings: BaseSettings) -> None:
                      "java_script_enabled": True}},
         priority="spider",
     )
-    settings.set("PLAYWRIGHT_ABORT_REQUEST", "crawler.rendering.abort_request",
+    settings.set("PLAYWRIGHT_ABORT_REQUEST", "crawler.download.rendering.abort_request",
                  priority="spider")
     settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", NAVIGATION_TIMEOUT_MS,
                  priority="spider")

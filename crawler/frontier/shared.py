@@ -4,7 +4,7 @@ Every worker started with the same arguments and the same ``FRONTIER_URL`` (and
 ``FRONTIER_KEY``) joins one crawl: one run id, one seen-set, one breadth-first
 level barrier, one ``max_titles`` budget cut in the same order as a single
 process (``Frontier.advance``'s rule, run inside Redis), one refresh decision per
-title.  It answers the calls ``crawler.frontier.Frontier`` answers, so the spider
+title.  It answers the calls ``crawler.frontier.local.Frontier`` answers, so the spider
 does not know which one it has.
 
 How nothing is lost:
@@ -58,285 +58,36 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from crawler.frontier import FrontierUnavailable, merge_problem
-from crawler.run import Run
+from crawler import defaults
+from crawler.frontier.local import FrontierUnavailable, merge_problem
+from crawler.lua import lua_script
+from crawler.masking import shown_url
+from crawler.state.run import Run
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_KEY = "mlt"
+DEFAULT_KEY = defaults.FRONTIER_KEY
 # Titles of a level turned into the next one per script call (~40 ms of Redis time).
 ADVANCE_STEP = 1000
 _WORKER_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
-# Scripts take the key prefix as ARGV[1]; the rest as named in each.
+# Scripts (lua/*.lua) take the key prefix as ARGV[1]; the rest as named in each.
 
-_INIT = """
-local p = ARGV[1]
-local meta = p .. ':meta'
-if redis.call('EXISTS', meta) == 1 then
-  return {'joined', redis.call('HGET', meta, 'run_id'), redis.call('HGET', meta, 'arguments'),
-          redis.call('HGET', meta, 'state'), redis.call('HGET', meta, 'started_at')}
-end
-local max_titles = tonumber(ARGV[6])
-local over = {}
-local n = 0
-for _, t in ipairs(cjson.decode(ARGV[7])) do
-  if redis.call('HEXISTS', p .. ':scheduled', t) == 0 then
-    if n < max_titles then
-      redis.call('HSET', p .. ':scheduled', t, 0)
-      redis.call('RPUSH', p .. ':level', t)
-      redis.call('RPUSH', p .. ':queue', t)
-      n = n + 1
-    else
-      table.insert(over, t)
-    end
-  end
-end
-redis.call('HSET', p .. ':count:scheduled', 0, n)
-redis.call('HSET', meta, 'run_id', ARGV[2], 'arguments', ARGV[3], 'started_at', ARGV[4],
-           'depth', 0, 'max_depth', ARGV[5], 'max_titles', ARGV[6], 'state', 'running',
-           'inflight', 0, 'titles_over_limit', 0, 'seeds_over_limit', cjson.encode(over))
-return {'created', ARGV[2], ARGV[3], 'running', ARGV[4]}
-"""
-
-# ARGV: prefix, worker, lease_ms.  Renews the worker's lease.
-_HEARTBEAT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', ARGV[1] .. ':workers', now + tonumber(ARGV[3]), ARGV[2])
-return now
-"""
-
-# ARGV: prefix, worker, lease_ms, n.  Claims up to n titles of the current level;
-# returns {depth, titles...}.
-_CLAIM = """
-local p, w = ARGV[1], ARGV[2]
-local meta = p .. ':meta'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', p .. ':workers', now + tonumber(ARGV[3]), w)
-local out = {redis.call('HGET', meta, 'depth')}
-if redis.call('HGET', meta, 'state') ~= 'running'
-    or redis.call('HEXISTS', meta, 'stop_reason') == 1 then
-  return out
-end
-local n = tonumber(ARGV[4]) + 1
-while #out < n do
-  local title = redis.call('LPOP', p .. ':queue')
-  if not title then break end
-  if redis.call('HEXISTS', p .. ':done', title) == 0
-      and redis.call('HEXISTS', p .. ':claims', title) == 0 then
-    redis.call('HSET', p .. ':claims', title, w)
-    redis.call('SADD', p .. ':claims:' .. w, title)
-    table.insert(out, title)
-  end
-end
-redis.call('HINCRBY', meta, 'inflight', #out - 1)
-return out
-"""
-
-# ARGV: prefix, worker, tconst, outcome.  1 when recorded; 0 when the title is not the
-# worker's any more (it was reaped): its rows will then be written by another worker.
-_RESOLVE = """
-local p, w, title = ARGV[1], ARGV[2], ARGV[3]
-if redis.call('HGET', p .. ':claims', title) ~= w then return 0 end
-if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
-  redis.call('HINCRBY', p .. ':meta', 'inflight', -1)
-end
-redis.call('HSET', p .. ':out:' .. w, title, ARGV[4])
-return 1
-"""
-
-# ARGV: prefix, worker, tconst, canonical.  Resolves tconst as merged into canonical;
-# 1 when canonical is new to the crawl: it joins the level, claimed by this worker.
-_ALIAS = """
-local p, w, title, canonical = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local meta = p .. ':meta'
-if redis.call('HGET', p .. ':claims', title) ~= w then return 0 end
-if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
-  redis.call('HINCRBY', meta, 'inflight', -1)
-end
-redis.call('HSET', p .. ':out:' .. w, title, 'alias')
-redis.call('HSET', p .. ':aliases', title, canonical)
-redis.call('HSET', p .. ':alias_of', canonical, title)
-if redis.call('HEXISTS', p .. ':scheduled', canonical) == 1 then return 0 end
-if redis.call('HLEN', p .. ':scheduled') >= tonumber(redis.call('HGET', meta, 'max_titles')) then
-  redis.call('HINCRBY', meta, 'titles_over_limit', 1)
-  return 0
-end
-local depth = redis.call('HGET', meta, 'depth')
-redis.call('HSET', p .. ':scheduled', canonical, depth)
-redis.call('HINCRBY', p .. ':count:scheduled', depth, 1)
-redis.call('RPUSH', p .. ':level', canonical)
-redis.call('SADD', p .. ':joined', canonical)
-redis.call('HSET', p .. ':claims', canonical, w)
-redis.call('SADD', p .. ':claims:' .. w, canonical)
-redis.call('HINCRBY', meta, 'inflight', 1)
-return 1
-"""
-
-# Marks a worker's titles done (their rows are committed).  Shared by commit and reap.
-_MARK_DONE = """
-local function mark_done(p, w, titles)
-  local n = 0
-  for _, title in ipairs(titles) do
-    local outcome = redis.call('HGET', p .. ':out:' .. w, title)
-    if not outcome and redis.call('HGET', p .. ':claims', title) == w then
-      -- committed by a worker that died before telling Redis of the outcome
-      redis.call('HINCRBY', p .. ':meta', 'inflight', -1)
-      outcome = 'committed'
-    end
-    if outcome and redis.call('HGET', p .. ':claims', title) == w then
-      redis.call('HSET', p .. ':done', title, outcome)
-      redis.call('HDEL', p .. ':claims', title)
-      redis.call('SREM', p .. ':claims:' .. w, title)
-      redis.call('HDEL', p .. ':out:' .. w, title)
-      redis.call('HINCRBY', p .. ':count:done', redis.call('HGET', p .. ':scheduled', title), 1)
-      n = n + 1
-    end
-  end
-  return n
-end
-"""
-
-# Puts every title a worker still holds back in the queue, forgetting what it found.
-_REQUEUE = """
-local function requeue(p, w)
-  local meta = p .. ':meta'
-  local held = redis.call('SMEMBERS', p .. ':claims:' .. w)
-  for _, title in ipairs(held) do
-    if redis.call('HGET', p .. ':claims', title) == w then
-      redis.call('HDEL', p .. ':claims', title)
-      if redis.call('HEXISTS', p .. ':out:' .. w, title) == 0 then
-        redis.call('HINCRBY', meta, 'inflight', -1)
-      end
-      redis.call('HDEL', p .. ':links', title)
-      local canonical = redis.call('HGET', p .. ':aliases', title)
-      if canonical then
-        redis.call('HDEL', p .. ':aliases', title)
-        redis.call('HDEL', p .. ':alias_of', canonical)
-      end
-      redis.call('LPUSH', p .. ':queue', title)
-    end
-  end
-  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':commits:' .. w)
-  return #held
-end
-"""
-
-# ARGV: prefix, worker, tconsts (JSON), chunk.  After the chunk entered the commit log.
-_COMMIT = _MARK_DONE + """
-local n = mark_done(ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
-redis.call('HSET', ARGV[1] .. ':commits:' .. ARGV[2], 'last', ARGV[4])
-return n
-"""
-
-# ARGV: prefix, worker.  At the level barrier, after the worker's last commit: what it
-# still holds (an outcome whose rows never reached a commit) is fetched again.
-_REQUEUE_MINE = _REQUEUE + """
-return requeue(ARGV[1], ARGV[2])
-"""
-
-# ARGV: prefix.  Workers whose lease expired, with the last chunk each was heard to
-# commit (-1: none).
-_EXPIRED = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-for _, w in ipairs(redis.call('ZRANGEBYSCORE', ARGV[1] .. ':workers', '-inf', now)) do
-  table.insert(out, {w, redis.call('HGET', ARGV[1] .. ':commits:' .. w, 'last') or '-1'})
-end
-return out
-"""
-
-# ARGV: prefix, worker, committed tconsts (JSON).  Reaps a worker whose lease expired
-# (checked again here: it may have come back since).
-_REAP = _MARK_DONE + _REQUEUE + """
-local p, w = ARGV[1], ARGV[2]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local expiry = redis.call('ZSCORE', p .. ':workers', w)
-if expiry and tonumber(expiry) > now then return -1 end
-mark_done(p, w, cjson.decode(ARGV[3]))
-local n = requeue(p, w)
-redis.call('ZREM', p .. ':workers', w)
-return n
-"""
-
-# ARGV: prefix, expected depth, n.  Turns a complete level into the next one, with
-# Frontier.advance's order (each merge target right after the title it replaced) and
-# budget, n titles of the level a call, so that Redis keeps serving the other workers
-# between steps (a level of 100,000 titles takes seconds).  The cursor lives in meta,
-# so any worker may take the next step.  Returns {state, depth}: 'advancing' while
-# steps remain, 'busy' while the level is not complete.
-_ADVANCE = """
-local p, n = ARGV[1], tonumber(ARGV[3])
-local meta = p .. ':meta'
-local depth = tonumber(redis.call('HGET', meta, 'depth'))
-local state = redis.call('HGET', meta, 'state')
-if depth ~= tonumber(ARGV[2]) or state ~= 'running' then return {state, depth} end
-if redis.call('LLEN', p .. ':queue') > 0 or redis.call('HLEN', p .. ':claims') > 0 then
-  return {'busy', depth}
-end
-local nd = depth + 1
-local pos = tonumber(redis.call('HGET', meta, 'advance_pos') or '0')
-local total = redis.call('LLEN', p .. ':level')
-local budget = tonumber(redis.call('HGET', meta, 'max_titles'))
-               - redis.call('HLEN', p .. ':scheduled')
-local over = 0
-local function follow(title)
-  local links = redis.call('HGET', p .. ':links', title)
-  if not links then return end
-  for _, similar in ipairs(cjson.decode(links)) do
-    if redis.call('HEXISTS', p .. ':scheduled', similar) == 0 then
-      if budget > 0 then
-        redis.call('HSET', p .. ':scheduled', similar, nd)
-        redis.call('RPUSH', p .. ':next', similar)
-        redis.call('RPUSH', p .. ':next_queue', similar)
-        budget = budget - 1
-      else
-        over = over + 1
-      end
-    end
-  end
-end
-if nd <= tonumber(redis.call('HGET', meta, 'max_depth')) then
-  for _, title in ipairs(redis.call('LRANGE', p .. ':level', pos, pos + n - 1)) do
-    if redis.call('SISMEMBER', p .. ':joined', title) == 0 then
-      follow(title)
-      local canonical = redis.call('HGET', p .. ':aliases', title)
-      if canonical and redis.call('SISMEMBER', p .. ':joined', canonical) == 1
-          and redis.call('SADD', p .. ':emitted', canonical) == 1 then
-        follow(canonical)
-      end
-    end
-  end
-  pos = pos + n
-else
-  pos = total
-end
-redis.call('HINCRBY', meta, 'titles_over_limit', over)
-if pos < total then
-  redis.call('HSET', meta, 'advance_pos', pos)
-  return {'advancing', depth}
-end
-local count = redis.call('LLEN', p .. ':next')
-redis.call('DEL', p .. ':level', p .. ':joined', p .. ':links', p .. ':emitted')
-redis.call('HDEL', meta, 'advance_pos')
-redis.call('HSET', meta, 'depth', nd)
-redis.call('HSET', p .. ':count:scheduled', nd, count)
-if count == 0 then
-  redis.call('HSET', meta, 'state', 'finished')
-  return {'finished', nd}
-end
-redis.call('RENAME', p .. ':next', p .. ':level')
-redis.call('RENAME', p .. ':next_queue', p .. ':queue')
-return {'running', nd}
-"""
+_INIT = lua_script(__file__, "init")
+_HEARTBEAT = lua_script(__file__, "heartbeat")
+_CLAIM = lua_script(__file__, "claim")
+_RESOLVE = lua_script(__file__, "resolve")
+_ALIAS = lua_script(__file__, "alias")
+_MARK_DONE = lua_script(__file__, "mark_done")
+_REQUEUE = lua_script(__file__, "requeue")
+_COMMIT = lua_script(__file__, "mark_done", "commit")
+_REQUEUE_MINE = lua_script(__file__, "requeue", "requeue_mine")
+_EXPIRED = lua_script(__file__, "expired")
+_REAP = lua_script(__file__, "mark_done", "requeue", "reap")
+_ADVANCE = lua_script(__file__, "advance")
 
 
 class FrontierError(ValueError):
@@ -358,16 +109,6 @@ def default_worker_id() -> str:
     """``<host>-<pid>-<4 hex>``: unique per process, readable in logs and file names."""
     host = _WORKER_CHARS.sub("-", socket.gethostname())[:32].strip("-") or "worker"
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
-
-
-def shown_url(url: str) -> str:
-    """``url`` fit for a log line: a password in it is replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urlunsplit(parts._replace(netloc=f"{user}***@{netloc}"))
 
 
 def connect(url: str) -> redis.Redis:
@@ -617,7 +358,7 @@ class SharedFrontier:
             committed = self.committed_since(worker, int(_text(last)))
             n = int(self.client.eval(_REAP, 0, self.key, worker, json.dumps(committed)))
             if n >= 0:
-                from crawler.politeness import free_slots_of
+                from crawler.download.politeness import free_slots_of
 
                 free_slots_of(self.client, worker)
                 logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
@@ -642,29 +383,14 @@ class SharedFrontier:
         self._mine.clear()
 
 
-# ARGV: prefix.  A stop (blocks) holds while any worker lives; the first worker started
-# after all of them ended clears it, as a new session of a stopped one-process run goes on.
-_CLEAR_STALE_STOP = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZCOUNT', ARGV[1] .. ':workers', now, '+inf') == 0 then
-  return redis.call('HDEL', ARGV[1] .. ':meta', 'stop_reason')
-end
-return 0
-"""
-
-# ARGV: prefix, worker.  A worker leaving on its own.
-_REAP_SELF = _REQUEUE + """
-local n = requeue(ARGV[1], ARGV[2])
-redis.call('ZREM', ARGV[1] .. ':workers', ARGV[2])
-return n
-"""
+_CLEAR_STALE_STOP = lua_script(__file__, "clear_stale_stop")
+_REAP_SELF = lua_script(__file__, "requeue", "reap_self")
 
 
 def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]:
     """This process's frontier in the shared crawl ``settings`` name, and the run it
     joins (the crawl's run id and start; this worker's id)."""
-    from crawler import dataset
+    from crawler.state import dataset
 
     url = settings.get("FRONTIER_URL")
     key = settings.get("FRONTIER_KEY") or DEFAULT_KEY

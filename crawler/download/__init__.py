@@ -1,0 +1,1 @@
+"""How requests go out: retries and blocks, robots.txt, politeness, a browser."""

@@ -1,0 +1,1 @@
+"""The breadth-first frontier: in one process (local) or shared through Redis (shared)."""

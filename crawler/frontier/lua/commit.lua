@@ -1,0 +1,4 @@
+-- ARGV: prefix, worker, tconsts (JSON), chunk.  After the chunk entered the commit log.
+local n = mark_done(ARGV[1], ARGV[2], cjson.decode(ARGV[3]))
+redis.call('HSET', ARGV[1] .. ':commits:' .. ARGV[2], 'last', ARGV[4])
+return n

@@ -1,0 +1,4 @@
+-- ARGV: prefix, worker.  A worker leaving on its own.
+local n = requeue(ARGV[1], ARGV[2])
+redis.call('ZREM', ARGV[1] .. ':workers', ARGV[2])
+return n
