@@ -84,6 +84,11 @@ BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
 BROWSER_EXTRA_HOSTS: list[str] = []
 
+# --- Checking one page (`scrapy parse`, crawler.commands.parse) -----------------------
+# True while `scrapy parse` checks one title page: the spider requests nothing of its own
+# (no seed, no next level) and nothing is written.  That command sets it; crawls leave it.
+CHECK_ONE_PAGE = False
+
 # --- A crawl shared by many workers (crawler.shared_frontier, crawler.politeness) --------
 # redis://host:port/db: every `scrapy crawl more_like_this` started with the same arguments
 # and this URL joins one crawl (one run id, seen-set, level barrier, max_titles budget).

@@ -3,13 +3,16 @@ a quiet healthy crawl, and Scrapy's own `scrapy parse` check of one title page."
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 
 from crawler import settings as project_settings
+from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from tests.crawling import crawl_command, read_table
@@ -53,3 +56,30 @@ def test_a_healthy_crawl_at_the_default_log_level_prints_no_warning(tmp_path: Pa
     assert "Traceback" not in proc.stderr
 
 
+# --- scrapy parse ---------------------------------------------------------------------------
+
+def parsed_items(stdout: str) -> tuple[list[dict], list[str]]:
+    """The items and requests `scrapy parse --nocolour` printed (Python literals)."""
+    items_text = stdout.split("# Scraped Items ", 1)[1].split("\n", 1)[1]
+    items_text, requests_text = items_text.split("# Requests ", 1)
+    return ast.literal_eval(items_text.strip()), requests_text.split("\n", 1)[1].strip()
+
+
+def test_scrapy_parse_prints_the_title_item_and_requests_nothing_else(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    title = "tt0052600"  # not the default seed, so a crawl of that seed would show
+    with MirrorServer(records=load_catalogue()) as mirror:
+        proc = run([sys.executable, "-m", "scrapy", "parse", "--spider", "more_like_this",
+                    "--nocolour", mirror.url(title), "-s", f"IMDB_BASE_URL={mirror.base_url}",
+                    "-s", f"OUTPUT_DIR={out}"])
+        title_hits = {p: n for p, n in mirror.hits.items() if p.startswith("/title/")}
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    items, requests = parsed_items(proc.stdout)
+    assert [(i["tconst"], i["primary_title"], i["start_year"], i["depth"]) for i in items] == [
+        (title, "Ballada o soldate", 1959, 0)]
+    assert items[0]["average_rating"] == load_catalogue()[title][0]["average_rating"] == 8.2
+    assert requests == "[]"
+    assert title_hits == {f"/title/{title}/": 1}  # no crawl of the default seed beside it
+    assert not out.exists()  # scrapy parse writes nothing
+    assert [line for line in proc.stderr.splitlines() if LOUD.search(line)] == []
