@@ -67,6 +67,15 @@ CRAWL_BLOCK_BACKOFF_BASE = 60.0
 # the site is refusing us: the crawl stops itself (finish reason "blocked").
 CRAWL_BLOCK_STOP_RATIO = 0.5
 CRAWL_BLOCK_WINDOW = 20
+# The live site's refusal, told at once: when the crawl's first this many answers from
+# the site (title pages, or its robots.txt; a title's retries count) are all blocks and
+# no title page was read, the crawl stops (finish reason "blocked", exit 1) with one
+# line naming the sources that work (the archive, WARC files).  Until a title answer
+# that is not a block, blocks are retried after CRAWL_BLOCK_FIRST_BACKOFF_BASE seconds,
+# doubling, so the default crawl of imdb.com in 2026 ends in about 20 s.  0: off (the
+# window above decides alone, as it does after the first page and in a shared crawl).
+CRAWL_BLOCK_FIRST_ANSWERS = 3
+CRAWL_BLOCK_FIRST_BACKOFF_BASE = 5.0
 
 # A title redirecting to another is a merge (an alias row; the canonical title is fetched).
 # A merge reached through more than this many redirects is a failure (redirect_chain), and
