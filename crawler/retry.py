@@ -125,7 +125,8 @@ class BackoffRetryMiddleware:
     def _probe(self, request: Request, response: Response, block: str | None) -> None:
         """The early rule: the site's first answers, until a title answer is no block."""
         if urlparse_cached(request).netloc != self.site.netloc:
-            return  # another host's answer (an archive's): not the site's refusal
+            self.probing = False  # an archive's answer: this crawl does not ask the site
+            return
         if block is None:
             # robots.txt says nothing of blocks; a title answer that is no block does.
             self.probing = request.meta.get("tconst") is None

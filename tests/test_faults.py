@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from crawler import defaults
@@ -349,3 +350,48 @@ def test_a_site_that_answers_only_with_the_challenge_ends_the_default_crawl_fast
     assert hits["titles"] == {"/robots.txt": 1, f"/title/{seed}/": 3}
     assert hits["robots"] == {"/robots.txt": 3}
     assert read_table(tmp_path / "titles", "failures")[0]["attempts"] == 3
+
+
+def probing_middleware() -> Any:
+    from scrapy.utils.test import get_crawler
+
+    from crawler import settings as project_settings
+    from crawler.retry import BackoffRetryMiddleware
+
+    names = ("IMDB_BASE_URL", "CRAWL_BLOCK_FIRST_ANSWERS", "CRAWL_BLOCK_FIRST_BACKOFF_BASE",
+             "CRAWL_BLOCK_WINDOW", "CRAWL_BLOCK_STOP_RATIO", "CRAWL_BLOCK_RETRY_TIMES")
+    crawler = get_crawler(settings_dict={n: getattr(project_settings, n) for n in names})
+    middleware = BackoffRetryMiddleware(crawler)
+    middleware.crawler = SimpleNamespace(engine=None)  # no crawl running: nothing to close
+    return middleware
+
+
+def test_the_early_rule_counts_the_sites_first_answers_only() -> None:
+    from scrapy.http import Request, Response
+
+    challenge = {"x-amzn-waf-action": "challenge"}
+    site = "https://www.imdb.com"
+    title = Request(f"{site}/title/tt0050634/", meta={"tconst": "tt0050634"})
+    robots = Request(f"{site}/robots.txt")
+
+    # robots.txt allowing the crawl says nothing; two blocks and a robots.txt block stop it.
+    mw = probing_middleware()
+    mw._probe(robots, Response(robots.url, status=200), None)
+    for request in (title, title, robots):
+        mw._probe(request, Response(request.url, status=202, headers=challenge), "blocked")
+    assert mw.stopping and not mw.probing
+    assert mw.stats.get_value("blocks/refused").startswith(
+        "www.imdb.com answered 3 of 3 requests with its WAF challenge (HTTP 202, "
+        "x-amzn-waf-action: challenge)")
+
+    # A title page ends the rule: later blocks are the window's to judge.
+    mw = probing_middleware()
+    mw._probe(title, Response(title.url, status=202, headers=challenge), "blocked")
+    mw._probe(title, Response(title.url, status=200), None)
+    assert not mw.probing and not mw.stopping
+
+    # An archive's answer (as_of): this crawl never asks the site, the rule is off.
+    mw = probing_middleware()
+    capture = Request("https://web.archive.org/web/2018id_/https://www.imdb.com/title/tt1/")
+    mw._probe(capture, Response(capture.url, status=202, headers=challenge), "blocked")
+    assert not mw.probing and not mw.stopping
