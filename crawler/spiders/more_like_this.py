@@ -7,6 +7,10 @@ writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 ``titles``, ``failures`` or ``aliases``.
 
     scrapy crawl more_like_this -a seed=tt0050634 -a depth=2 -a max_titles=1000
+
+``scrapy parse --spider more_like_this <title URL>`` checks one page: it prints the
+title's item, requests no other title and writes nothing to OUTPUT_DIR (see
+``crawler.commands.parse``).
 """
 
 from __future__ import annotations
