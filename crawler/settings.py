@@ -69,6 +69,15 @@ CRAWL_BLOCK_BACKOFF_BASE = 60.0
 # the site is refusing us: the crawl stops itself (finish reason "blocked").
 CRAWL_BLOCK_STOP_RATIO = 0.5
 CRAWL_BLOCK_WINDOW = 20
+# The live site's refusal, told at once: when the crawl's first this many answers from
+# the site (title pages, or its robots.txt; a title's retries count) are all blocks and
+# no title page was read, the crawl stops (finish reason "blocked", exit 1) with one
+# line naming the sources that work (the archive, WARC files).  Until a title answer
+# that is not a block, blocks are retried after CRAWL_BLOCK_FIRST_BACKOFF_BASE seconds,
+# doubling, so the default crawl of imdb.com in 2026 ends in about 20 s.  0: off (the
+# window above decides alone, as it does after the first page and in a shared crawl).
+CRAWL_BLOCK_FIRST_ANSWERS = 3
+CRAWL_BLOCK_FIRST_BACKOFF_BASE = 5.0
 
 # A title redirecting to another is a merge (an alias row; the canonical title is fetched).
 # A merge reached through more than this many redirects is a failure (redirect_chain), and
@@ -85,6 +94,11 @@ BROWSER_EXECUTABLE = defaults.BROWSER_EXECUTABLE
 # page).  imdb.com serves its scripts from a CDN host: list it here to render real pages
 # fully; empty, the browser sees the server-rendered HTML and the site's own requests only.
 BROWSER_EXTRA_HOSTS: list[str] = []
+
+# --- Checking one page (`scrapy parse`, crawler.commands.parse) -----------------------
+# True while `scrapy parse` checks one title page: the spider requests nothing of its own
+# (no seed, no next level) and nothing is written.  That command sets it; crawls leave it.
+CHECK_ONE_PAGE = False
 
 # --- A crawl shared by many workers (crawler.frontier.shared, crawler.download.politeness) ---
 # redis://host:port/db: every `scrapy crawl more_like_this` started with the same arguments

@@ -7,10 +7,16 @@ back as hive-partitioned Parquet with DuckDB, Polars and pandas, and writes the 
 report (output/report.html).  It ends with a crawl of the past (-a as_of) over the
 mirror's archive mode: the real pages of ../shared at their capture dates when they are
 there, else the catalogue captured at one date.
+
+    python scripts/demo.py [--output DIR]    (default: output/ of the repository)
+
+Each part shows what the dataset holds; where it holds nothing (no failures, no page
+read from the archive), it says so in one line.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -30,7 +36,6 @@ from mirror.loader import load_catalogue  # noqa: E402
 from mirror.render import render_title_page_bytes  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
 
-OUTPUT = ROOT / "output"
 REAL_PAGES = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared")) / "pages" / "real"
 TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")
 
@@ -39,38 +44,57 @@ def banner(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
 
-def scan(table: str) -> str:
-    return f"read_parquet('{OUTPUT}/{table}/**/*.parquet', hive_partitioning=true)"
+def files_of(out: Path, table: str) -> list[Path]:
+    """The table's committed Parquet files (none before a crawl wrote a row of it)."""
+    return [p for p in (out / table).rglob("*.parquet") if not p.name.startswith(".")]
+
+
+def scan(out: Path, table: str) -> str:
+    return f"read_parquet('{out}/{table}/**/*.parquet', hive_partitioning=true)"
 
 
 def one(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> Any:
     return con.execute(query, list(params)).fetchall()[0][0]
 
 
-def print_rows(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> None:
-    """Print a query's rows as plain aligned text (no truncated columns)."""
+def print_rows(con: duckdb.DuckDBPyConnection, query: str, *params: object,
+               none: str) -> None:
+    """Print a query's rows as plain aligned text (no truncated columns), or ``none``
+    in one line when there is no row."""
     cur = con.execute(query, list(params))
     names = [d[0] for d in cur.description]
     rows = [["" if v is None else str(v) for v in row] for row in cur.fetchall()]
+    if not rows:
+        print(f"  {none}")
+        return
     widths = [max(len(n), *(len(r[i]) for r in rows)) for i, n in enumerate(names)]
     print("  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     for row in rows:
         print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
-def main() -> int:
-    catalogue = load_catalogue()
-    with MirrorServer(records=catalogue) as mirror:
+def crawl(out: Path, base_setting: str, *args: str,
+          log_level: str) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl more_like_this`` with ``args`` into ``out``, quickly (a local site)."""
+    cmd = [
+        sys.executable, "-m", "scrapy", "crawl", "more_like_this", *args,
+        "-s", base_setting, "-s", f"OUTPUT_DIR={out}",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "PROGRESS_INTERVAL=1", "-s", f"LOG_LEVEL={log_level}",
+    ]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--output", type=Path, default=ROOT / "output",
+                        help="the OUTPUT_DIR the demo crawls into (default: %(default)s)")
+    out = parser.parse_args(argv).output.resolve()
+    with MirrorServer(records=load_catalogue()) as mirror:
         banner(f"crawling the offline mirror at {mirror.base_url} from tt0050634")
-        cmd = [
-            sys.executable, "-m", "scrapy", "crawl", "more_like_this",
-            "-a", "seed=tt0050634", "-a", "depth=2",
-            "-s", f"IMDB_BASE_URL={mirror.base_url}", "-s", f"OUTPUT_DIR={OUTPUT}",
-            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "PROGRESS_INTERVAL=1", "-s", "LOG_LEVEL=INFO",
-        ]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = crawl(out, f"IMDB_BASE_URL={mirror.base_url}", "-a", "seed=tt0050634",
+                     "-a", "depth=2", log_level="INFO")
     for line in proc.stderr.splitlines():
         if "[crawler." in line or "ERROR" in line:
             print(line.split("] ", 1)[-1] if "] " in line else line)
@@ -79,17 +103,30 @@ def main() -> int:
         return proc.returncode
 
     con = duckdb.connect()
-    run_id = one(con, f"select run_id from {scan('crawl_runs')} order by finished_at desc limit 1")
-    banner(f"what run {run_id} wrote to {OUTPUT}")
+    run_id = one(con, f"select run_id from {scan(out, 'crawl_runs')} "
+                      "order by finished_at desc limit 1")
+    show_written(con, out, run_id)
+    show_seed(con, out, run_id)
+    show_readers(con, out)
+    banner("the report (scrapy report)")
+    print(f"  {write_report(out)}")
+    return crawl_the_past(con, out)
+
+
+def show_written(con: duckdb.DuckDBPyConnection, out: Path, run_id: str) -> None:
+    banner(f"what run {run_id} wrote to {out}")
     print(f"{'table':<16}{'rows (this run)':>16}{'rows (all runs)':>17}{'files':>7}")
     for table in TABLES:
-        files = [p for p in (OUTPUT / table).rglob("*.parquet") if not p.name.startswith(".")]
+        files = files_of(out, table)
         if not files:
+            print(f"{table:<16}{'none written':>40}")
             continue
-        total = one(con, f"select count(*) from {scan(table)}")
-        mine = one(con, f"select count(*) from {scan(table)} where run_id = ?", run_id)
+        total = one(con, f"select count(*) from {scan(out, table)}")
+        mine = one(con, f"select count(*) from {scan(out, table)} where run_id = ?", run_id)
         print(f"{table:<16}{mine:>16}{total:>17}{len(files):>7}")
 
+
+def show_seed(con: duckdb.DuckDBPyConnection, out: Path, run_id: str) -> None:
     banner("the seed title")
     cur = con.execute(f"""
         select t.tconst, t.primary_title, t.original_title, t.title_type, t.start_year,
@@ -105,7 +142,7 @@ def main() -> int:
                array_to_string(t.sound_mix, ', ') as sound_mix,
                array_to_string(t.aspect_ratio, ', ') as aspect_ratio,
                t.awards_wins, t.awards_nominations, t.user_review_count, t.critic_review_count
-        from {scan('titles')} t left join {scan('ratings')} r using (tconst, run_id)
+        from {scan(out, 'titles')} t left join {scan(out, 'ratings')} r using (tconst, run_id)
         where t.tconst = 'tt0050634' and t.run_id = ?
     """, [run_id])
     names = [d[0] for d in cur.description]
@@ -113,40 +150,48 @@ def main() -> int:
         print(f"  {name:<22} {value}")
 
     banner("its 'More like this' edges, in page order")
-    print_rows(con, f"""
-        select m.rank, m.similar_tconst, m.similar_primary_title as title,
-               m.similar_start_year as year, m.similar_average_rating as card_rating,
-               t.tconst is not null as crawled
-        from {scan('more_like_this')} m
-        left join {scan('titles')} t on t.tconst = m.similar_tconst and t.run_id = m.run_id
-        where m.tconst = 'tt0050634' and m.run_id = ? order by m.rank
-    """, run_id)
+    if files_of(out, "more_like_this"):
+        print_rows(con, f"""
+            select m.rank, m.similar_tconst, m.similar_primary_title as title,
+                   m.similar_start_year as year, m.similar_average_rating as card_rating,
+                   t.tconst is not null as crawled
+            from {scan(out, 'more_like_this')} m
+            left join {scan(out, 'titles')} t
+                   on t.tconst = m.similar_tconst and t.run_id = m.run_id
+            where m.tconst = 'tt0050634' and m.run_id = ? order by m.rank
+        """, run_id, none="no 'More like this' card on the seed's page")
+    else:
+        print("  no 'More like this' card on any page")
 
     banner("credits (credited-as names and notes parsed from the page)")
-    print_rows(con, f"""
-        select category, ordering, primary_name, coalesce(nconst, '') as nconst,
-               coalesce(characters[1], '') as character, coalesce(credited_as, '') as
-               credited_as, array_to_string(attributes, '; ') as attributes
-        from {scan('credits')} where tconst = 'tt0050634' and run_id = ?
-        order by category = 'director' desc, category = 'writer' desc, ordering
-    """, run_id)
+    if files_of(out, "credits"):
+        print_rows(con, f"""
+            select category, ordering, primary_name, coalesce(nconst, '') as nconst,
+                   coalesce(characters[1], '') as character, coalesce(credited_as, '') as
+                   credited_as, array_to_string(attributes, '; ') as attributes
+            from {scan(out, 'credits')} where tconst = 'tt0050634' and run_id = ?
+            order by category = 'director' desc, category = 'writer' desc, ordering
+        """, run_id, none="no credit on the seed's page")
+    else:
+        print("  no credit on any page")
 
+
+def show_readers(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     banner("the same dataset through DuckDB, Polars and pandas")
     for table in ("titles", "credits", "more_like_this"):
-        n_duck = one(con, f"select count(*) from {scan(table)}")
-        n_polars = pl.scan_parquet(f"{OUTPUT}/{table}/**/*.parquet",
+        if not files_of(out, table):
+            print(f"{table:<16} no rows to read")
+            continue
+        n_duck = one(con, f"select count(*) from {scan(out, table)}")
+        n_polars = pl.scan_parquet(f"{out}/{table}/**/*.parquet",
                                    hive_partitioning=True).select(pl.len()).collect().item()
-        n_pandas = len(pd.read_parquet(OUTPUT / table))
+        n_pandas = len(pd.read_parquet(out / table))
         same = "same" if n_duck == n_polars == n_pandas else "DIFFERENT"
         print(f"{table:<16} duckdb {n_duck:>5}  polars {n_polars:>5}  pandas {n_pandas:>5}  "
               f"({same})")
 
-    banner("the report (scrapy report)")
-    print(f"  {write_report(OUTPUT)}")
-    return crawl_the_past(con)
 
-
-def crawl_the_past(con: duckdb.DuckDBPyConnection) -> int:
+def crawl_the_past(con: duckdb.DuckDBPyConnection, out: Path) -> int:
     """One as_of crawl over the mirror's archive mode (a local Wayback Machine)."""
     if (REAL_PAGES / "SOURCES.tsv").is_file():
         archive = captures_from_sources(REAL_PAGES)
@@ -157,30 +202,26 @@ def crawl_the_past(con: duckdb.DuckDBPyConnection) -> int:
         seed, as_of, depth = "tt0050634", "2021-06", "2"
     with MirrorServer(archive=archive) as wayback:
         banner(f"crawling the past: as_of={as_of} from the local archive at {wayback.base_url}")
-        cmd = [
-            sys.executable, "-m", "scrapy", "crawl", "more_like_this",
-            "-a", f"seed={seed}", "-a", f"depth={depth}", "-a", f"as_of={as_of}",
-            "-s", f"WAYBACK_BASE_URL={wayback.base_url}", "-s", f"OUTPUT_DIR={OUTPUT}",
-            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "PROGRESS_INTERVAL=0", "-s", "LOG_LEVEL=WARNING",
-        ]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = crawl(out, f"WAYBACK_BASE_URL={wayback.base_url}", "-a", f"seed={seed}",
+                     "-a", f"depth={depth}", "-a", f"as_of={as_of}", log_level="WARNING")
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
         return proc.returncode
-    run_id = one(con, f"select run_id from {scan('crawl_runs')} where as_of is not null "
+    run_id = one(con, f"select run_id from {scan(out, 'crawl_runs')} where as_of is not null "
                       "order by finished_at desc limit 1")
     print("  titles read, each from the capture nearest as_of, in that capture's layout:")
     print_rows(con, f"""
         select tconst, primary_title, start_year, captured_at, layout
-        from {scan('titles')} where run_id = ? order by depth, tconst limit 12
-    """, run_id)
+        from {scan(out, 'titles')} where run_id = ? order by depth, tconst limit 12
+    """, run_id, none="none: no title was read from the archive")
     print("  the others:")
+    if not files_of(out, "failures"):
+        print("  none: no title failed")
+        return 0
     print_rows(con, f"""
         select reason, count(*) as titles, min(detail) as for_example
-        from {scan('failures')} where run_id = ? group by reason order by titles desc
-    """, run_id)
+        from {scan(out, 'failures')} where run_id = ? group by reason order by titles desc
+    """, run_id, none="none: no title failed")
     return 0
 
 

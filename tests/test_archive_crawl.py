@@ -273,12 +273,18 @@ DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "al
 
 
 def content(out: Path) -> dict[str, Counter[str]]:
-    """Every data table as a multiset of rows, without run id, fetch time and port."""
+    """Every data table as a multiset of rows, without run id, fetch time and port.  A row
+    with no capture is observed at the run's as_of, per run with as_of=latest (its start)."""
+    def comparable(r: dict[str, object]) -> dict[str, object]:
+        kept = {k: v for k, v in r.items() if k not in PER_RUN | {"source"}}
+        if r.get("captured_at") is None and "observed_at" in kept:
+            kept["observed_at"] = "the run's as_of"
+        return kept
+
     return {
         table: Counter(
-            LOCAL_URL.sub("http://archive", json.dumps(
-                {k: v for k, v in r.items() if k not in PER_RUN | {"source"}}, sort_keys=True,
-                default=str))
+            LOCAL_URL.sub("http://archive", json.dumps(comparable(r), sort_keys=True,
+                                                       default=str))
             for r in read_table(out, table))
         for table in DATA_TABLES
     }

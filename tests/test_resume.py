@@ -258,10 +258,14 @@ def _hashable(value: Any) -> str:
 
 def data_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row without run id and fetch time; a live page's observed_at, its fetch time,
-    stands as that (an archived page's, its capture time, is kept)."""
+    stands as that, and so does an archive run's row with no capture, whose observed_at
+    is the run's as_of (the run's start with as_of=latest); an archived page's, its
+    capture time, is kept."""
     out = {k: v for k, v in row.items() if k not in STAMPS}
     if "observed_at" in out and out["observed_at"] == row.get("crawled_at"):
         out["observed_at"] = "crawled_at"
+    elif "observed_at" in out and row.get("captured_at") is None:
+        out["observed_at"] = "the run's as_of"
     return out
 
 

@@ -152,6 +152,9 @@ def run_problem(crawler: Crawler) -> str | None:
     output_error = stats.get_value("output/error")
     if output_error:
         return str(output_error)
+    refused = stats.get_value("blocks/refused")
+    if reason == "blocked" and refused:
+        return str(refused)  # the site refused the first answers: what works instead
     if reason in FAILED_REASONS:
         return f"finish reason {reason}: {FAILED_REASONS[reason]}"
     if stats.get_value("titles/failed") and not (

@@ -273,7 +273,10 @@ class SharedPolitenessMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         shared = shared_crawl(crawler)
         if shared is None:
-            raise NotConfigured("FRONTIER_URL is not set: this worker crawls alone")
+            # No message: Scrapy logs a NotConfigured that carries one at WARNING, and a
+            # crawl alone is the ordinary case, not one to act on.
+            logger.debug("FRONTIER_URL is not set: this worker crawls alone")
+            raise NotConfigured
         return cls(crawler, shared)
 
     def _local_slot(self, request: Request) -> Any:

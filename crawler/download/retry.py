@@ -7,6 +7,14 @@ delays, then handed to the spider, which records the title with the block's
 reason.  When challenges dominate the
 recent responses, the crawl stops itself rather than keep knocking.
 
+The live site's refusal is told apart at once: while no title page has been read,
+blocks are retried after a few seconds (CRAWL_BLOCK_FIRST_BACKOFF_BASE), and when the
+crawl's first CRAWL_BLOCK_FIRST_ANSWERS answers from the site (title pages, or its
+robots.txt) are all blocks, it stops with finish reason ``blocked`` and one plain
+line saying what was seen and which sources work (stats ``blocks/refused``).  Once
+a title answer that is not a block came, the windowed rule above is the only one.
+A shared crawl (FRONTIER_URL) keeps the windowed rule only.
+
 The wait happens here, per request, so other titles go on downloading
 meanwhile; the waiting request still counts as in progress, so the spider's
 level barrier (see ``crawler.frontier.local``) waits for it.
@@ -19,9 +27,12 @@ import logging
 from collections import deque
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import signals as our_signals
-from crawler.failures import block_reason, is_transient
+from crawler.failures import WAF_ACTION_HEADER, block_reason, header_text, is_transient
 from crawler.sources.archive import memento_time
 
 if TYPE_CHECKING:
@@ -80,6 +91,12 @@ class BackoffRetryMiddleware:
             self.shared = shared_crawl(crawler)
         if self.shared is not None:
             self.shared.on_stop(self.stop)
+        # The early rule (see the module): the site's host, and its first block answers.
+        self.site = urlsplit(s.get("IMDB_BASE_URL") or "")
+        self.first_answers = s.getint("CRAWL_BLOCK_FIRST_ANSWERS")
+        self.first_backoff_base = s.getfloat("CRAWL_BLOCK_FIRST_BACKOFF_BASE")
+        self.probing = self.first_answers > 0 and self.shared is None
+        self.first_blocks: list[tuple[int, str]] = []  # (HTTP status, WAF action)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -105,14 +122,47 @@ class BackoffRetryMiddleware:
         if share >= self.block_stop_ratio:
             self.stop(sum(self.recent), len(self.recent), "blocked")
 
-    def stop(self, blocks: int | None, seen: int, reason: str) -> None:
-        """Stop the crawl: ``blocks`` of the last ``seen`` answers were blocks, or (None)
-        another worker of the shared crawl stopped it with ``reason``."""
+    def _probe(self, request: Request, response: Response, block: str | None) -> None:
+        """The early rule: the site's first answers, until a title answer is no block."""
+        if urlparse_cached(request).netloc != self.site.netloc:
+            self.probing = False  # an archive's answer: this crawl does not ask the site
+            return
+        if block is None:
+            # robots.txt says nothing of blocks; a title answer that is no block does.
+            self.probing = request.meta.get("tconst") is None
+            return
+        action = header_text(response.headers, WAF_ACTION_HEADER).strip().lower()
+        self.first_blocks.append((response.status, action))
+        if len(self.first_blocks) >= self.first_answers:
+            self.probing = False
+            self.stop(len(self.first_blocks), len(self.first_blocks), "blocked", first=True)
+
+    def refused_line(self) -> str:
+        """What the site's first answers were, and which sources work instead."""
+        n = len(self.first_blocks)
+        status, action = self.first_blocks[-1]
+        shown = f"HTTP {status}, x-amzn-waf-action: {action}" if action else f"HTTP {status}"
+        kind = {"captcha": "captcha", "block": "block"}.get(action, "challenge")
+        return (f"{self.site.hostname} answered {n} of {n} requests with its WAF {kind} "
+                f"({shown}); this crawler does not solve challenges. Read IMDb's pages from "
+                "the Internet Archive (-a as_of=latest or a date) or from your own WARC files "
+                "(-s ARCHIVE_WARC=...).")
+
+    def stop(self, blocks: int | None, seen: int, reason: str, *, first: bool = False) -> None:
+        """Stop the crawl: ``blocks`` of the last ``seen`` answers were blocks (``first``:
+        the crawl's first answers, before any page), or (None) another worker of the
+        shared crawl stopped it with ``reason``."""
         if self.stopping:
             return
         self.stopping = True
         if blocks is None:
             logger.error("stopping: another worker of the shared crawl stopped it (%s)", reason)
+        elif first:
+            logger.error("stopping: the first %d answers of %s were AWS WAF blocks, before "
+                         "any title page", blocks, self.site.hostname)
+            line = self.refused_line()
+            self.stats.set_value("blocks/refused", line)
+            self.stats.set_value("run/error", line)
         else:
             logger.error(
                 "stopping: %d of the last %d responses were AWS WAF challenges or blocks "
@@ -142,6 +192,8 @@ class BackoffRetryMiddleware:
         if tconst is not None and (
                 self.shared is None or not await self.shared.note_block(refused)):
             self._note_block(refused)
+        if self.probing:
+            self._probe(request, response, block)
         if block is not None:
             self.stats.inc_value("blocks/challenges")
             self.stats.inc_value(f"blocks/{block}")
@@ -149,8 +201,9 @@ class BackoffRetryMiddleware:
                 self.crawler.signals.send_catch_log(
                     signal=our_signals.title_blocked, tconst=tconst, reason=block)
             if attempts <= self.block_retries and not self.stopping:
-                delay = min(self.block_backoff_base * 2 ** (attempts - 1),
-                            self.block_backoff_base * 8)
+                # Before any page, a few seconds apart: the early rule decides quickly.
+                base = self.first_backoff_base if self.probing else self.block_backoff_base
+                delay = min(base * 2 ** (attempts - 1), base * 8)
                 return await self._retry(request, block, delay)
             return response
         if response.status in self.retry_codes:

@@ -18,6 +18,10 @@ host for the rest of the crawl.  An unreachable robots.txt is logged once, as on
 warning line; each title of that host then fails with ``RobotsUnavailable``
 (reason ``robots_unavailable``), a disallowed one with ``RobotsDisallowed``
 (``robots_disallowed``).
+
+A robots.txt answered with a block that stopped the crawl (``crawler.download.retry``'s
+early rule: the site refuses this client) is not that: the titles waiting for it
+are never sent, and each ends as ``blocked`` when the crawl closes.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler import signals as our_signals
 from crawler.failures import (
     CrawlStopped,
     RobotsDisallowed,
@@ -68,11 +73,17 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
         super().__init__(crawler)
         self._unreachable: dict[str, str] = {}  # netloc -> why its robots.txt is
         self._stopped: set[str] = set()  # netlocs whose robots.txt a stop kept from going out
+        self._blocked: dict[str, str] = {}  # netloc -> the block its robots.txt stopped on
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         netloc = urlparse_cached(request).netloc
         if netloc in self._stopped:
-            raise CrawlStopped("the shared crawl was stopped before robots.txt was read")
+            block = self._blocked.get(netloc)
+            tconst = request.meta.get("tconst")
+            if block is not None and tconst is not None:  # refused with its site
+                self.crawler.signals.send_catch_log(
+                    signal=our_signals.title_blocked, tconst=tconst, reason=block)
+            raise CrawlStopped("the crawl was stopped before robots.txt was read")
         why = self._unreachable.get(netloc)
         if why is not None:
             self._stats.inc_value("robotstxt/refused_unreachable")
@@ -104,15 +115,18 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
                 response = await self.crawler.engine.download_async(robots_request)
             except CrawlStopped:
                 # Never asked: the shared crawl stopped.  Titles waiting on it are not sent.
-                self._stopped.add(netloc)
-                waiting, self._parsers[netloc] = self._parsers[netloc], None
-                if isinstance(waiting, Deferred):
-                    waiting.callback(None)
+                self._stop_host(netloc)
                 raise
             except Exception as exc:  # any download error: unreachable, one line
                 why = f"{exception_reason(exc)}: {exception_detail(exc)}"
                 self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
             else:
+                block = block_reason(response.status, response.headers)
+                if block is not None and self._stats.get_value("blocks/stopped"):
+                    # The crawl stopped on this very refusal: its titles are blocked.
+                    self._blocked[netloc] = block
+                    self._stop_host(netloc)
+                    return None
                 why = unreachable_because(response)
                 if why is None:
                     if response.status >= 400:  # unavailable: no rules, not the error page
@@ -135,6 +149,13 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             parser.addCallback(pass_on)
             return await maybe_deferred_to_future(waiter)
         return parser
+
+    def _stop_host(self, netloc: str) -> None:
+        """No title of ``netloc`` is sent: the crawl stopped before its robots.txt was read."""
+        self._stopped.add(netloc)
+        waiting, self._parsers[netloc] = self._parsers[netloc], None
+        if isinstance(waiting, Deferred):
+            waiting.callback(None)
 
     def _refuse_host(self, netloc: str, robots_url: str, why: str) -> None:
         logger.warning("%s is unreachable (%s): assuming complete disallow (RFC 9309), so "

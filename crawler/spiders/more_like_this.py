@@ -7,6 +7,10 @@ writing is ``pipelines.parquet``.  Every title it schedules ends as a row of
 ``titles``, ``failures`` or ``aliases``.
 
     scrapy crawl more_like_this -a seed=tt0050634 -a depth=2 -a max_titles=1000
+
+``scrapy parse --spider more_like_this <title URL>`` checks one page: it prints the
+title's item, requests no other title and writes nothing to OUTPUT_DIR (see
+``crawler.commands.parse``).
 """
 
 from __future__ import annotations
@@ -139,6 +143,8 @@ class MoreLikeThisSpider(scrapy.Spider):
         if spider.archive is not None:
             spider.allowed_domains = [spider.archive.host]  # the archive's host only
             spider.run.source = source_of(True, settings.get("ARCHIVE_WARC"))
+        if settings.getbool("CHECK_ONE_PAGE"):
+            return spider  # `scrapy parse` asks for its one page itself: feed nothing
         output_dir = settings.get("OUTPUT_DIR")
         if settings.get("FRONTIER_URL"):
             from crawler.frontier.shared import join
@@ -431,10 +437,28 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     # --- responses -------------------------------------------------------------------
 
+    @staticmethod
+    def _asked(response: Response) -> tuple[str, int] | None:
+        """The title a response answers and its depth: from the meta of the spider's own
+        requests, or, for one it did not make (``scrapy parse``), from the first URL
+        asked for, at depth 0.  None when that URL is not a title's."""
+        meta = response.meta
+        if "tconst" in meta:
+            return meta["tconst"], meta["title_depth"]
+        tconst = tconst_from_url((meta.get("redirect_urls") or [response.url])[0])
+        return (tconst, 0) if tconst is not None else None
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """Scrapy's default callback (``scrapy parse`` without ``-c``): a title page."""
+        return self.parse_title(response)
+
     def parse_title(self, response: Response) -> Iterator[Any]:
         meta = response.meta
-        tconst: str = meta["tconst"]
-        depth: int = meta["title_depth"]
+        asked = self._asked(response)
+        if asked is None:
+            logger.error("%s is not a title URL (/title/tt.../)", response.url)
+            return
+        tconst, depth = asked
         crawled_at = _now()
         status = response.status
         self.crawler.stats.inc_value(f"titles/status/{status}")
