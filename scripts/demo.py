@@ -4,9 +4,10 @@ Starts the local mirror (mirror) on 127.0.0.1 over the catalogue (the seed
 title with every fact of its page, and its 11 "More like this" titles with what is
 known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
 back as hive-partitioned Parquet with DuckDB, Polars and pandas, and writes the HTML
-report (output/report.html).  It ends with a crawl of the past (-a as_of) over the
-mirror's archive mode: the real pages of ../shared at their capture dates when they are
-there, else the catalogue captured at one date.
+report (output/report.html).  It ends with two crawls of the past over the mirror's
+archive mode (the real pages of ../shared at their capture dates when they are there,
+else the catalogue captured at one date): -a as_of=<date>, then -a as_of=latest where
+every title's newest capture recorded imdb.com's 2026 challenge.
 
     python scripts/demo.py [--output DIR]    (default: output/ of the repository)
 
@@ -31,12 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics.report import write_report  # noqa: E402
-from mirror.archive import Capture, captures_from_sources  # noqa: E402
+from mirror.archive import Capture, captures_from_sources, with_recorded_challenges  # noqa: E402
 from mirror.loader import load_catalogue  # noqa: E402
 from mirror.render import render_title_page_bytes  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
 
 REAL_PAGES = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared")) / "pages" / "real"
+# When the demo's archive recorded imdb.com's challenge for every title (after 2026-03-20).
+CHALLENGED_AT = "20261101000000"
 TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")
 
 
@@ -217,11 +220,44 @@ def crawl_the_past(con: duckdb.DuckDBPyConnection, out: Path) -> int:
     print("  the others:")
     if not files_of(out, "failures"):
         print("  none: no title failed")
-        return 0
+    else:
+        print_rows(con, f"""
+            select reason, count(*) as titles, min(detail) as for_example
+            from {scan(out, 'failures')} where run_id = ? group by reason order by titles desc
+        """, run_id, none="none: no title failed")
+    return crawl_the_newest(con, out, archive, seed, depth)
+
+
+def crawl_the_newest(con: duckdb.DuckDBPyConnection, out: Path,
+                     archive: dict[str, list[Capture]], seed: str, depth: str) -> int:
+    """as_of=latest over the same archive, where every title's newest capture recorded
+    imdb.com's 2026 challenge: each title is read from its newest usable capture."""
+    challenged = with_recorded_challenges(archive, CHALLENGED_AT)
+    with MirrorServer(archive=challenged) as wayback:
+        banner(f"the newest pages: as_of=latest from the local archive at {wayback.base_url}")
+        proc = crawl(out, f"WAYBACK_BASE_URL={wayback.base_url}", "-a", f"seed={seed}",
+                     "-a", f"depth={depth}", "-a", "as_of=latest",
+                     "-s", "ARCHIVE_CDX_DELAY=0", log_level="WARNING")
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return proc.returncode
+    print(f"  every title's newest capture ({CHALLENGED_AT[:8]}) recorded the WAF challenge;")
+    print("  each was read from its newest usable capture instead (one CDX query a title):")
+    run_id = one(con, f"select run_id from {scan(out, 'crawl_runs')} "
+                      "order by finished_at desc limit 1")
     print_rows(con, f"""
-        select reason, count(*) as titles, min(detail) as for_example
-        from {scan(out, 'failures')} where run_id = ? group by reason order by titles desc
-    """, run_id, none="none: no title failed")
+        select tconst, primary_title, captured_at, source
+        from {scan(out, 'titles')} where run_id = ? order by depth, tconst limit 12
+    """, run_id, none="none: no title was read from the archive")
+    print("  titles_latest (dataset.duckdb): each title once, from its newest observation")
+    print("  by any run, live or archived (docs/timeline.md):")
+    views = duckdb.connect(str(out / "dataset.duckdb"), read_only=True)
+    print_rows(views, """
+        select tconst, primary_title, observed_at, source from titles_latest
+        where run_id = ? or tconst in (select tconst from titles_raw where run_id = ?)
+        order by tconst limit 12
+    """, run_id, run_id, none="none: no title in the views")
+    views.close()
     return 0
 
 
