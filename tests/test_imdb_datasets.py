@@ -23,7 +23,7 @@ import pytest
 from crawler import dataset
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from pipelines.imdb_tsv import SPECS, TsvReader
+from pipelines.imdb_tsv import SPECS, DatasetFileError, TsvReader
 from pipelines.schemas import SCHEMAS
 from tests.crawling import ROOT, read_table, run_crawl
 from tests.datasets_server import DatasetsServer, tsv_gz
@@ -212,6 +212,22 @@ def test_reader_small_blocks_give_the_same_rows(tmp_path: Path) -> None:
     assert [r["tconst"] for r in got] == [r[0] for r in rows]
 
 
+@pytest.mark.parametrize(("content", "said"), [
+    (b"tconst\taverageRating\tnumVotes\n", "not a valid gzip file"),
+    (tsv_gz(["tconst", "averageRating", "numVotes"], [["tt0000001", "high", "3"]]),
+     "a value does not fit its column: In CSV column #1: Row #1: CSV conversion error to "
+     "double: invalid value 'high'"),
+    (tsv_gz(["tconst", "averageRating", "numVotes"], [[N, "5.0", "3"]]),
+     "a row has no tconst"),
+], ids=["not gzip", "not a number", "no key"])
+def test_reader_refuses_bad_content(tmp_path: Path, content: bytes, said: str) -> None:
+    path = tmp_path / "r.tsv.gz"
+    path.write_bytes(content)
+    with pytest.raises(DatasetFileError) as raised:
+        list(TsvReader(str(path), "title.ratings").batches())
+    assert said in str(raised.value)
+
+
 # --- end to end --------------------------------------------------------------------------
 
 
@@ -375,15 +391,20 @@ def test_each_bad_file_its_line_nothing_committed(server: DatasetsServer,
     assert not list((out / "_state" / "downloads").iterdir())
 
 
-def test_a_cut_download_fails_alone(server: DatasetsServer, tmp_path: Path) -> None:
+def test_a_cut_download_and_robots_fail_alone(server: DatasetsServer, tmp_path: Path) -> None:
     serve_all(server)
-    server.put("title.basics", body("title.basics"))
     server.fault("title.basics", cut=True)
+    server.robots = "User-agent: *\nDisallow: /title.akas\n"
     out = tmp_path / "out"
-    proc = run(server, out, "files=ratings,basics", "titles=all")
+    try:
+        proc = run(server, out, "files=ratings,basics,akas", "titles=all")
+    finally:
+        server.robots = "User-agent: *\nAllow: /\n"
     assert proc.returncode == 1
     assert "error: title.basics: connection_lost" in proc.stderr
-    assert files_under(out, "imdb_title_basics") == []
+    assert "error: title.akas: robots_disallowed" in proc.stderr
+    assert server.requests("title.akas") == []  # never asked
+    assert files_under(out, "imdb_title_basics") == files_under(out, "imdb_title_akas") == []
     assert data(committed(out, "imdb_title_ratings")) == EXPECTED["imdb_title_ratings"]
     # Only a committed snapshot is remembered: the next run asks for the whole file.
     server.fault("title.basics")
