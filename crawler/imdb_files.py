@@ -111,13 +111,19 @@ class DatasetFileItem:
 # --- what OUTPUT_DIR holds ------------------------------------------------------------------
 
 
-def _column(output_dir: str | os.PathLike[str], table: str, columns: list[str],
-            schema: pa.Schema | None = None) -> pa.Table:
-    paths = dataset.committed_paths(output_dir, table)
-    if not paths:
+def _column(output_dir: str | os.PathLike[str], table: str, columns: list[str]) -> pa.Table:
+    """Some columns of a table's committed files (file by file: pyarrow.dataset would cost
+    the run ~40 MB of memory); a column a file lacks is null there."""
+    parts = []
+    for path in dataset.committed_paths(output_dir, table):
+        pf = dataset.open_parquet(output_dir, path)
+        present = [c for c in columns if c in pf.schema_arrow.names]
+        read = pf.read(columns=present)
+        parts.append(pa.table({c: read.column(c) if c in present
+                               else pa.nulls(read.num_rows) for c in columns}))
+    if not parts:
         return pa.table({c: pa.array([], pa.string()) for c in columns})
-    ds = dataset.committed_dataset(output_dir, table, schema=schema)
-    return ds.to_table(columns=columns)
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 def has_crawl(output_dir: str | os.PathLike[str]) -> bool:
@@ -149,13 +155,9 @@ def last_validators(output_dir: str | os.PathLike[str], file: str,
     """(ETag, Last-Modified) of the newest snapshot of ``file`` (IMDb's name) committed
     with the same ``-a titles``; (None, None) when there is none.  Kept in the runs table,
     committed with the snapshot: a snapshot that was not committed is asked for again."""
-    if not dataset.committed_paths(output_dir, RUNS_TABLE):
-        return None, None
-    from pipelines.schemas import SCHEMAS
-
     rows = _column(output_dir, RUNS_TABLE,
-                   ["file", "titles", "outcome", "etag", "last_modified", "crawled_at"],
-                   SCHEMAS[RUNS_TABLE]).to_pylist()
+                   ["file", "titles", "outcome", "etag", "last_modified", "crawled_at"]
+                   ).to_pylist()
     mine = [r for r in rows if r["file"] == file and r["titles"] == titles
             and r["outcome"] == "downloaded"]
     if not mine:

@@ -90,6 +90,7 @@ class ImdbDatasetsSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        remove_leftovers(self.download_dir)
         self.logger.info("run %s: %s from %s (titles=%s)", self.run_id,
                          ", ".join(FILES[f][0] for f in self.files), self.base_url, self.titles)
         for position, short in enumerate(self.files):
@@ -138,6 +139,23 @@ class ImdbDatasetsSpider(scrapy.Spider):
         for leftover in Path(self.download_dir).glob(f".{os.getpid()}-*.part"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+
+def remove_leftovers(directory: str) -> None:
+    """Downloads of runs whose process is gone (killed mid-file); a live run's are kept."""
+    for path in Path(directory).glob(".*-*.part"):
+        pid = path.name[1:].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # alive (maybe another run beside this one)
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # alive, someone else's
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def download_dir(output_dir: str, setting: str | None) -> str:
