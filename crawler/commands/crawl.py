@@ -15,6 +15,10 @@ Exit codes (also in docs/reliability.md):
 - 2: refused before it started;
 - 3: it completed, but field coverage fell sharply against the previous completed run
   (IMDb's page may have changed; see ``pipelines.coverage``).
+
+``scrapy crawl imdb_datasets`` (IMDb's daily files) is checked here too
+(``crawler.imdb_files.check_options``): 0 every file committed or unchanged, 1 a file
+failed (one line each) or the run was interrupted, 2 refused before it started.
 """
 
 from __future__ import annotations
