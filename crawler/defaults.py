@@ -8,6 +8,8 @@ from __future__ import annotations
 
 # The site crawled; IMDB_BASE_URL points the same crawl at a mirror.
 BASE_URL = "https://www.imdb.com"
+# IMDb's daily dataset files (the imdb_datasets spider); IMDB_DATASETS_URL overrides it.
+DATASETS_URL = "https://datasets.imdbws.com"
 # Debian's chromium-headless-shell (apt-get install chromium-headless-shell).
 BROWSER_EXECUTABLE = "/usr/lib/chromium/chromium-headless-shell"
 # The prefix of a shared crawl's keys in Redis (FRONTIER_KEY).

@@ -215,6 +215,19 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # For -o feeds (one line per title page): titles in any script stay readable, not \u-escaped.
 FEED_EXPORT_ENCODING = "utf-8"
 
+# --- IMDb's daily dataset files (scrapy crawl imdb_datasets; docs/imdb-datasets.md) ---------
+# Where `<file>.tsv.gz` is fetched from: scheme and host only (a local copy takes the same
+# run).  IMDb publishes the files there for personal and non-commercial use.  robots.txt,
+# USER_AGENT, DOWNLOAD_DELAY (between files), DOWNLOAD_TIMEOUT (per read) and the retries
+# above apply; DOWNLOAD_MAXSIZE does not (a file's body is streamed to disk, never held).
+IMDB_DATASETS_URL = defaults.DATASETS_URL
+# A file that decompresses to more than this many bytes is refused (nothing committed);
+# 0: no limit.  IMDb's largest file, title.principals, decompresses to a few GB.
+IMDB_DATASETS_MAX_BYTES = 16 * 1024**3
+# Where bodies are written while they download (deleted once read); empty:
+# OUTPUT_DIR/_state/downloads, or the system's temporary directory for an s3:// OUTPUT_DIR.
+IMDB_DATASETS_DOWNLOAD_DIR = ""
+
 # --- Crawling the past (crawler.sources.archive, crawler.sources.warc; docs/the-past.md) ---
 # With -a as_of=<YYYY[-MM[-DD]]> every title is read from the Wayback Machine capture nearest
 # that date, through the raw replay URL {WAYBACK_BASE_URL}/web/<timestamp>id_/<imdb URL>;

@@ -348,6 +348,124 @@ SCHEMAS: dict[str, pa.Schema] = {
     "crawl_runs": CRAWL_RUNS,
 }
 
+# --- IMDb's daily dataset files (crawler.spiders.imdb_datasets, pipelines.imdb_datasets) ---
+# One table per file, IMDb's columns in snake_case, then the snapshot's stamp.  Kept in a
+# block of their own; SCHEMAS takes them at the end, so every reader (views, recovery, the
+# data dictionary) knows them.
+
+
+def _snapshot() -> list[pa.Field]:
+    return [
+        _f("snapshot_date", pa.date32(), "The file's Last-Modified day (UTC); the download "
+           "day when the server sent none.", nullable=False),
+        _f("snapshot_at", TIMESTAMP, "The file's Last-Modified instant (UTC); the download "
+           "time when the server sent none.", nullable=False),
+        _f("run_id", pa.string(), "Id of the imdb_datasets run that wrote the row.",
+           nullable=False),
+        _f("crawled_at", TIMESTAMP, "When the file was downloaded (UTC).", nullable=False),
+    ]
+
+
+NCONST = "IMDb person id, e.g. nm0759967."
+IMDB_TITLE_RATINGS = pa.schema([
+    _f("tconst", pa.string(), TCONST, nullable=False),
+    _f("average_rating", pa.float64(), "averageRating: weighted average of the user ratings."),
+    _f("num_votes", pa.int64(), "numVotes: votes the title received."),
+    *_snapshot(),
+])
+IMDB_TITLE_BASICS = pa.schema([
+    _f("tconst", pa.string(), TCONST, nullable=False),
+    _f("title_type", pa.string(), "titleType: movie, short, tvSeries, tvEpisode, video, ..."),
+    _f("primary_title", pa.string(), "primaryTitle: the title used on the site."),
+    _f("original_title", pa.string(), "originalTitle: the title in the original language."),
+    _f("is_adult", pa.bool_(), "isAdult: true for an adult title."),
+    _f("start_year", pa.int32(), "startYear: release year, or first year of a series."),
+    _f("end_year", pa.int32(), "endYear: last year of a series; null otherwise."),
+    _f("runtime_minutes", pa.int32(), "runtimeMinutes: primary runtime in minutes."),
+    _f("genres", STRINGS, "genres: up to three genres, file order."),
+    *_snapshot(),
+])
+IMDB_TITLE_PRINCIPALS = pa.schema([
+    _f("tconst", pa.string(), TCONST, nullable=False),
+    _f("ordering", pa.int32(), "ordering: the row's number among the title's principals."),
+    _f("nconst", pa.string(), NCONST),
+    _f("category", pa.string(), "category: the job category (actor, actress, director, ...)."),
+    _f("job", pa.string(), "job: the specific job title, when known."),
+    _f("characters", STRINGS, "characters: the characters played (the file's JSON array)."),
+    *_snapshot(),
+])
+IMDB_TITLE_CREW = pa.schema([
+    _f("tconst", pa.string(), TCONST, nullable=False),
+    _f("directors", STRINGS, "directors: nconsts of the title's directors."),
+    _f("writers", STRINGS, "writers: nconsts of the title's writers."),
+    *_snapshot(),
+])
+IMDB_TITLE_AKAS = pa.schema([
+    _f("tconst", pa.string(), "titleId: the title this aka belongs to (a tconst).",
+       nullable=False),
+    _f("ordering", pa.int32(), "ordering: the row's number among the title's akas."),
+    _f("title", pa.string(), "title: the localized title."),
+    _f("region", pa.string(), "region: the region of this version (US, DE, ...)."),
+    _f("language", pa.string(), "language: the language of the title."),
+    _f("types", STRINGS, "types: alternative, dvd, festival, tv, video, working, original, "
+       "imdbDisplay, ..."),
+    _f("attributes", STRINGS, "attributes: other terms describing this title."),
+    _f("is_original_title", pa.bool_(), "isOriginalTitle: true for the original title."),
+    *_snapshot(),
+])
+IMDB_TITLE_EPISODE = pa.schema([
+    _f("tconst", pa.string(), "The episode's tconst.", nullable=False),
+    _f("parent_tconst", pa.string(), "parentTconst: the series the episode belongs to."),
+    _f("season_number", pa.int32(), "seasonNumber: the season of the episode."),
+    _f("episode_number", pa.int32(), "episodeNumber: the episode's number in its season."),
+    *_snapshot(),
+])
+IMDB_NAME_BASICS = pa.schema([
+    _f("nconst", pa.string(), NCONST, nullable=False),
+    _f("primary_name", pa.string(), "primaryName: the name the person is most often credited "
+       "as."),
+    _f("birth_year", pa.int32(), "birthYear."),
+    _f("death_year", pa.int32(), "deathYear; null when alive or unknown."),
+    _f("primary_profession", STRINGS, "primaryProfession: the person's top-3 professions."),
+    _f("known_for_titles", STRINGS, "knownForTitles: tconsts the person is known for."),
+    *_snapshot(),
+])
+# One row per file a run asked for, committed with that file's snapshot (or alone).
+IMDB_DATASET_RUNS = pa.schema([
+    _f("run_id", pa.string(), "Id of the imdb_datasets run.", nullable=False),
+    _f("file", pa.string(), "IMDb's file name: title.ratings, title.basics, ..."),
+    _f("table_name", pa.string(), "The table the file's rows go to."),
+    _f("url", pa.string(), "URL that was requested."),
+    _f("titles", pa.string(), "-a titles: graph (the crawl's titles only) or all."),
+    _f("outcome", pa.string(), "downloaded (a new snapshot), unchanged (HTTP 304: nothing "
+       "written) or failed."),
+    _f("detail", pa.string(), "Why it failed, in one line; null otherwise."),
+    _f("http_status", pa.int32(), "HTTP status of the answer, if any."),
+    _f("etag", pa.string(), "The file's ETag (validator for the next run's If-None-Match)."),
+    _f("last_modified", TIMESTAMP, "The file's Last-Modified (the next run's "
+       "If-Modified-Since)."),
+    _f("snapshot_date", pa.date32(), "snapshot_date of the rows written."),
+    _f("snapshot_at", TIMESTAMP, "snapshot_at of the rows written."),
+    _f("rows_read", pa.int64(), "Data rows in the file."),
+    _f("rows", pa.int64(), "Rows written (with -a titles=graph: the graph's only)."),
+    _f("bytes", pa.int64(), "Bytes downloaded (compressed)."),
+    _f("decompressed_bytes", pa.int64(), "Bytes of the file once decompressed."),
+    _f("started_at", TIMESTAMP, "When the run started (UTC)."),
+    _f("crawled_at", TIMESTAMP, "When this row was written (UTC).", nullable=False),
+])
+DATASET_SCHEMAS: dict[str, pa.Schema] = {
+    "imdb_title_ratings": IMDB_TITLE_RATINGS,
+    "imdb_title_basics": IMDB_TITLE_BASICS,
+    "imdb_title_principals": IMDB_TITLE_PRINCIPALS,
+    "imdb_title_crew": IMDB_TITLE_CREW,
+    "imdb_title_akas": IMDB_TITLE_AKAS,
+    "imdb_title_episode": IMDB_TITLE_EPISODE,
+    "imdb_name_basics": IMDB_NAME_BASICS,
+    "imdb_dataset_runs": IMDB_DATASET_RUNS,
+}
+SCHEMAS.update(DATASET_SCHEMAS)
+# --- end of IMDb's daily dataset files ------------------------------------------------------
+
 PARTITION_NOTE = (
     "Files are laid out as `<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk>.parquet` "
     "(`<run_id>.<worker>-<chunk>.parquet` for a worker of a shared crawl); `crawl_date` "

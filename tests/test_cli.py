@@ -84,9 +84,9 @@ def test_code_consoles_are_off() -> None:
     # That no crawl loads them is checked on a real crawl's log in test_crawl_real_pages.
 
 
-def test_scrapy_list_names_the_spider() -> None:
+def test_scrapy_list_names_the_spiders() -> None:
     proc = run([sys.executable, "-m", "scrapy", "list"])
-    assert proc.stdout.split() == ["more_like_this"]
+    assert proc.stdout.split() == ["imdb_datasets", "more_like_this"]
 
 
 def test_a_crawl_that_fetched_no_title_exits_1(tmp_path: Path) -> None:

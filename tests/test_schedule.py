@@ -199,8 +199,9 @@ class Command:
     log: Path | None  # where the command sends its output, when it does not go to us
 
 
-def systemd_command(env_file: Path, fake_bin: Path, home: Path) -> Command:
-    service = unit_entries(DEPLOY / "imdb-crawl.service")["Service"]
+def systemd_command(env_file: Path, fake_bin: Path, home: Path,
+                    unit: str = "imdb-crawl.service") -> Command:
+    service = unit_entries(DEPLOY / unit)["Service"]
     assert service["Type"] == ["oneshot"]
     (exec_start,) = service["ExecStart"]
     assert exec_start[0] not in "-@+!:|", "ExecStart prefixes are not modelled"
@@ -217,10 +218,16 @@ def systemd_command(env_file: Path, fake_bin: Path, home: Path) -> Command:
 # --- cron ------------------------------------------------------------------------------------
 
 
-def cron_command(env_file: Path, fake_bin: Path, home: Path) -> Command:
-    """The one job line of deploy/crontab as cron runs it: SHELL -c the command, where an
-    unescaped % ends the command (the rest is stdin) and \\% is a %; the crontab's NAME=value
-    lines, HOME, LOGNAME and PATH=/usr/bin:/bin are its environment."""
+# The job lines of deploy/crontab: the spider each runs, its schedule, its log file.
+CRON_JOBS = {"more_like_this": (["17", "3", "*", "*", "*"], "crawl.log"),
+             "imdb_datasets": (["47", "7", "*", "*", "*"], "datasets.log")}
+
+
+def cron_command(env_file: Path, fake_bin: Path, home: Path,
+                 spider: str = "more_like_this") -> Command:
+    """The job line of deploy/crontab that runs ``spider``, as cron runs it: SHELL -c the
+    command, where an unescaped % ends the command (the rest is stdin) and \\% is a %; the
+    crontab's NAME=value lines, HOME, LOGNAME and PATH=/usr/bin:/bin are its environment."""
     env = {"PATH": CRON_PATH, "HOME": str(home), "LOGNAME": "imdb", "SHELL": "/bin/sh"}
     jobs = []
     for raw in (DEPLOY / "crontab").read_text(encoding="utf-8").splitlines():
@@ -234,8 +241,11 @@ def cron_command(env_file: Path, fake_bin: Path, home: Path) -> Command:
         fields = line.split(None, 5)
         assert len(fields) == 6, f"not a cron job line: {raw!r}"
         jobs.append(fields)
-    (fields,) = jobs
-    assert fields[:5] == ["17", "3", "*", "*", "*"]
+    spiders = [re.findall(r" crawl (\w+) ", f[5]) for f in jobs]
+    assert sorted(name for found in spiders for name in found) == sorted(CRON_JOBS)
+    (fields,) = [f for f in jobs if f" crawl {spider} " in f[5]]
+    schedule, log_name = CRON_JOBS[spider]
+    assert fields[:5] == schedule
     command = fields[5]
     unescaped = re.search(r"(?<!\\)%", command)
     assert unescaped is None, "an unescaped % would cut the command there"
@@ -245,7 +255,7 @@ def cron_command(env_file: Path, fake_bin: Path, home: Path) -> Command:
     env["IMDB_ENV"] = str(env_file)
     env["PATH"] = f"{fake_bin}:{env['PATH']}"
     data = parse_systemd_env_file(env_file.read_text(encoding="utf-8"))["IMDB_DATA"]
-    return Command([env["SHELL"], "-c", command], env, Path(data) / "crawl.log")
+    return Command([env["SHELL"], "-c", command], env, Path(data) / log_name)
 
 
 # --- the runs ----------------------------------------------------------------------------------
@@ -332,6 +342,40 @@ def test_scheduled_command_crawls_once_a_week(
     assert job["run_id"] == runs[1]["run_id"] and job["finished_at"]
 
 
+@pytest.mark.parametrize("scheduler", ["cron", "systemd"])
+def test_scheduled_imdb_datasets_downloads_then_finds_the_files_unchanged(
+    scheduler: str, tmp_path: Path
+) -> None:
+    """The daily line of IMDb's dataset files, as shipped, against a local dataset host."""
+    from tests.datasets_server import DatasetsServer, tsv_gz
+
+    data = tmp_path / "data"
+    data.mkdir()
+    fast = "-s DOWNLOAD_DELAY=0 -s AUTOTHROTTLE_ENABLED=False -s CRAWL_RETRY_TIMES=0"
+    with DatasetsServer() as server:
+        server.put("title.ratings", tsv_gz(["tconst", "averageRating", "numVotes"],
+                                           [["tt0050634", "8.3", "60531"]]))
+        env_file = env_file_for(tmp_path, IMDB_HOME=str(ROOT), IMDB_DATA=str(data),
+                                IMDB_DATASETS_URL=server.base_url, DATASETS_FILES="ratings",
+                                DATASETS_TITLES="all", DATASETS_OPTIONS=fast)
+        fake_bin = tmp_path / "bin"
+        set_clock(fake_bin, SUNDAY_W22)
+        if scheduler == "cron":
+            command = cron_command(env_file, fake_bin, tmp_path, "imdb_datasets")
+        else:
+            command = systemd_command(env_file, fake_bin, tmp_path, "imdb-datasets.service")
+        code, output = run(command)
+        assert code == 0, output
+        assert "title.ratings: snapshot of 2026-03-01 committed" in output
+        code, output = run(command)
+        assert code == 0, output
+        assert "title.ratings: unchanged since 2026-03-01" in output
+    rows = read_table(data / "dataset", "imdb_title_ratings")
+    assert [(r["tconst"], r["num_votes"]) for r in rows] == [("tt0050634", 60531)]
+    outcomes = sorted(r["outcome"] for r in read_table(data / "dataset", "imdb_dataset_runs"))
+    assert outcomes == ["downloaded", "unchanged"]
+
+
 def test_iso_week_names_of_the_clock() -> None:
     """The JOBDIR names above are GNU date's ISO weeks (the year of the week, not of the day)."""
     fmt = "+%G-W%V"
@@ -349,11 +393,13 @@ def test_systemd_substitution_rules() -> None:
                                               "$A", "100%"]
 
 
-def test_timer_and_service_settings() -> None:
-    timer = unit_entries(DEPLOY / "imdb-crawl.timer")["Timer"]
+@pytest.mark.parametrize(("name", "calendar"), [("imdb-crawl", "*-*-* 03:17:00"),
+                                                 ("imdb-datasets", "*-*-* 07:47:00")])
+def test_timer_and_service_settings(name: str, calendar: str) -> None:
+    timer = unit_entries(DEPLOY / f"{name}.timer")["Timer"]
     assert timer["Persistent"] == ["true"]
-    assert timer["OnCalendar"] == ["*-*-* 03:17:00"]
-    service = unit_entries(DEPLOY / "imdb-crawl.service")["Service"]
+    assert timer["OnCalendar"] == [calendar]
+    service = unit_entries(DEPLOY / f"{name}.service")["Service"]
     assert service["Nice"] == ["10"] and service["IOSchedulingClass"] == ["best-effort"]
 
 
@@ -361,13 +407,14 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze not installed (Debian package systemd)")
-    for name in ("imdb-crawl.service", "imdb-crawl.timer"):
+    units = ("imdb-crawl.service", "imdb-crawl.timer", "imdb-datasets.service",
+             "imdb-datasets.timer")
+    for name in units:
         shutil.copy(DEPLOY / name, tmp_path / name)
-    proc = subprocess.run([analyze, "verify", str(tmp_path / "imdb-crawl.service"),
-                           str(tmp_path / "imdb-crawl.timer")],
+    proc = subprocess.run([analyze, "verify", *(str(tmp_path / name) for name in units)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "imdb-crawl" not in proc.stderr, proc.stderr
+    assert "imdb-crawl" not in proc.stderr and "imdb-datasets" not in proc.stderr, proc.stderr
 
 
 # --- Scrapyd ---------------------------------------------------------------------------------
@@ -481,8 +528,9 @@ def test_scrapyd_deploys_and_runs_a_scheduled_crawl(
     # Scrapyd lists the spiders by running the egg: the egg alone is enough to load them.
     assert json.loads(deploy.stdout) == {"node_name": json.loads(deploy.stdout)["node_name"],
                                          "status": "ok", "project": "imdb", "version": "r1",
-                                         "spiders": 1}
-    assert api(base, "listspiders.json?project=imdb")["spiders"] == ["more_like_this"]
+                                         "spiders": 2}
+    assert api(base, "listspiders.json?project=imdb")["spiders"] == ["imdb_datasets",
+                                                                     "more_like_this"]
 
     output = tmp_path / "dataset"
     jobdir = tmp_path / "jobs" / "2025-W22"

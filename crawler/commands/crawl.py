@@ -15,6 +15,10 @@ Exit codes (also in docs/reliability.md):
 - 2: refused before it started;
 - 3: it completed, but field coverage fell sharply against the previous completed run
   (IMDb's page may have changed; see ``pipelines.coverage``).
+
+``scrapy crawl imdb_datasets`` (IMDb's daily files) is checked here too
+(``crawler.sources.imdb_files.check_options``): 0 every file committed or unchanged, 1 a file
+failed (one line each) or the run was interrupted, 2 refused before it started.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 SPIDER = "more_like_this"
+DATASETS_SPIDER = "imdb_datasets"  # IMDb's daily files (crawler.spiders.imdb_datasets)
 DRIFT_EXIT_CODE = 3
 # Finish reasons of a crawl that stopped for something the user must act on, and why.
 FAILED_REASONS = {
@@ -57,14 +62,17 @@ FAILED_REASONS = {
 }
 
 
-def fail(message: str, code: int) -> None:
-    print(f"scrapy crawl {SPIDER}: error: {message}", file=sys.stderr)
+def fail(message: str, code: int, spider: str = SPIDER) -> None:
+    print(f"scrapy crawl {spider}: error: {message}", file=sys.stderr)
     sys.exit(code)
 
 
 class Command(ScrapyCrawl):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        if args == [DATASETS_SPIDER]:
+            check_datasets(self.settings, opts.spargs)
+            return
         if args != [SPIDER]:
             return
         spargs = opts.spargs
@@ -106,6 +114,9 @@ class Command(ScrapyCrawl):
                 fail(str(e), 1)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if args == [DATASETS_SPIDER]:
+            self.exitcode = run_datasets(self, opts)
+            return
         if args != [SPIDER]:
             super().run(args, opts)
             return
@@ -163,3 +174,40 @@ def run_problem(crawler: Crawler) -> str | None:
         # A scheduled run that got no title at all must not look like a success.
         return "no title could be fetched; see the failures table for why"
     return None
+
+
+# --- imdb_datasets ----------------------------------------------------------------------
+
+
+def check_datasets(settings: BaseSettings | None, spargs: dict[str, str]) -> None:
+    """A bad -a (an unknown file names the accepted ones), setting or OUTPUT_DIR, and
+    titles=graph with no crawl to take the titles from: exit 2, before anything runs."""
+    from crawler.sources.imdb_files import check_options
+
+    assert settings is not None
+    try:
+        check_options(spargs, settings.get)
+    except ValueError as e:
+        fail(str(e), 2, DATASETS_SPIDER)
+
+
+def run_datasets(command: Command, opts: argparse.Namespace) -> int:
+    """Exit 0 when every file was committed or unchanged; 1 with one line per file that
+    failed (nothing of it committed), or when the run did not complete."""
+    assert command.crawler_process
+    crawler = command._create_crawler(DATASETS_SPIDER)
+    command.crawler_process.crawl(crawler, **opts.spargs)
+    command.crawler_process.start()
+    if command.crawler_process.bootstrap_failed:
+        return 1
+    assert crawler.stats is not None
+    errors = crawler.stats.get_value("imdb_datasets/errors") or []
+    for line in errors:
+        print(f"scrapy crawl {DATASETS_SPIDER}: error: {line}", file=sys.stderr)
+    reason = crawler.stats.get_value("finish_reason")
+    if reason != "finished" and not errors:
+        why = FAILED_REASONS.get(reason, "see the log")
+        print(f"scrapy crawl {DATASETS_SPIDER}: error: finish reason {reason}: {why}",
+              file=sys.stderr)
+        return 1
+    return 1 if errors else 0
