@@ -96,9 +96,33 @@ CREATE OR REPLACE VIEW titles_latest AS
 SELECT t.* FROM titles_raw AS t
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
+-- IMDb's daily files (scrapy crawl imdb_datasets): each snapshot of a title's rating is an
+-- observation, made when IMDb wrote the file (observed_at = its Last-Modified).  A snapshot
+-- downloaded by several runs counts once: the newest download stands for it.
+CREATE OR REPLACE VIEW dataset_ratings AS
+SELECT tconst, average_rating, num_votes, snapshot_date, snapshot_at AS observed_at,
+       'imdb_datasets' AS source, run_id, crawled_at
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY tconst, snapshot_at
+                                 ORDER BY crawled_at DESC, run_id DESC) AS rn
+    FROM ${imdb_title_ratings}
+) AS d
+WHERE rn = 1;
+
+-- Each title's newest rating from any source: its newest page, or a newer daily file.
 CREATE OR REPLACE VIEW ratings_latest AS
-SELECT r.* FROM ratings_raw AS r
-JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
+SELECT * EXCLUDE (rn)
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY tconst
+                                 ORDER BY observed_at DESC, crawled_at DESC) AS rn
+    FROM (
+        SELECT r.* FROM ratings_raw AS r
+        JOIN latest_fetch AS l USING (tconst, run_id, crawled_at)
+        UNION ALL BY NAME
+        SELECT * FROM dataset_ratings
+    ) AS all_sources
+) AS ranked
+WHERE rn = 1;
 
 CREATE OR REPLACE VIEW credits_latest AS
 SELECT c.* FROM credits_raw AS c
@@ -108,14 +132,39 @@ CREATE OR REPLACE VIEW more_like_this_latest AS
 SELECT m.* FROM more_like_this_raw AS m
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
--- One row per title and observation, live and archived; a page without rating or votes
--- has nulls (no ratings row).  Order by observed_at for the title's history.
+-- One row per title and observation, live, archived and daily file (source
+-- imdb_datasets); a page without rating or votes has nulls (no ratings row).  Order by
+-- observed_at for the title's history.
 CREATE OR REPLACE VIEW ratings_history AS
 SELECT o.tconst, o.crawled_at, o.run_id,
        r.average_rating, r.num_votes, r.num_votes_abbreviated,
        o.observed_at, o.source
 FROM observations AS o
-LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at);
+LEFT JOIN ratings_raw AS r USING (tconst, run_id, crawled_at)
+UNION ALL BY NAME
+SELECT tconst, crawled_at, run_id, average_rating, num_votes, observed_at, source
+FROM dataset_ratings;
+
+-- The graph's titles: every title a crawl scheduled (read, failed, merged or reused) and
+-- every title a "More like this" card named.
+CREATE OR REPLACE VIEW graph_titles AS
+SELECT tconst FROM titles_raw
+UNION SELECT tconst FROM failures_raw
+UNION SELECT tconst FROM aliases_raw
+UNION SELECT tconst FROM reused_raw
+UNION SELECT similar_tconst AS tconst FROM more_like_this_raw;
+
+-- IMDb's daily title.basics for every graph title, from the newest snapshot holding it,
+-- including the titles whose pages could not be read.
+CREATE OR REPLACE VIEW title_basics_latest AS
+SELECT b.* EXCLUDE (rn)
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY tconst
+                                 ORDER BY snapshot_at DESC, crawled_at DESC) AS rn
+    FROM ${imdb_title_basics}
+) AS b
+JOIN graph_titles AS g USING (tconst)
+WHERE rn = 1;
 
 -- One row per run: its sessions (a resumed JOBDIR job) summed, and its coverage.
 -- seed_key (sorted seeds) groups the runs over the same seeds.

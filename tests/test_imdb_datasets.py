@@ -428,3 +428,44 @@ def test_object_store_output(server: DatasetsServer, s3_server: Any, s3_bucket: 
     assert second.returncode == 0, second.stderr[-3000:]
     assert "title.ratings: unchanged since 2026-03-01" in second.stderr
     assert len(dataset.committed_paths(out, "imdb_title_ratings")) == 1
+
+
+# --- one timeline: the daily files in the views ----------------------------------------------
+
+
+def test_daily_snapshots_are_observations_in_the_views(server: DatasetsServer, crawl: Path,
+                                                       tmp_path: Path) -> None:
+    import shutil
+
+    import duckdb
+
+    out = tmp_path / "out"
+    shutil.copytree(crawl, out)
+    read = tconst_of(1)
+    similar = sorted({r["similar_tconst"] for r in read_table(out, "more_like_this")})
+    page = {r["tconst"]: r for r in read_table(out, "ratings")}[read]
+    graph = [read, *similar]
+    for modified, rating in ((MARCH, "6.0"), (APRIL, "6.5")):
+        serve_all(server, modified)
+        server.put("title.ratings", body("title.ratings", [[t, rating, "100"] for t in graph]),
+                   last_modified=modified)
+        server.put("title.basics", body("title.basics", [
+            [t, "movie", f"Title {t} {rating}", f"Title {t}", "0", "2001", N, "90", "Drama"]
+            for t in graph]), last_modified=modified)
+        proc = run(server, out, "files=ratings,basics")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    con = duckdb.connect(str(out / "dataset.duckdb"), read_only=True)
+    history = con.execute("select source, observed_at, average_rating from ratings_history "
+                          "where tconst = ? order by observed_at", [read]).fetchall()
+    assert [(s, r) for s, _, r in history] == [
+        ("imdb_datasets", 6.0), ("imdb_datasets", 6.5), ("live", page["average_rating"])]
+    assert [o for _, o, _ in history[:2]] == [MARCH, APRIL]
+    # The newest observation wins: the page read today for the crawled title, April's
+    # file for its links, whose pages were never read.
+    latest = dict(con.execute("select tconst, source from ratings_latest").fetchall())
+    assert latest == {read: "live", **{t: "imdb_datasets" for t in similar}}
+    assert con.execute("select min(average_rating), max(average_rating) from ratings_latest "
+                       "where source = 'imdb_datasets'").fetchall() == [(6.5, 6.5)]
+    basics = con.execute("select tconst, primary_title from title_basics_latest "
+                         "order by tconst").fetchall()
+    assert basics == [(t, f"Title {t} 6.5") for t in sorted(graph)]
