@@ -20,6 +20,11 @@ each child's own ``ru_maxrss`` (``os.wait4``), so the mirror is never in it.
     python bench/crawl.py --titles 2000 --rounds 5 --concurrency 16
     python bench/crawl.py --large              # 100,000 titles, crawl and baseline once
     python bench/crawl.py --large --crawl-only
+    python bench/crawl.py --against ../before  # also the crawl of another checkout, same rounds
+
+``--against DIR`` runs, in every round beside the two above, the crawl of another checkout
+of this project (its own ``DIR/.venv``, its own code) over the same mirror: a change's
+figures side by side with those of the commit before it, under the same load.
 """
 
 from __future__ import annotations
@@ -104,11 +109,11 @@ class Result:
         return self.pages / self.seconds
 
 
-def run_child(cmd: Sequence[str], log: Path) -> tuple[float, float, float]:
+def run_child(cmd: Sequence[str], log: Path, cwd: Path = ROOT) -> tuple[float, float, float]:
     """Run ``cmd``; (wall seconds, peak RSS in MB, CPU seconds) of that child alone."""
     started = time.perf_counter()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
@@ -130,22 +135,24 @@ def common_settings(concurrency: int, stats_file: Path) -> list[str]:
 
 
 def run_crawl(base_url: str, titles: int, expected: int, work: Path,
-              concurrency: int) -> Result:
+              concurrency: int, checkout: Path = ROOT) -> Result:
     out = work / "output"
     stats_file = work / "crawl-stats.json"
+    python = sys.executable if checkout == ROOT else str(checkout / ".venv" / "bin" / "python")
     cmd = [
-        sys.executable, "-m", "scrapy", "crawl", "more_like_this",
+        python, "-m", "scrapy", "crawl", "more_like_this",
         "-a", f"seed={tconst_of(SEED_INDEX)}", "-a", f"depth={DEPTH}",
         "-a", f"max_titles={titles}",
         "-s", f"IMDB_BASE_URL={base_url}", "-s", f"OUTPUT_DIR={out}",
         "-s", "PROGRESS_INTERVAL=0", *common_settings(concurrency, stats_file),
     ]
-    wall, rss, cpu = run_child(cmd, work / "crawl.log")
+    wall, rss, cpu = run_child(cmd, work / "crawl.log", cwd=checkout)
     stats = json.loads(stats_file.read_text())
     done = stats.get("titles/done", 0) + stats.get("titles/failed", 0)
     if done != expected:
         raise SystemExit(f"the crawl had {done} outcomes, the BFS order {expected} titles")
-    return Result("crawl", done, stats["elapsed_time_seconds"], wall, rss, cpu)
+    kind = "crawl" if checkout == ROOT else "against"
+    return Result(kind, done, stats["elapsed_time_seconds"], wall, rss, cpu)
 
 
 def run_fetch_only(urls_file: Path, expected: int, work: Path, concurrency: int) -> Result:
@@ -165,44 +172,75 @@ def span(values: Sequence[float], fmt: str = ".0f") -> str:
     return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}-{hi:{fmt}}"
 
 
+def round_kinds(i: int, crawl_only: bool, against: Path | None) -> list[str]:
+    """This round's runs, the order turning each round so none always goes first."""
+    kinds = ["crawl"] + ([] if crawl_only else ["fetch"]) + (["against"] if against else [])
+    turn = i % len(kinds)
+    return kinds[turn:] + kinds[:turn]
+
+
+def round_line(i: int, results: dict[str, Result], figures: dict[str, list[float]]) -> str:
+    line = f"  round {i + 1}: " + "; ".join(
+        f"{r.kind} {r.pages_per_s:.1f} pages/s ({r.pages} in {r.seconds:.1f} s, "
+        f"{r.wall:.1f} s with start-up, CPU {r.cpu:.1f} s), "
+        f"peak RSS {r.peak_rss_mb:.0f} MB"
+        for r in results.values())
+    for kind, key in (("crawl", "ratio"), ("against", "against_ratio")):
+        if "fetch" in results and kind in results:
+            ratio = results[kind].pages_per_s / results["fetch"].pages_per_s
+            figures[key].append(ratio)
+            line += f"; {kind} ratio {ratio:.0%}"
+    return line
+
+
 def bench_size(titles: int, pad: int, concurrency: int, rounds: int,
-               crawl_only: bool) -> dict[str, list[float]]:
+               crawl_only: bool, against: Path | None = None) -> dict[str, list[float]]:
     graph = titles + EXTRA_TITLES
     tconsts = bfs_tconsts(graph, titles)
     mirror, base_url = start_mirror(graph, pad)
-    figures: dict[str, list[float]] = {"crawl": [], "fetch": [], "ratio": [],
-                                       "crawl_rss": [], "fetch_rss": []}
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "crawl", "fetch", "against", "ratio", "against_ratio",
+        "crawl_rss", "fetch_rss", "against_rss")}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
             urls_file = Path(tmp) / "urls.txt"
             urls_file.write_text("".join(f"{base_url}/title/{t}/\n" for t in tconsts))
             for i in range(rounds):
                 results: dict[str, Result] = {}
-                kinds = ["crawl"] if crawl_only else (
-                    ["crawl", "fetch"] if i % 2 == 0 else ["fetch", "crawl"])
-                for kind in kinds:
+                for kind in round_kinds(i, crawl_only, against):
                     work = Path(tempfile.mkdtemp(dir=tmp))
-                    results[kind] = (
-                        run_crawl(base_url, titles, len(tconsts), work, concurrency)
-                        if kind == "crawl"
-                        else run_fetch_only(urls_file, len(tconsts), work, concurrency))
-                    r = results[kind]
+                    if kind == "fetch":
+                        r = run_fetch_only(urls_file, len(tconsts), work, concurrency)
+                    else:
+                        checkout = against if kind == "against" and against else ROOT
+                        r = run_crawl(base_url, titles, len(tconsts), work, concurrency,
+                                      checkout)
+                    results[kind] = r
                     figures[kind].append(r.pages_per_s)
                     figures[f"{kind}_rss"].append(r.peak_rss_mb)
-                line = f"  round {i + 1}: " + "; ".join(
-                    f"{r.kind} {r.pages_per_s:.1f} pages/s ({r.pages} in {r.seconds:.1f} s, "
-                    f"{r.wall:.1f} s with start-up, CPU {r.cpu:.1f} s), "
-                    f"peak RSS {r.peak_rss_mb:.0f} MB"
-                    for r in results.values())
-                if "fetch" in results:
-                    ratio = results["crawl"].pages_per_s / results["fetch"].pages_per_s
-                    figures["ratio"].append(ratio)
-                    line += f"; ratio {ratio:.0%}"
-                print(line, flush=True)
+                print(round_line(i, results, figures), flush=True)
     finally:
         mirror.kill()
         mirror.wait()
     return figures
+
+
+def summary_line(n: int, f: dict[str, list[float]]) -> str:
+    parts = [f"crawl {span(f['crawl'], '.1f')} pages/s, peak RSS {span(f['crawl_rss'])} MB"]
+    if f["fetch"]:
+        parts.append(f"fetch-only {span(f['fetch'], '.1f')} pages/s, "
+                     f"peak RSS {span(f['fetch_rss'])} MB")
+        parts.append(f"crawl/fetch-only {span([r * 100 for r in f['ratio']])}% "
+                     f"(median {statistics.median(f['ratio']):.0%})")
+    if f["against"]:
+        parts.append(f"the other checkout: crawl {span(f['against'], '.1f')} pages/s, "
+                     f"peak RSS {span(f['against_rss'])} MB")
+        if f["against_ratio"]:
+            parts.append(f"its crawl/fetch-only {span([r * 100 for r in f['against_ratio']])}%"
+                         f" (median {statistics.median(f['against_ratio']):.0%})")
+        rss = statistics.median(f["crawl_rss"]) / statistics.median(f["against_rss"]) - 1
+        parts.append(f"peak RSS medians this/other {rss:+.1%}")
+    return f"{n:>7,} titles: " + "; ".join(parts)
 
 
 def main() -> None:
@@ -215,20 +253,19 @@ def main() -> None:
                         help="crawl + baseline pairs per size (default 3; 1 with --large)")
     parser.add_argument("--pad", type=int, default=900_000, help="page size in bytes")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another checkout (with its .venv) whose crawl runs each round too")
     args = parser.parse_args()
     sizes = [100_000] if args.large else args.titles
     rounds = args.rounds or (1 if args.large else 3)
+    against = args.against.resolve() if args.against else None
     summary: dict[int, dict[str, list[float]]] = {}
     for n in sizes:
         print(f"{n:,} titles, pages of {args.pad // 1000} KB, concurrency {args.concurrency}, "
               f"{rounds} round(s):", flush=True)
-        f = summary[n] = bench_size(n, args.pad, args.concurrency, rounds, args.crawl_only)
-        parts = [f"crawl {span(f['crawl'], '.1f')} pages/s, peak RSS {span(f['crawl_rss'])} MB"]
-        if f["fetch"]:
-            parts.append(f"fetch-only {span(f['fetch'], '.1f')} pages/s, "
-                         f"peak RSS {span(f['fetch_rss'])} MB")
-            parts.append(f"crawl/fetch-only {span([r * 100 for r in f['ratio']])}%")
-        print(f"{n:>7,} titles: " + "; ".join(parts), flush=True)
+        f = summary[n] = bench_size(n, args.pad, args.concurrency, rounds, args.crawl_only,
+                                    against)
+        print(summary_line(n, f), flush=True)
     if len(summary) > 1:
         first, last = min(summary), max(summary)
         growth = (statistics.median(summary[last]["crawl_rss"])
