@@ -84,9 +84,9 @@ def free_slots_of(client: Any, worker: str) -> int:
     return freed
 
 
-ACQUIRE = lua_script(__file__, "now", "acquire")
-TURN = lua_script(__file__, "now", "turn")
-NOTE_BLOCK = lua_script(__file__, "note_block")
+ACQUIRE = lua_script(__package__, "now", "acquire")
+TURN = lua_script(__package__, "now", "turn")
+NOTE_BLOCK = lua_script(__package__, "note_block")
 
 STOP_CHECK_INTERVAL = 1.0  # seconds between checks of mlt:meta stop_reason by an idle worker
 REDIS_RETRY = 1.0  # seconds between attempts while Redis fails

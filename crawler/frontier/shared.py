@@ -76,18 +76,18 @@ _WORKER_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 # Scripts (lua/*.lua) take the key prefix as ARGV[1]; the rest as named in each.
 
-_INIT = lua_script(__file__, "init")
-_HEARTBEAT = lua_script(__file__, "heartbeat")
-_CLAIM = lua_script(__file__, "claim")
-_RESOLVE = lua_script(__file__, "resolve")
-_ALIAS = lua_script(__file__, "alias")
-_MARK_DONE = lua_script(__file__, "mark_done")
-_REQUEUE = lua_script(__file__, "requeue")
-_COMMIT = lua_script(__file__, "mark_done", "commit")
-_REQUEUE_MINE = lua_script(__file__, "requeue", "requeue_mine")
-_EXPIRED = lua_script(__file__, "expired")
-_REAP = lua_script(__file__, "mark_done", "requeue", "reap")
-_ADVANCE = lua_script(__file__, "advance")
+_INIT = lua_script(__package__, "init")
+_HEARTBEAT = lua_script(__package__, "heartbeat")
+_CLAIM = lua_script(__package__, "claim")
+_RESOLVE = lua_script(__package__, "resolve")
+_ALIAS = lua_script(__package__, "alias")
+_MARK_DONE = lua_script(__package__, "mark_done")
+_REQUEUE = lua_script(__package__, "requeue")
+_COMMIT = lua_script(__package__, "mark_done", "commit")
+_REQUEUE_MINE = lua_script(__package__, "requeue", "requeue_mine")
+_EXPIRED = lua_script(__package__, "expired")
+_REAP = lua_script(__package__, "mark_done", "requeue", "reap")
+_ADVANCE = lua_script(__package__, "advance")
 
 
 class FrontierError(ValueError):
@@ -383,8 +383,8 @@ class SharedFrontier:
         self._mine.clear()
 
 
-_CLEAR_STALE_STOP = lua_script(__file__, "clear_stale_stop")
-_REAP_SELF = lua_script(__file__, "requeue", "reap_self")
+_CLEAR_STALE_STOP = lua_script(__package__, "clear_stale_stop")
+_REAP_SELF = lua_script(__package__, "requeue", "reap_self")
 
 
 def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]:
