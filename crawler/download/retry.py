@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from crawler import signals as our_signals
 from crawler.failures import block_reason, is_transient
+from crawler.headers import header_decode
 from crawler.sources.archive import memento_time
 
 if TYPE_CHECKING:
@@ -41,10 +42,9 @@ _PER_DOWNLOAD_META = ("download_latency", "download_slot", "retry_times")
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+    text = header_decode(value).strip()
+    if not text:
         return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
     try:
         return max(0.0, float(text))
     except ValueError:
