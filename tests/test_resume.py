@@ -175,7 +175,7 @@ class KillInside:
             def open_(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
                 f = real_open(file, mode, *args, **kwargs)
                 if (isinstance(file, str | os.PathLike) and "r" not in mode
-                        and Path(file).name.startswith("more_like_this")
+                        and Path(file).name.lstrip(".").startswith("more_like_this")
                         and Path(file).resolve().parent == job):
                     kill()  # opened for writing, so truncated; nothing written yet
                 return f
