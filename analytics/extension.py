@@ -1,6 +1,6 @@
 """``BuildViews``: rebuilds ``OUTPUT_DIR/dataset.duckdb`` after every crawl run.
 
-Connected to ``crawler.signals.run_recorded``, which the exporter sends once the
+Connected to ``crawler.signals.run_recorded``, which the run recorder sends once the
 session's crawl_runs row is committed, so the views see the whole run.  The views are
 derived from committed data: a failed build loses nothing and does not change the
 crawl's outcome, it logs one error line (``python -m analytics.views OUTPUT_DIR``

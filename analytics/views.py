@@ -36,6 +36,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from crawler.state.atomic import replacing, temporary_name
 from crawler.state.dataset import Remote, committed_paths, is_remote, remote
 from pipelines.schemas import SCHEMAS
 
@@ -184,18 +185,16 @@ def build(output_dir: str | os.PathLike[str]) -> Path | str:
         raise FileNotFoundError(f"OUTPUT_DIR {str(root)!r} is not a directory")
     files = committed_files(root)
     target = root / DATABASE
-    tmp = root / f".{DATABASE}.{os.getpid()}.tmp"
     _remove_leftovers(root)
     try:
-        con = duckdb.connect(str(tmp))
-        try:
-            _fill(con, sql_text(root, files), files)
-        finally:
-            con.close()
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        with replacing(target) as tmp:
+            con = duckdb.connect(str(tmp))
+            try:
+                _fill(con, sql_text(root, files), files)
+            finally:
+                con.close()
+    finally:  # the temporary database's write-ahead log, left when a build failed
+        Path(f"{temporary_name(target)}.wal").unlink(missing_ok=True)
     return target
 
 

@@ -15,6 +15,8 @@ from twisted.internet import defer
 from twisted.internet import error as twisted_error
 from twisted.web import _newclient
 
+from crawler.headers import header_text
+
 # AWS WAF tells what it did in this header; each action is a block, never a page.
 WAF_ACTION_HEADER = b"x-amzn-waf-action"
 BLOCK_REASONS = {
@@ -105,13 +107,3 @@ def exception_detail(exc: BaseException) -> str:
         text = "the body grew past DOWNLOAD_MAXSIZE"
     return (f"{name}: {text}" if text else name)[:500]
 
-
-def header_text(headers: Any, name: bytes) -> str:
-    """A response header as text ("" when absent)."""
-    try:
-        value = headers.get(name)
-    except (AttributeError, TypeError):
-        return ""
-    if not value:
-        return ""
-    return value.decode("latin-1") if isinstance(value, bytes) else str(value)

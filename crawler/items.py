@@ -4,7 +4,7 @@ A ``TitleItem`` carries everything its page shows: the title's fields, its
 rating, and its credits and "More like this" edges as nested lists, so a title's
 rows travel and commit together.  Values are as found on the page (see
 ``crawler.records``); ``pipelines.normalize`` types them, and
-``pipelines.parquet`` fans a title out into the ``titles``, ``ratings``,
+``pipelines.rows`` fans a title out into the ``titles``, ``ratings``,
 ``credits`` and ``more_like_this`` tables.  Every item carries ``run_id``,
 ``crawled_at`` (ISO-8601 UTC of the fetch) and ``outcome`` (which of the three
 it is, for feeds such as ``-o titles.jsonl`` that mix them).  Its rows also say

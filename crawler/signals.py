@@ -16,7 +16,16 @@ outcomes_due = object()
 # with the block it met rather than as never fetched.
 title_blocked = object()
 
-# Sent by the exporter once a session's crawl_runs row is committed (argument:
+# Sent by the exporter for each title page it adds to the open chunk (argument ``rows``:
+# the page's rows per table, as written).  The run recorder counts field coverage.
+title_written = object()
+
+# Sent by the exporter once per session, when its last chunk is committed and the finish
+# reason is known (arguments ``run``, ``reason`` and ``at``, the exporter's clock): the
+# run recorder (``pipelines.run_recorder``) then writes the session's crawl_runs row.
+exporter_closed = object()
+
+# Sent by the run recorder once a session's crawl_runs row is committed (argument:
 # ``finish_reason``): only then is a finished JOBDIR job marked finished, so a kill
 # before that row leaves a job that a rerun completes.
 run_recorded = object()

@@ -1,7 +1,7 @@
 """Field coverage and the drift alarm: IMDb changing its page must be loud.
 
 When IMDb changes its title page, the HTML fallbacks still read part of it, so a
-crawl would keep succeeding with emptier rows.  After each session the exporter
+crawl would keep succeeding with emptier rows.  After each session the run recorder
 measures, for every column of ``titles``, ``ratings``, ``credits`` and
 ``more_like_this``, the share of the run's fetched titles that have a value
 (``field_coverage``), and compares it with the previous completed run in the

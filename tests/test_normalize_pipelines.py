@@ -14,7 +14,7 @@ from pipelines.normalize import (
     normalize_edge,
     normalize_rating,
 )
-from pipelines.parquet import table_rows
+from pipelines.rows import table_rows
 from pipelines.schemas import SCHEMAS
 
 STAMP = {"run_id": "r1", "crawled_at": "2024-05-01T12:00:00Z"}

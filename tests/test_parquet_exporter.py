@@ -20,8 +20,9 @@ from crawler.items import AliasItem, FailureItem, TitleItem
 from crawler.state.run import Run
 from pipelines import parquet as parquet_module
 from pipelines.normalize import NormalizeTitlePipeline
-from pipelines.parquet import OutputDirError, ParquetExporter, read_commits, read_committed
+from pipelines.parquet import ParquetExporter
 from pipelines.schemas import SCHEMAS
+from pipelines.stores import OutputDirError, read_commits, read_committed
 
 NORMALIZE = NormalizeTitlePipeline()
 DAY = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

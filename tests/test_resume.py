@@ -31,8 +31,8 @@ from crawler import settings as project_settings
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
-from pipelines.parquet import read_commits, read_committed
 from pipelines.schemas import SCHEMAS
+from pipelines.stores import read_commits, read_committed
 from tests.crawling import FAST, ROOT, crawl_command, read_table
 
 GRAPH = synthetic_graph(60, out_degree=4, seed=3)
@@ -163,7 +163,9 @@ class KillInside:
 
             ParquetExporter._log_commit = _log_commit  # type: ignore[method-assign]
         elif point == "crawl_run":
-            ParquetExporter.write_crawl_run = lambda *a, **k: kill()  # type: ignore[method-assign]
+            from pipelines.run_recorder import RunRecorder
+
+            RunRecorder.write_crawl_run = lambda *a, **k: kill()  # type: ignore[method-assign]
         elif point == "job_state":
             # The spider wrote its state before extensions exist: what follows is at close.
             assert jobdir
@@ -173,7 +175,7 @@ class KillInside:
             def open_(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
                 f = real_open(file, mode, *args, **kwargs)
                 if (isinstance(file, str | os.PathLike) and "r" not in mode
-                        and Path(file).name.startswith("more_like_this")
+                        and Path(file).name.lstrip(".").startswith("more_like_this")
                         and Path(file).resolve().parent == job):
                     kill()  # opened for writing, so truncated; nothing written yet
                 return f
@@ -199,6 +201,7 @@ class FailInside:
         import pyarrow.parquet as pq_
 
         from pipelines import parquet
+        from pipelines.stores import local
 
         kind, nth = point.split(":")
         first, _, last = nth.partition("-")
@@ -218,7 +221,7 @@ class FailInside:
         elif kind == "close":
             pq_.ParquetWriter.close = failing(pq_.ParquetWriter.close)
         elif kind == "rename":
-            parquet.os.replace = failing(os.replace)  # type: ignore[attr-defined]
+            local.os.replace = failing(os.replace)
         elif kind == "log":
             parquet.ParquetExporter._log_commit = failing(  # type: ignore[method-assign]
                 parquet.ParquetExporter._log_commit)

@@ -23,7 +23,7 @@ from crawler.state import dataset
 from crawler.state.history import History
 from mirror.server import MirrorServer
 from pipelines import coverage
-from pipelines.parquet import read_commits, read_committed
+from pipelines.stores import read_commits, read_committed
 from tests.crawling import ROOT, crawl_command, run_crawl
 from tests.redis_server import free_port
 from tests.s3_server import S3Server, environment
@@ -116,12 +116,9 @@ def test_objects_appear_only_whole_and_count_only_once_their_marker_exists(uri: 
     # A second session of the run (a resume) finds an uncommitted chunk left by a crash:
     # complete objects without a marker.  Readers ignore them; its recovery deletes them.
     feed(exporter, TCONSTS[5:])
-    for table in list(exporter._buffers):
+    for table in list(exporter._open.buffers):
         exporter._flush(table)
-    for writer, stream, _ in exporter._uploads.values():
-        writer.close()
-        stream.close()
-    exporter._uploads = {}
+    exporter.store.seal(exporter._key())  # every upload completed, then a crash: no marker
     assert "titles/crawl_date=2024-05-01/run1-00001.parquet" in objects(uri)
     assert [r["tconst"] for r in s3_rows(uri, "titles")] == TCONSTS[:5]
     again = make_exporter(uri)

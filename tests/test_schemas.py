@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from crawler.items import AliasItem, FailureItem, TitleItem
 from pipelines.normalize import normalize_credit, normalize_edge
-from pipelines.parquet import STAMP
+from pipelines.rows import STAMP
 from pipelines.schemas import DESCRIPTION, SCHEMAS, _type_name, render_markdown
 from tests.conftest import ROOT
 

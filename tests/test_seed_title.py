@@ -20,7 +20,7 @@ from crawler.records import PageKind
 from mirror.loader import load_catalogue
 from mirror.render import render_title_page
 from pipelines.normalize import NormalizeTitlePipeline
-from pipelines.parquet import table_rows
+from pipelines.rows import table_rows
 
 URL = "https://www.imdb.com/title/tt0050634/"
 

@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import signals as our_signals
-from crawler.failures import WAF_ACTION_HEADER, block_reason, header_text, is_transient
+from crawler.failures import WAF_ACTION_HEADER, block_reason, is_transient
+from crawler.headers import header_decode, header_text
 from crawler.sources.archive import memento_time
 
 if TYPE_CHECKING:
@@ -52,10 +53,9 @@ _PER_DOWNLOAD_META = ("download_latency", "download_slot", "retry_times")
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
+    text = header_decode(value).strip()
+    if not text:
         return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    text = text.strip()
     try:
         return max(0.0, float(text))
     except ValueError:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.checks import check_base_url, parse_age
+from crawler.headers import header_text
 from crawler.ids import tconst_from_url
 from crawler.sources.cdx import cdx_url
 
@@ -141,13 +142,9 @@ def memento_time(headers: Any) -> datetime | None:
 
     Only a replayed capture carries it; the archive's own answers (its redirect to the
     nearest capture, "not archived", a rate limit) do not."""
-    try:
-        value = headers.get(MEMENTO_HEADER)
-    except (AttributeError, TypeError):
+    text = header_text(headers, MEMENTO_HEADER)
+    if not text:
         return None
-    if not value:
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -164,12 +161,8 @@ def recorded_header(headers: Any, name: bytes) -> str:
     """A header of the capture as IMDb sent it: the Wayback Machine replays it as
     ``x-archive-orig-<name>``, a WARC replay (and the mirror's) as it is."""
     for key in (name, ORIGINAL_HEADER_PREFIX + name):
-        try:
-            value = headers.get(key)
-        except (AttributeError, TypeError):
-            return ""
-        if value:
-            return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        if text := header_text(headers, key):
+            return text
     return ""
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from crawler.frontier.local import Frontier
 from crawler.state import dataset
+from crawler.state.atomic import TMP_SUFFIX, write_atomic
 from crawler.state.run import RUN_ID_RE, Run
 
 if TYPE_CHECKING:
@@ -137,13 +138,13 @@ def lock_job(jobdir: str | os.PathLike[str]) -> None:
 
 def _write_job_file(jobdir: Path, state: dict[str, Any]) -> None:
     """Replace the job file atomically: a kill mid-write must not leave it torn."""
-    path = job_file(jobdir)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_atomic(job_file(jobdir), json.dumps(state))
+
+
+def _remove_dead_writes(jobdir: Path) -> None:
+    """Temporary job files a killed crawl left: with the lock held, their writers are gone."""
+    for tmp in jobdir.glob(f".{JOB_FILE}.*{TMP_SUFFIX}"):  # see atomic.temporary_name
+        tmp.unlink(missing_ok=True)
 
 
 def open_job(jobdir: str | os.PathLike[str], run: Run) -> Run:
@@ -151,6 +152,7 @@ def open_job(jobdir: str | os.PathLike[str], run: Run) -> Run:
     recorded in a new job file."""
     path = Path(jobdir)
     lock_job(path)
+    _remove_dead_writes(path)
     state = check_job(path, run.arguments)
     if state is not None:
         run.run_id, run.started_at, run.resumed = state.run_id, state.started_at, True
@@ -214,13 +216,8 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
 
 
 def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> None:
-    log = dataset.commit_log(output_dir, run_id)
-    tmp = log.with_suffix(".tmp")
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write("".join(f"{c}\n" for c in commits))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(log)
+    write_atomic(dataset.commit_log(output_dir, run_id), "".join(f"{c}\n" for c in commits),
+                 encoding="ascii")
 
 
 def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:

@@ -1,0 +1,121 @@
+"""From an outcome item to typed table rows: pure functions, no Scrapy, no I/O.
+
+A ``TitleItem`` fans out into rows of ``titles``, ``ratings``, ``credits`` and
+``more_like_this``; a ``FailureItem``, an ``AliasItem`` and a ``ReusedItem`` are one row
+of ``failures``, ``aliases`` and ``reused``.  Each row is then coerced to its table's
+schema (``pipelines.schemas``) so types never drift: ``to_row`` keeps the schema's
+columns and types timestamps and dates, ``to_arrow`` builds the Arrow table, rejecting
+only the rows that cannot be converted.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from crawler.items import AliasItem, FailureItem, ReusedItem, TitleItem, observation
+from crawler.state.run import Run
+from pipelines.schemas import SCHEMAS
+from pipelines.values import parse_timestamp
+
+# The columns a title's child rows (credits, more_like_this) copy from the title.
+STAMP = ("run_id", "crawled_at", "captured_at", "observed_at", "source")
+
+# Per table: column names, timestamp columns, date columns, non-nullable columns.
+COLUMNS = {
+    table: (
+        schema.names,
+        [f.name for f in schema if pa.types.is_timestamp(f.type)],
+        [f.name for f in schema if pa.types.is_date(f.type)],
+        [f.name for f in schema if not f.nullable],
+    )
+    for table, schema in SCHEMAS.items()
+}
+
+_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+class RowRejected(ValueError):
+    """A row that cannot be written: ``why``, and the row as far as it was typed."""
+
+    def __init__(self, why: str, row: dict[str, Any]) -> None:
+        super().__init__(why)
+        self.why = why
+        self.row = row
+
+
+def table_rows(item: Any, run: Run | None = None) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(table, row) for each row an item becomes, each saying when IMDb showed it and
+    where it was read (``crawler.items.observation``; ``run``: the run writing it)."""
+    values = dict(item)
+    values.update(observation(values, run))
+    stamp = {k: values.get(k) for k in STAMP}
+    if isinstance(item, TitleItem):
+        yield "titles", values
+        if values.get("average_rating") is not None or values.get("num_votes") is not None:
+            yield "ratings", values
+        tconst = values.get("tconst")
+        for credit in values.get("credits") or ():
+            yield "credits", {**credit, "tconst": tconst, **stamp}
+        for edge in values.get("more_like_this") or ():
+            yield "more_like_this", {**edge, "tconst": tconst, **stamp}
+    elif isinstance(item, FailureItem):
+        yield "failures", values
+    elif isinstance(item, AliasItem):
+        yield "aliases", values
+    elif isinstance(item, ReusedItem):
+        yield "reused", values
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_text(value: str) -> datetime | None:
+    # A title's ~30 rows share one crawled_at string: parse it once.
+    return parse_timestamp(value)
+
+
+def timestamp(value: Any) -> datetime | None:
+    """An aware UTC datetime of an ISO-8601 text or a datetime; None if it is neither."""
+    return _parse_text(value) if isinstance(value, str) else parse_timestamp(value)
+
+
+def to_row(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The table's columns of ``values``, timestamps and dates typed (an unreadable date
+    is None).  ``RowRejected`` when a non-nullable column has no value."""
+    names, timestamps, dates, required = COLUMNS[table]
+    row = {name: values.get(name) for name in names}
+    for name in timestamps:
+        value = row[name]
+        if value is not None:
+            row[name] = timestamp(value)
+    for name in dates:
+        value = row[name]
+        if isinstance(value, str):
+            try:
+                row[name] = date.fromisoformat(value)
+            except ValueError:
+                row[name] = None
+    for name in required:
+        if row[name] is None:
+            raise RowRejected(f"{name} is missing", row)
+    return row
+
+
+def to_arrow(table: str, rows: list[dict[str, Any]]) -> tuple[pa.Table, list[RowRejected]]:
+    """The rows as an Arrow table of the table's schema, and the rows it could not take
+    (one bad row must not cost the others)."""
+    schema = SCHEMAS[table]
+    try:
+        return pa.Table.from_pylist(rows, schema=schema), []
+    except _CONVERSION_ERRORS:
+        pass
+    good, rejected = [], []
+    for row in rows:
+        try:
+            good.append(pa.Table.from_pylist([row], schema=schema))
+        except _CONVERSION_ERRORS as exc:
+            rejected.append(RowRejected(str(exc), row))
+    return (pa.concat_tables(good) if good else schema.empty_table()), rejected
