@@ -38,10 +38,11 @@ from twisted.internet.threads import deferToThread
 from crawler import signals as our_signals
 from crawler.sources.imdb_files import FILES, RUNS_TABLE, DatasetFileItem
 from crawler.state import dataset
+from crawler.state.atomic import fsync_dir, fsync_file
 from pipelines.arrow import skip_pandas
 from pipelines.imdb_tsv import DatasetFileError, TsvReader
-from pipelines.parquet import COMPRESSION, _abandon, _fsync_dir, _fsync_file, output_error_line
 from pipelines.schemas import SCHEMAS
+from pipelines.stores.base import COMPRESSION, abandon_writer, output_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class Chunk:
                 if self.remote is not None:
                     sink.close()  # completes the upload: the object is whole
                 else:
-                    _fsync_file(Path(where))
+                    fsync_file(Path(where))
             if self.remote is None:
                 self._rename()
         except BaseException:
@@ -112,13 +113,13 @@ class Chunk:
         for table, (_, _, where) in self._writers.items():
             os.replace(where, finals[table])
             self._renamed.append(finals[table])
-            _fsync_dir(finals[table].parent)
+            fsync_dir(finals[table].parent)
 
     def abandon(self) -> None:
         """Forget the chunk: its files, whole or not, are deleted (it was never committed)."""
         writers, self._writers = self._writers, {}
         for writer, sink, where in writers.values():
-            _abandon(writer)
+            abandon_writer(writer)
             if self.remote is not None:
                 with contextlib.suppress(OSError, pa.ArrowException):
                     sink.close()
