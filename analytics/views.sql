@@ -65,6 +65,7 @@ SELECT a.* REPLACE (
 FROM ${aliases} AS a
 LEFT JOIN run_sources AS r ON r.run_id = a.run_id;
 CREATE OR REPLACE VIEW reused_raw AS SELECT * FROM ${reused};
+CREATE OR REPLACE VIEW field_coverage_raw AS SELECT * FROM ${field_coverage};
 
 -- One timeline per title: its observations, one per page IMDb showed (observed_at), from
 -- the live site and archives alike, whenever the run that read it was made.  A capture
@@ -180,23 +181,41 @@ FROM reused_raw AS u
 JOIN titles_raw AS t
   ON t.tconst = u.tconst AND t.run_id = u.fetched_run_id AND t.crawled_at = u.fetched_at;
 
--- Consecutive runs over the same seeds, in the order of what they observed: an archive
--- run at its as_of, a live run at its start (archive and live runs make one history).
+-- Every run's place in the timeline: an archive run at its as_of, a live run at its
+-- start (archive and live runs make one history); position 1 is the oldest, the highest
+-- is the run that saw IMDb latest.
+CREATE OR REPLACE VIEW run_timeline AS
+SELECT run_id, seed_key, COALESCE(as_of, started_at) AS timeline_at,
+       ROW_NUMBER() OVER (ORDER BY COALESCE(as_of, started_at), started_at, run_id)
+           AS position
+FROM runs;
+
+-- Consecutive runs over the same seeds, in timeline order.
 CREATE OR REPLACE VIEW run_pairs AS
 SELECT old_run_id, new_run_id
 FROM (
-    SELECT LAG(run_id) OVER (PARTITION BY seed_key
-                             ORDER BY COALESCE(as_of, started_at), started_at, run_id)
-               AS old_run_id,
+    SELECT LAG(run_id) OVER (PARTITION BY seed_key ORDER BY position) AS old_run_id,
            run_id AS new_run_id
-    FROM runs
+    FROM run_timeline
 ) AS p
 WHERE old_run_id IS NOT NULL;
 
--- Edges added, removed or re-ranked between a title's consecutive observations (by
--- observed_at, live and archived alike; a reused title has no new observation).
-CREATE OR REPLACE VIEW similarity_changes AS
-WITH pairs AS (
+-- The edges standing in each run: its own pages' and, for a title it reused, those of the
+-- page it reuses (run_fetches).
+CREATE OR REPLACE VIEW run_more_like_this AS
+SELECT f.run_id, m.tconst, m.similar_tconst, m.similar_primary_title, m.rank,
+       m.run_id AS fetch_run_id, m.crawled_at, m.observed_at, m.source
+FROM run_fetches AS f
+JOIN more_like_this_raw AS m
+  ON m.tconst = f.tconst AND m.run_id = f.fetch_run_id AND m.crawled_at = f.fetch_at;
+
+-- A title's consecutive observations (by observed_at): what similarity_changes and
+-- rating_changes compare.  The pairs of two runs are WHERE old_run_id = ... AND
+-- new_run_id = ... (a title neither reused nor failed in between).
+CREATE OR REPLACE VIEW observation_pairs AS
+SELECT tconst, old_run_id, old_crawled_at, old_observed_at,
+       new_run_id, new_crawled_at, new_observed_at
+FROM (
     SELECT tconst,
            LAG(run_id) OVER w AS old_run_id,
            LAG(crawled_at) OVER w AS old_crawled_at,
@@ -204,7 +223,13 @@ WITH pairs AS (
            run_id AS new_run_id, crawled_at AS new_crawled_at, observed_at AS new_observed_at
     FROM observations
     WINDOW w AS (PARTITION BY tconst ORDER BY observed_at)
-),
+) AS p
+WHERE old_run_id IS NOT NULL;
+
+-- Edges added, removed or re-ranked between a title's consecutive observations (by
+-- observed_at, live and archived alike; a reused title has no new observation).
+CREATE OR REPLACE VIEW similarity_changes AS
+WITH pairs AS (SELECT * FROM observation_pairs),
 old_edges AS (
     SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
            m.similar_tconst, m.rank
@@ -218,7 +243,6 @@ new_edges AS (
     FROM pairs AS p
     JOIN more_like_this_raw AS m
       ON m.tconst = p.tconst AND m.run_id = p.new_run_id AND m.crawled_at = p.new_crawled_at
-    WHERE p.old_run_id IS NOT NULL
 )
 SELECT COALESCE(o.tconst, n.tconst) AS tconst,
        COALESCE(o.similar_tconst, n.similar_tconst) AS similar_tconst,
@@ -237,6 +261,21 @@ FULL OUTER JOIN new_edges AS n
  AND n.similar_tconst = o.similar_tconst
 WHERE o.similar_tconst IS NULL OR n.similar_tconst IS NULL
    OR o.rank IS DISTINCT FROM n.rank;
+
+-- Ratings that changed between a title's consecutive observations: the moves of
+-- ratings_history (average_rating; one that appears or disappears counts, null on that
+-- side).
+CREATE OR REPLACE VIEW rating_changes AS
+SELECT p.tconst,
+       o.average_rating AS old_average_rating, n.average_rating AS new_average_rating,
+       o.num_votes AS old_num_votes, n.num_votes AS new_num_votes,
+       p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at
+FROM observation_pairs AS p
+LEFT JOIN ratings_raw AS o
+  ON o.tconst = p.tconst AND o.run_id = p.old_run_id AND o.crawled_at = p.old_crawled_at
+LEFT JOIN ratings_raw AS n
+  ON n.tconst = p.tconst AND n.run_id = p.new_run_id AND n.crawled_at = p.new_crawled_at
+WHERE o.average_rating IS DISTINCT FROM n.average_rating;
 
 -- Titles whose latest outcome (a page, a reuse, a merge or a failure), by observed_at,
 -- is a failure: live and archive runs alike.  A reuse stands at the observation it reuses.
