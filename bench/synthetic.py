@@ -103,6 +103,7 @@ class _State:
             targets = (rng.zipf(shape.skew, size=(n, shape.edges)) - 1) % n
         else:
             targets = rng.integers(0, n, size=(n, shape.edges))
+        _distinct(targets, np.arange(n), rng)
         return cls(shape, rng,
                    pa.array([tconst_of(i) for i in range(1, n + 1)], pa.string()),
                    pa.array([f"Synthetic Title {i}" for i in range(1, n + 1)], pa.string()),
@@ -132,6 +133,23 @@ class _State:
         self.targets[reranked] = self.targets[reranked][:, ::-1]
         rewired = fetched[rng.random(k) < shape.rewire]
         self.targets[rewired, -1] = rng.integers(0, shape.titles, len(rewired))
+        _distinct(self.targets, rewired, rng)
+
+
+def _distinct(targets: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """No title links twice to one title (as on IMDb): a repeated target of ``rows`` (its
+    later ranks) is drawn again, uniformly, until none repeats."""
+    while len(rows):
+        block = targets[rows]
+        order = np.argsort(block, axis=1, kind="stable")
+        ordered = np.take_along_axis(block, order, axis=1)
+        repeated = np.zeros_like(block, dtype=bool)
+        repeated[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+        again = np.zeros_like(repeated)
+        np.put_along_axis(again, order, repeated, axis=1)
+        block[again] = rng.integers(0, len(targets), int(again.sum()))
+        targets[rows] = block
+        rows = rows[again.any(axis=1)]
 
 
 def _page_tables(s: _State, run_id: str, fetched: np.ndarray,
