@@ -126,6 +126,7 @@ def connect_current(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnec
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # the caller's stdout is its own
         rem = remote(output_dir)
         if rem is not None:
             con.register_filesystem(_s3_for_duckdb(rem))

@@ -93,9 +93,17 @@ FROM (
 ) AS t
 WHERE rn = 1;
 
+-- titles_latest is the titles row of latest_fetch, picked by one window over titles_raw
+-- (the same order: observed_at, then crawled_at, then run_id), so that a filter on tconst
+-- reaches the files.
 CREATE OR REPLACE VIEW titles_latest AS
-SELECT t.* FROM titles_raw AS t
-JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
+SELECT * EXCLUDE (rn)
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY tconst
+                                 ORDER BY observed_at DESC, crawled_at DESC, run_id DESC) AS rn
+    FROM titles_raw
+) AS t
+WHERE rn = 1;
 
 CREATE OR REPLACE VIEW ratings_latest AS
 SELECT r.* FROM ratings_raw AS r
@@ -227,40 +235,41 @@ FROM (
 WHERE old_run_id IS NOT NULL;
 
 -- Edges added, removed or re-ranked between a title's consecutive observations (by
--- observed_at, live and archived alike; a reused title has no new observation).
+-- observed_at, live and archived alike; a reused title has no new observation).  The
+-- two pages' edges are grouped per link (not a full outer join), so a filter on the pair
+-- (old_run_id, new_run_id) is applied to observation_pairs, before the edges are read.
 CREATE OR REPLACE VIEW similarity_changes AS
-WITH pairs AS (SELECT * FROM observation_pairs),
-old_edges AS (
+WITH pairs AS MATERIALIZED (SELECT * FROM observation_pairs),
+edges AS (
     SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
-           m.similar_tconst, m.rank
+           m.similar_tconst, m.rank, TRUE AS in_old
     FROM pairs AS p
     JOIN more_like_this_raw AS m
       ON m.tconst = p.tconst AND m.run_id = p.old_run_id AND m.crawled_at = p.old_crawled_at
-),
-new_edges AS (
+    UNION ALL
     SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
-           m.similar_tconst, m.rank
+           m.similar_tconst, m.rank, FALSE AS in_old
     FROM pairs AS p
     JOIN more_like_this_raw AS m
       ON m.tconst = p.tconst AND m.run_id = p.new_run_id AND m.crawled_at = p.new_crawled_at
+),
+links AS (
+    SELECT tconst, similar_tconst, old_run_id, new_run_id, new_observed_at,
+           ANY_VALUE(old_observed_at) AS old_observed_at,  -- one per new observation
+           COUNT(*) FILTER (WHERE in_old) AS old_count,
+           COUNT(*) FILTER (WHERE NOT in_old) AS new_count,
+           MIN(rank) FILTER (WHERE in_old) AS old_rank,
+           MIN(rank) FILTER (WHERE NOT in_old) AS new_rank
+    FROM edges
+    GROUP BY tconst, similar_tconst, old_run_id, new_run_id, new_observed_at
 )
-SELECT COALESCE(o.tconst, n.tconst) AS tconst,
-       COALESCE(o.similar_tconst, n.similar_tconst) AS similar_tconst,
-       CASE WHEN o.similar_tconst IS NULL THEN 'added'
-            WHEN n.similar_tconst IS NULL THEN 'removed'
+SELECT tconst, similar_tconst,
+       CASE WHEN old_count = 0 THEN 'added'
+            WHEN new_count = 0 THEN 'removed'
             ELSE 'rank_changed' END AS change,
-       o.rank AS old_rank,
-       n.rank AS new_rank,
-       COALESCE(o.old_run_id, n.old_run_id) AS old_run_id,
-       COALESCE(o.new_run_id, n.new_run_id) AS new_run_id,
-       COALESCE(o.old_observed_at, n.old_observed_at) AS old_observed_at,
-       COALESCE(o.new_observed_at, n.new_observed_at) AS new_observed_at
-FROM old_edges AS o
-FULL OUTER JOIN new_edges AS n
-  ON n.tconst = o.tconst AND n.new_observed_at = o.new_observed_at
- AND n.similar_tconst = o.similar_tconst
-WHERE o.similar_tconst IS NULL OR n.similar_tconst IS NULL
-   OR o.rank IS DISTINCT FROM n.rank;
+       old_rank, new_rank, old_run_id, new_run_id, old_observed_at, new_observed_at
+FROM links
+WHERE old_count = 0 OR new_count = 0 OR old_rank IS DISTINCT FROM new_rank;
 
 -- Ratings that changed between a title's consecutive observations: the moves of
 -- ratings_history (average_rating; one that appears or disappears counts, null on that
