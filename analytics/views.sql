@@ -256,20 +256,19 @@ edges AS (
 links AS (
     SELECT tconst, similar_tconst, old_run_id, new_run_id, new_observed_at,
            ANY_VALUE(old_observed_at) AS old_observed_at,  -- one per new observation
-           COUNT(*) FILTER (WHERE in_old) AS old_count,
-           COUNT(*) FILTER (WHERE NOT in_old) AS new_count,
-           MIN(rank) FILTER (WHERE in_old) AS old_rank,
-           MIN(rank) FILTER (WHERE NOT in_old) AS new_rank
+           BOOL_OR(in_old) AS in_old, BOOL_OR(NOT in_old) AS in_new,
+           MIN(CASE WHEN in_old THEN rank END) AS old_rank,
+           MIN(CASE WHEN NOT in_old THEN rank END) AS new_rank
     FROM edges
     GROUP BY tconst, similar_tconst, old_run_id, new_run_id, new_observed_at
 )
 SELECT tconst, similar_tconst,
-       CASE WHEN old_count = 0 THEN 'added'
-            WHEN new_count = 0 THEN 'removed'
+       CASE WHEN NOT in_old THEN 'added'
+            WHEN NOT in_new THEN 'removed'
             ELSE 'rank_changed' END AS change,
        old_rank, new_rank, old_run_id, new_run_id, old_observed_at, new_observed_at
 FROM links
-WHERE old_count = 0 OR new_count = 0 OR old_rank IS DISTINCT FROM new_rank;
+WHERE NOT in_old OR NOT in_new OR old_rank IS DISTINCT FROM new_rank;
 
 -- Ratings that changed between a title's consecutive observations: the moves of
 -- ratings_history (average_rating; one that appears or disappears counts, null on that
