@@ -42,7 +42,9 @@ from pipelines.schemas import SCHEMAS
 
 DATABASE = "dataset.duckdb"
 VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "more_like_this_latest",
-         "ratings_history", "similarity_changes", "runs", "failures_latest", "observations")
+         "ratings_history", "similarity_changes", "runs", "failures_latest", "observations",
+         "run_timeline", "run_pairs", "run_more_like_this", "observation_pairs",
+         "rating_changes")
 
 
 def sql_template() -> str:
@@ -113,6 +115,27 @@ def connect(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
             local.write_bytes(src.read())
         con = duckdb.connect(str(local), read_only=True)  # the open file outlives the unlink
     con.register_filesystem(_s3_for_duckdb(rem))
+    return con
+
+
+def connect_current(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+    """The views over the files committed now, in an in-memory database: what ``build``
+    would write, without writing anything.  For a reader that must see a run still
+    writing as far as it has committed, or may not write OUTPUT_DIR (``scrapy report``).
+    Timestamps come back in UTC."""
+    files = committed_files(output_dir)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # the caller's stdout is its own
+        rem = remote(output_dir)
+        if rem is not None:
+            con.register_filesystem(_s3_for_duckdb(rem))
+        for statement in statements(sql_text(output_dir, files)):
+            con.execute(statement)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -218,6 +241,18 @@ ABOUT = {
     "observations": "Each title's timeline: one row per page IMDb showed (observed_at), live "
                     "or archived; a capture read by several runs is one observation (the "
                     "latest read stands for it).",
+    "run_timeline": "Each run's place in the timeline (timeline_at: an archive run's as_of, "
+                    "a live run's start); the highest position is the run that saw IMDb "
+                    "latest.",
+    "run_pairs": "Consecutive runs over the same seeds (seed_key), in timeline order.",
+    "run_more_like_this": "The edges standing in each run: its own pages' and, for a title "
+                          "it reused, those of the page it reuses.",
+    "observation_pairs": "A title's consecutive observations (by observed_at): what "
+                         "similarity_changes and rating_changes compare.",
+    "rating_changes": "Ratings that changed between a title's consecutive observations "
+                      "(average_rating; one that appears or disappears counts).  The changes "
+                      "between two runs of run_pairs, with similarity_changes: WHERE "
+                      "old_run_id = ... AND new_run_id = ... (what `scrapy report` shows).",
 }
 
 

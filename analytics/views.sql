@@ -65,6 +65,7 @@ SELECT a.* REPLACE (
 FROM ${aliases} AS a
 LEFT JOIN run_sources AS r ON r.run_id = a.run_id;
 CREATE OR REPLACE VIEW reused_raw AS SELECT * FROM ${reused};
+CREATE OR REPLACE VIEW field_coverage_raw AS SELECT * FROM ${field_coverage};
 
 -- One timeline per title: its observations, one per page IMDb showed (observed_at), from
 -- the live site and archives alike, whenever the run that read it was made.  A capture
@@ -92,9 +93,17 @@ FROM (
 ) AS t
 WHERE rn = 1;
 
+-- titles_latest is the titles row of latest_fetch, picked by one window over titles_raw
+-- (the same order: observed_at, then crawled_at, then run_id), so that a filter on tconst
+-- reaches the files.
 CREATE OR REPLACE VIEW titles_latest AS
-SELECT t.* FROM titles_raw AS t
-JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
+SELECT * EXCLUDE (rn)
+FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY tconst
+                                 ORDER BY observed_at DESC, crawled_at DESC, run_id DESC) AS rn
+    FROM titles_raw
+) AS t
+WHERE rn = 1;
 
 -- IMDb's daily files (scrapy crawl imdb_datasets): each snapshot of a title's rating is an
 -- observation, made when IMDb wrote the file (observed_at = its Last-Modified).  A snapshot
@@ -229,23 +238,41 @@ FROM reused_raw AS u
 JOIN titles_raw AS t
   ON t.tconst = u.tconst AND t.run_id = u.fetched_run_id AND t.crawled_at = u.fetched_at;
 
--- Consecutive runs over the same seeds, in the order of what they observed: an archive
--- run at its as_of, a live run at its start (archive and live runs make one history).
+-- Every run's place in the timeline: an archive run at its as_of, a live run at its
+-- start (archive and live runs make one history); position 1 is the oldest, the highest
+-- is the run that saw IMDb latest.
+CREATE OR REPLACE VIEW run_timeline AS
+SELECT run_id, seed_key, COALESCE(as_of, started_at) AS timeline_at,
+       ROW_NUMBER() OVER (ORDER BY COALESCE(as_of, started_at), started_at, run_id)
+           AS position
+FROM runs;
+
+-- Consecutive runs over the same seeds, in timeline order.
 CREATE OR REPLACE VIEW run_pairs AS
 SELECT old_run_id, new_run_id
 FROM (
-    SELECT LAG(run_id) OVER (PARTITION BY seed_key
-                             ORDER BY COALESCE(as_of, started_at), started_at, run_id)
-               AS old_run_id,
+    SELECT LAG(run_id) OVER (PARTITION BY seed_key ORDER BY position) AS old_run_id,
            run_id AS new_run_id
-    FROM runs
+    FROM run_timeline
 ) AS p
 WHERE old_run_id IS NOT NULL;
 
--- Edges added, removed or re-ranked between a title's consecutive observations (by
--- observed_at, live and archived alike; a reused title has no new observation).
-CREATE OR REPLACE VIEW similarity_changes AS
-WITH pairs AS (
+-- The edges standing in each run: its own pages' and, for a title it reused, those of the
+-- page it reuses (run_fetches).
+CREATE OR REPLACE VIEW run_more_like_this AS
+SELECT f.run_id, m.tconst, m.similar_tconst, m.similar_primary_title, m.rank,
+       m.run_id AS fetch_run_id, m.crawled_at, m.observed_at, m.source
+FROM run_fetches AS f
+JOIN more_like_this_raw AS m
+  ON m.tconst = f.tconst AND m.run_id = f.fetch_run_id AND m.crawled_at = f.fetch_at;
+
+-- A title's consecutive observations (by observed_at): what similarity_changes and
+-- rating_changes compare.  The pairs of two runs are WHERE old_run_id = ... AND
+-- new_run_id = ... (a title neither reused nor failed in between).
+CREATE OR REPLACE VIEW observation_pairs AS
+SELECT tconst, old_run_id, old_crawled_at, old_observed_at,
+       new_run_id, new_crawled_at, new_observed_at
+FROM (
     SELECT tconst,
            LAG(run_id) OVER w AS old_run_id,
            LAG(crawled_at) OVER w AS old_crawled_at,
@@ -253,39 +280,59 @@ WITH pairs AS (
            run_id AS new_run_id, crawled_at AS new_crawled_at, observed_at AS new_observed_at
     FROM observations
     WINDOW w AS (PARTITION BY tconst ORDER BY observed_at)
-),
-old_edges AS (
+) AS p
+WHERE old_run_id IS NOT NULL;
+
+-- Edges added, removed or re-ranked between a title's consecutive observations (by
+-- observed_at, live and archived alike; a reused title has no new observation).  The
+-- two pages' edges are grouped per link (not a full outer join), so a filter on the pair
+-- (old_run_id, new_run_id) is applied to observation_pairs, before the edges are read.
+CREATE OR REPLACE VIEW similarity_changes AS
+WITH pairs AS MATERIALIZED (SELECT * FROM observation_pairs),
+edges AS (
     SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
-           m.similar_tconst, m.rank
+           m.similar_tconst, m.rank, TRUE AS in_old
     FROM pairs AS p
     JOIN more_like_this_raw AS m
       ON m.tconst = p.tconst AND m.run_id = p.old_run_id AND m.crawled_at = p.old_crawled_at
-),
-new_edges AS (
+    UNION ALL
     SELECT p.tconst, p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at,
-           m.similar_tconst, m.rank
+           m.similar_tconst, m.rank, FALSE AS in_old
     FROM pairs AS p
     JOIN more_like_this_raw AS m
       ON m.tconst = p.tconst AND m.run_id = p.new_run_id AND m.crawled_at = p.new_crawled_at
-    WHERE p.old_run_id IS NOT NULL
+),
+links AS (
+    SELECT tconst, similar_tconst, old_run_id, new_run_id, new_observed_at,
+           ANY_VALUE(old_observed_at) AS old_observed_at,  -- one per new observation
+           BOOL_OR(in_old) AS in_old, BOOL_OR(NOT in_old) AS in_new,
+           MIN(CASE WHEN in_old THEN rank END) AS old_rank,
+           MIN(CASE WHEN NOT in_old THEN rank END) AS new_rank
+    FROM edges
+    GROUP BY tconst, similar_tconst, old_run_id, new_run_id, new_observed_at
 )
-SELECT COALESCE(o.tconst, n.tconst) AS tconst,
-       COALESCE(o.similar_tconst, n.similar_tconst) AS similar_tconst,
-       CASE WHEN o.similar_tconst IS NULL THEN 'added'
-            WHEN n.similar_tconst IS NULL THEN 'removed'
+SELECT tconst, similar_tconst,
+       CASE WHEN NOT in_old THEN 'added'
+            WHEN NOT in_new THEN 'removed'
             ELSE 'rank_changed' END AS change,
-       o.rank AS old_rank,
-       n.rank AS new_rank,
-       COALESCE(o.old_run_id, n.old_run_id) AS old_run_id,
-       COALESCE(o.new_run_id, n.new_run_id) AS new_run_id,
-       COALESCE(o.old_observed_at, n.old_observed_at) AS old_observed_at,
-       COALESCE(o.new_observed_at, n.new_observed_at) AS new_observed_at
-FROM old_edges AS o
-FULL OUTER JOIN new_edges AS n
-  ON n.tconst = o.tconst AND n.new_observed_at = o.new_observed_at
- AND n.similar_tconst = o.similar_tconst
-WHERE o.similar_tconst IS NULL OR n.similar_tconst IS NULL
-   OR o.rank IS DISTINCT FROM n.rank;
+       old_rank, new_rank, old_run_id, new_run_id, old_observed_at, new_observed_at
+FROM links
+WHERE NOT in_old OR NOT in_new OR old_rank IS DISTINCT FROM new_rank;
+
+-- Ratings that changed between a title's consecutive observations: the moves of
+-- ratings_history (average_rating; one that appears or disappears counts, null on that
+-- side).
+CREATE OR REPLACE VIEW rating_changes AS
+SELECT p.tconst,
+       o.average_rating AS old_average_rating, n.average_rating AS new_average_rating,
+       o.num_votes AS old_num_votes, n.num_votes AS new_num_votes,
+       p.old_run_id, p.new_run_id, p.old_observed_at, p.new_observed_at
+FROM observation_pairs AS p
+LEFT JOIN ratings_raw AS o
+  ON o.tconst = p.tconst AND o.run_id = p.old_run_id AND o.crawled_at = p.old_crawled_at
+LEFT JOIN ratings_raw AS n
+  ON n.tconst = p.tconst AND n.run_id = p.new_run_id AND n.crawled_at = p.new_crawled_at
+WHERE o.average_rating IS DISTINCT FROM n.average_rating;
 
 -- Titles whose latest outcome (a page, a reuse, a merge or a failure), by observed_at,
 -- is a failure: live and archive runs alike.  A reuse stands at the observation it reuses.

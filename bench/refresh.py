@@ -16,12 +16,13 @@ Prints three figures:
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,45 +32,28 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.synthetic import Shape, write  # noqa: E402
 from crawler.state.dataset import committed_paths  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
-from mirror.synthetic import SyntheticGraph, tconst_of  # noqa: E402
-from pipelines.schemas import SCHEMAS  # noqa: E402
+from mirror.synthetic import SyntheticGraph  # noqa: E402
 
 EDGES = 12
 CHUNK = 5000
 
 
 def write_state(out: Path, n_titles: int) -> None:
-    """A committed OUTPUT_DIR of one run: n titles, 12 edges each, in chunks of 5,000."""
-    run_id = "20261101T000000Z-bench000"
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    state = out / "_state"
-    state.mkdir(parents=True)
-    commits = []
-    for chunk, start in enumerate(range(0, n_titles, CHUNK)):
-        ids = [tconst_of(i) for i in range(start + 1, min(start + CHUNK, n_titles) + 1)]
-        stamps = {"run_id": [run_id] * len(ids), "crawled_at": [now] * len(ids)}
-        titles = {"tconst": ids, "depth": [1] * len(ids), **stamps}
-        edges = {
-            "tconst": [t for t in ids for _ in range(EDGES)],
-            "similar_tconst": [tconst_of((i * 7 + k) % n_titles + 1)
-                               for i in range(start, start + len(ids)) for k in range(EDGES)],
-            "rank": [k + 1 for _ in ids for k in range(EDGES)],
-            "run_id": [run_id] * (len(ids) * EDGES),
-            "crawled_at": [now] * (len(ids) * EDGES),
-        }
-        for table, columns in (("titles", titles), ("more_like_this", edges)):
-            schema = SCHEMAS[table]
-            n = len(columns["tconst"])
-            arrays = [pa.array(columns[f.name], f.type) if f.name in columns
-                      else pa.nulls(n, f.type) for f in schema]
-            part = out / table / "crawl_date=2026-11-01"
-            part.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_arrays(arrays, schema=schema),
-                           part / f"{run_id}-{chunk:05d}.parquet", compression="zstd")
-        commits.append(chunk)
-    (state / f"{run_id}.commits").write_text("".join(f"{c}\n" for c in commits))
+    """A committed OUTPUT_DIR of one run: n titles, 12 edges each, in chunks of 5,000
+    (titles and more_like_this only: what History.load reads).  Written by a process of
+    its own: Linux carries a parent's peak RSS into the child it starts, and the
+    loader's figures must not include the writer's."""
+    writer = multiprocessing.get_context("spawn").Process(
+        target=write, args=(out, Shape(titles=n_titles, runs=1, edges=EDGES,
+                                       chunk_titles=CHUNK,
+                                       tables=("titles", "more_like_this"))))
+    writer.start()
+    writer.join()
+    if writer.exitcode != 0:
+        raise SystemExit(f"writing the state failed ({writer.exitcode})")
 
 
 LOAD = """

@@ -27,7 +27,7 @@ setup(
     version={version!r},
     packages=find_packages(include=["analytics", "analytics.*", "crawler", "crawler.*",
                                     "pipelines", "pipelines.*"]),
-    package_data={{"analytics": ["views.sql"],
+    package_data={{"analytics": ["views.sql", "templates/*.j2"],
                   "crawler": ["frontier/lua/*.lua", "download/lua/*.lua"]}},
     entry_points={{"scrapy": ["settings = crawler.settings"]}},
     zip_safe=True,

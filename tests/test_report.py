@@ -12,6 +12,7 @@ import copy
 import html
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,11 +20,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from analytics import report_data, views
 from analytics.report import write_report
+from bench.synthetic import Shape, run_id_of, write
 from crawler import defaults
 from crawler.state.dataset import commit_log
 from mirror.server import MirrorServer
@@ -149,6 +154,120 @@ def test_the_report_shows_the_last_runs_coverage_and_drift(two_runs: Path,
 def test_an_empty_output_dir_gives_a_page_saying_so(tmp_path: Path) -> None:
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert "holds no committed crawl_runs row" in page
+
+
+PAIR_CHANGES = ("SELECT tconst, similar_tconst, old_rank, new_rank FROM similarity_changes "
+                "WHERE old_run_id = ? AND new_run_id = ? AND change = ?")
+PAIR_MOVES = ("SELECT tconst, old_average_rating, new_average_rating, old_num_votes, "
+              "new_num_votes FROM rating_changes WHERE old_run_id = ? AND new_run_id = ?")
+
+
+def shown_changes(report: report_data.Report) -> dict[str, set[tuple[Any, ...]]]:
+    assert report.changes is not None
+    c = report.changes
+    links = {kind: {(x.title.tconst, x.target.tconst, x.old_rank, x.new_rank) for x in rows}
+             for kind, rows in (("added", c.added), ("removed", c.removed),
+                                ("rank_changed", c.reranked))}
+    moves = {(m.title.tconst, m.before, m.now, m.votes_before, m.votes_now) for m in c.moves}
+    return {**links, "ratings": moves}
+
+
+def view_changes(con: duckdb.DuckDBPyConnection, old: str,
+                 new: str) -> dict[str, set[tuple[Any, ...]]]:
+    links = {kind: set(con.execute(PAIR_CHANGES, [old, new, kind]).fetchall())
+             for kind in ("added", "removed", "rank_changed")}
+    return {**links, "ratings": set(con.execute(PAIR_MOVES, [old, new]).fetchall())}
+
+
+def test_the_reports_changes_are_similarity_changes_of_the_run_pair(two_runs: Path) -> None:
+    """What the report calls changes since the previous run is what the views say changed
+    between the two runs (dataset.duckdb, built by the second crawl): the same rows."""
+    first, last = sorted({r["run_id"] for r in read_table(two_runs, "crawl_runs")})
+    report = report_data.load(two_runs, max_rows=10_000)
+    assert report.last is not None and report.last.run_id == last
+    assert report.changes is not None and report.changes.previous_run_id == first
+    con = views.connect(two_runs)
+    try:
+        expected = view_changes(con, first, last)
+        (pairs,) = con.execute("SELECT COUNT(*) FROM observation_pairs WHERE old_run_id = ? "
+                               "AND new_run_id = ?", [first, last]).fetchone()
+    finally:
+        con.close()
+    assert shown_changes(report) == expected
+    assert report.changes.counts == {k: len(v) for k, v in expected.items()}
+    # ... and those are the changes made to the mirror between the runs.
+    seed = FIRST[SEED]
+    assert expected == {
+        "added": {(SEED, NEW_TARGET, None, 2)}, "removed": {(SEED, OLD_TARGET, 2, None)},
+        "rank_changed": set(),
+        "ratings": {(SEED, seed["average_rating"], NEW_RATING, seed["num_votes"],
+                     seed["num_votes"])}}
+    both = [set(o.order) - set(o.missing) for o in (bfs_order(FIRST, SEEDS, DEPTH, 1000),
+                                                    bfs_order(SECOND, SEEDS, DEPTH, 1000))]
+    assert report.changes.compared == pairs == len(both[0] & both[1])
+
+
+def set_seeds(out: Path, run_id: str, seeds: list[str]) -> None:
+    """Rewrite a run's crawl_runs row with other seeds."""
+    (path,) = [p for p in (out / "crawl_runs").rglob(f"{run_id}-*.parquet")]
+    t = pq.read_table(path)
+    i = t.schema.get_field_index("seeds")
+    pq.write_table(t.set_column(i, t.schema.field(i),
+                                pa.array([seeds] * t.num_rows, t.schema.field(i).type)), path)
+
+
+def test_the_previous_run_is_the_previous_one_over_the_same_seeds(tmp_path: Path) -> None:
+    """Runs 1 and 3 have the same seeds, run 2 others: run 3 is compared with run 1, as
+    run_pairs pairs them (the report used to take run 2, the run before it in time)."""
+    out = tmp_path / "out"
+    r1, r2, r3 = write(out, Shape(titles=300, runs=3, refetch=0.5, rewire=0.2, rerank=0.1,
+                                  rating_moves=0.3, seeds=2))
+    set_seeds(out, r2, [tconst_of(5)])
+    report = report_data.load(out, max_rows=10_000)
+    assert report.last is not None and report.last.run_id == r3
+    assert report.changes is not None and report.changes.previous_run_id == r1
+    page = write_report(out).read_text(encoding="utf-8")
+    assert f"Run {r3} against {r1}" in page
+    con = views.connect_current(out)
+    try:
+        expected = view_changes(con, r1, r3)
+        other_rule = view_changes(con, r2, r3)
+    finally:
+        con.close()
+    assert shown_changes(report) == expected
+    assert all(expected[k] for k in ("added", "removed", "rank_changed", "ratings"))
+    assert expected != other_rule
+    counts = report.changes.counts
+    assert (f"{counts['added']} links added" in page
+            and f"{counts['rank_changed']} links re-ranked" in page)
+
+
+def test_hostile_names_are_escaped_and_the_page_loads_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (_, last) = write(out, Shape(titles=40, runs=2, rewire=0.5, seeds=1))
+    hostile = "<script>alert('x')</script> & \"Q\" <img src=x onerror=y>"
+    for path in (out / "titles").rglob(f"{last}-*.parquet"):
+        t = pq.read_table(path)
+        i = t.schema.get_field_index("primary_title")
+        name = pc.if_else(pc.equal(t.column("tconst"), tconst_of(1)), hostile,
+                          t.column("primary_title"))
+        pq.write_table(t.set_column(i, t.schema.field(i), name), path)
+    page = write_report(out).read_text(encoding="utf-8")
+    escaped = ("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;Q&#34; "
+               "&lt;img src=x onerror=y&gt;")
+    assert f"<td>seeds</td><td>{escaped} ({tconst_of(1)})</td>" in page
+    assert "<script" not in page and "<img" not in page
+    assert ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            'style-src \'unsafe-inline\'; img-src data:">') in page
+    assert run_id_of(1) == last
+
+
+def test_the_report_modules_hold_no_html() -> None:
+    """The page is the template's: the Python modules build no markup."""
+    for module in ("report.py", "report_data.py", "report_figures.py"):
+        text = (ROOT / "analytics" / module).read_text(encoding="utf-8")
+        assert not re.search(r"<(html|head|body|section|table|tr|td|th|p|div|span|h\d)\b",
+                             text), module
 
 
 def _browser_or_skip() -> None:

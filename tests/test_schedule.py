@@ -518,6 +518,7 @@ def test_scrapyd_deploys_and_runs_a_scheduled_crawl(
     assert {n.split("/")[0] for n in names} == {"EGG-INFO", "analytics", "crawler", "pipelines"}
     assert "crawler/spiders/more_like_this.py" in names and "pipelines/parquet.py" in names
     assert "analytics/views.sql" in names  # package data the views are built from
+    assert "analytics/templates/report.html.j2" in names  # the report's page
     entry_points = zipfile.ZipFile(egg).read("EGG-INFO/entry_points.txt").decode()
     assert "[scrapy]\nsettings = crawler.settings" in entry_points
 
