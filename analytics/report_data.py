@@ -222,14 +222,22 @@ def neighbourhood(con: duckdb.DuckDBPyConnection, seeds: Sequence[str],
 def rating_series(con: duckdb.DuckDBPyConnection, tconsts: Sequence[str]
                   ) -> dict[str, list[tuple[datetime, float]]]:
     """ratings_history of ``tconsts``, one point per run at its place in the timeline
-    (run_timeline: the titles of one run line up), oldest first."""
+    (run_timeline: the titles of one run line up), and one per daily file (IMDb's
+    snapshots, at their own time), oldest first."""
     series: dict[str, list[tuple[datetime, float]]] = {t: [] for t in tconsts}
     for tconst, at, rating in _rows(con, """
-            SELECT h.tconst, t.timeline_at, arg_max(h.average_rating, h.observed_at)
-            FROM ratings_history AS h JOIN run_timeline AS t USING (run_id)
-            WHERE list_contains($titles, h.tconst) AND h.average_rating IS NOT NULL
-            GROUP BY h.tconst, h.run_id, t.timeline_at
-            ORDER BY h.tconst, t.timeline_at""", {"titles": list(tconsts)}):
+            SELECT * FROM (
+                SELECT h.tconst, t.timeline_at AS seen_at,
+                       arg_max(h.average_rating, h.observed_at) AS rating
+                FROM ratings_history AS h JOIN run_timeline AS t USING (run_id)
+                WHERE list_contains($titles, h.tconst) AND h.average_rating IS NOT NULL
+                GROUP BY h.tconst, h.run_id, t.timeline_at
+                UNION ALL
+                SELECT tconst, observed_at, average_rating FROM ratings_history
+                WHERE source = 'imdb_datasets' AND list_contains($titles, tconst)
+                  AND average_rating IS NOT NULL
+            ) AS points
+            ORDER BY tconst, seen_at""", {"titles": list(tconsts)}):
         series[tconst].append((at, rating))
     return {t: points for t, points in series.items() if points}
 

@@ -469,3 +469,11 @@ def test_daily_snapshots_are_observations_in_the_views(server: DatasetsServer, c
     basics = con.execute("select tconst, primary_title from title_basics_latest "
                          "order by tconst").fetchall()
     assert basics == [(t, f"Title {t} 6.5") for t in sorted(graph)]
+    con.close()
+    # The report's ratings chart shows the daily points beside the page's.
+    from analytics.report_data import rating_series
+    from analytics.views import connect_current
+
+    series = rating_series(connect_current(out), [read])[read]
+    assert [r for _, r in series] == [6.0, 6.5, page["average_rating"]]
+    assert [at for at, _ in series[:2]] == [MARCH, APRIL]
