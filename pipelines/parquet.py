@@ -663,6 +663,7 @@ class ParquetExporter:
             "worker": run.worker,
             "as_of": run.as_of,
             "source": run.source,
+            "warc_damaged_records": stats.get_value("warc/damaged_records"),
             **{f"{t}_rows": self.committed_rows[t] for t in TABLE_COUNTS},
             "crawled_at": now,
         }
