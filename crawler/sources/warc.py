@@ -213,6 +213,7 @@ class WarcArchiveMiddleware:
         self._error: BaseException | None = None  # a bug in the indexing thread
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._waiting = False  # a request waits for the index (said once in the log)
         self.stats.set_value("warc/damaged_records", 0)
         crawler.signals.connect(self._stop.set, signal=signals.spider_closed)
         logger.info("ARCHIVE_WARC: indexing %d file(s)", len(self.paths))
@@ -251,6 +252,9 @@ class WarcArchiveMiddleware:
 
     async def _ready_index(self) -> WarcIndex:
         """The index, once built; CrawlStopped when the crawl closes first."""
+        if not self._ready.is_set() and not self._waiting:
+            self._waiting = True
+            logger.info("ARCHIVE_WARC: the crawl waits for the index")
         while not self._ready.is_set():
             if self._closing():
                 self._stop.set()

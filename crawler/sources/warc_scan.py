@@ -23,7 +23,10 @@ MAX_HEADER = 65536
 _CHUNK = 1 << 20
 _FIRST_READ = 8192
 _GZIP_MAGIC = b"\x1f\x8b\x08"
-_RECORD_START = b"\nWARC/"
+# Where a record may start after damage (not only after a newline: a record cut short
+# runs into the next one).
+_RECORD_START = (b"WARC/1.",)
+_BLANK_LINES = (b"\n\r\n", b"\n\n")
 # Bytes after a record in its own gzip member: its closing CRLF CRLF, give or take.
 _MEMBER_SLACK = 16
 
@@ -53,6 +56,14 @@ class _Bad(Exception):
     """A record that cannot be read (why in its text)."""
 
 
+class _TooLong(_Bad):
+    """A header past the limit."""
+
+
+class _Truncated(_Bad):
+    """The file ends inside the headers: nothing after can be read."""
+
+
 class _Short(_Bad):
     """More bytes are needed to read the record's headers."""
 
@@ -78,9 +89,9 @@ def _header_end(data: bytes, limit: int, complete: bool, what: str) -> int:
     if ends:
         return min(ends)
     if len(data) >= limit:
-        raise _Bad(f"{what} longer than {limit} bytes (ARCHIVE_WARC_MAX_HEADER)")
+        raise _TooLong(f"{what} longer than {limit} bytes (ARCHIVE_WARC_MAX_HEADER)")
     if complete:
-        raise _Bad(f"cut short in its {what}")
+        raise _Truncated(f"cut short in its {what}")
     raise _Short
 
 
@@ -157,13 +168,24 @@ def _scan_plain(f: BinaryIO, size: int, max_header: int,
             head = _read_head(f, pos, size, max_header)
         except _Bad as bad:
             yield Damage(pos, str(bad))
-            pos = _find(f, pos + 1, size, _RECORD_START, stop, skip=1)
+            if isinstance(bad, _Truncated):
+                return
+            start = pos + 1
+            if isinstance(bad, _TooLong):  # a record within the limit ends its header at
+                blank = _find(f, pos, size, _BLANK_LINES, stop)  # a blank line, so starts
+                start = max(start, blank - max_header)  # at most the limit before one
+            pos = _find(f, start, size, _RECORD_START, stop)
             continue
         end = pos + head.block_start + head.length
         if end > size:
             yield Damage(pos, f"cut short: Content-Length {head.length}, but the file ends "
                               f"{size - pos - head.block_start} bytes into the block")
             return
+        if not _record_ends(f, end, size):  # cut short, and the next record follows early
+            yield Damage(pos, f"cut short: no record end after its Content-Length "
+                              f"({head.length}), at offset {end}")
+            pos = _find(f, pos + head.block_start, size, _RECORD_START, stop)
+            continue
         yield _entry(pos, head)
         pos = _skip_blank(f, end, size, stop)
 
@@ -182,6 +204,14 @@ def _read_head(f: BinaryIO, pos: int, size: int, max_header: int) -> _Head:
             want *= 4
 
 
+def _record_ends(f: BinaryIO, end: int, size: int) -> bool:
+    """A block ends in CRLF CRLF (LF LF tolerated), or at the end of the file."""
+    f.seek(end)
+    after = f.read(4)
+    return after in (b"\r\n\r\n", b"") or after[:2] == b"\n\n" or (
+        end + len(after) >= size and not after.strip(b"\r\n"))
+
+
 def _skip_blank(f: BinaryIO, pos: int, size: int, stop: threading.Event | None) -> int:
     """The first byte at or after ``pos`` that is no CR or LF (between records)."""
     while pos < size:
@@ -195,20 +225,20 @@ def _skip_blank(f: BinaryIO, pos: int, size: int, stop: threading.Event | None) 
     return size
 
 
-def _find(f: BinaryIO, pos: int, size: int, pattern: bytes, stop: threading.Event | None,
-          skip: int = 0) -> int:
-    """The offset of the next ``pattern`` at or after ``pos`` (plus ``skip``), else size."""
-    start = max(0, pos - skip)
+def _find(f: BinaryIO, pos: int, size: int, patterns: tuple[bytes, ...],
+          stop: threading.Event | None) -> int:
+    """The offset of the first of ``patterns`` at or after ``pos``, else ``size``."""
+    start, overlap = pos, max(len(p) for p in patterns)
     while start < size:
         _check(stop)
         f.seek(start)
-        chunk = f.read(_CHUNK + len(pattern))
-        at = chunk.find(pattern)
-        if at >= 0:
-            return start + at + skip
-        if len(chunk) <= len(pattern):
+        chunk = f.read(_CHUNK + overlap)
+        found = [at for at in (chunk.find(p) for p in patterns) if at >= 0]
+        if found:
+            return start + min(found)
+        if len(chunk) <= overlap:
             break
-        start += len(chunk) - len(pattern) + 1
+        start += len(chunk) - overlap + 1
     return size
 
 
@@ -236,7 +266,7 @@ def _scan_gzip(f: BinaryIO, size: int, max_header: int,
             if not lost:  # a false start, when lost, is no record: not counted
                 yield Damage(pos, f"corrupt gzip member ({member.error})" if member.error
                              else "cut short: the file ends inside this record's gzip member")
-            pos, lost = _find(f, pos + 1, size, _GZIP_MAGIC, stop), True
+            pos, lost = _find(f, pos + 1, size, (_GZIP_MAGIC,), stop), True
             continue
         lost = False
         try:
