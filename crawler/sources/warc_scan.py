@@ -113,7 +113,9 @@ def parse_head(data: bytes, max_header: int, complete: bool) -> _Head:
     """A record's headers from its first bytes; ``complete``: ``data`` is all there is.
     _Bad when the record cannot be read, _Short when more bytes would tell."""
     if not data.startswith(b"WARC/"):
-        if len(data) < 5 and not complete:
+        if len(data) < 5 and b"WARC/".startswith(data):
+            if complete:
+                raise _Truncated("cut short in its WARC header")
             raise _Short
         raise _Bad("no WARC record here (expected a WARC/1.x line)")
     end = _header_end(data, max_header, complete, "WARC header")
