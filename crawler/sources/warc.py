@@ -15,6 +15,10 @@ The index keeps, per title, (timestamp, file, offset) of each capture; a record 
 read again from its file when it is replayed, and a body past DOWNLOAD_MAXSIZE fails
 the title as ``too_large``, as over HTTP.  Revisit records (deduplicated
 captures) are not resolved; they are left out of the index.
+
+The index is built in a thread by ``crawler.sources.warc_scan`` (bounded headers,
+linear, stoppable): a damaged record is named in one log line, counted in the stat
+``warc/damaged_records`` (``crawl_runs.warc_damaged_records``) and skipped.
 """
 
 from __future__ import annotations
