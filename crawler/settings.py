@@ -247,3 +247,8 @@ ARCHIVE_CDX_DELAY = 2.5
 # Local WARC files (comma-separated paths or globs, gzipped or not) to read the captures
 # from instead of the archive: no network at all, not even robots.txt.  Needs as_of.
 ARCHIVE_WARC = ""
+# Bytes a WARC record's header may take (and, apart, the HTTP header of a response record).
+# A record past it, cut short, or not a record at all is damaged: named in one log line
+# (file and offset), counted in crawl_runs.warc_damaged_records and skipped; the rest of
+# the file is still read (from the next record found).
+ARCHIVE_WARC_MAX_HEADER = 65536

@@ -96,6 +96,7 @@ class RunRecorder:
             "worker": run.worker,
             "as_of": run.as_of,
             "source": run.source,
+            "warc_damaged_records": stats.get_value("warc/damaged_records"),
             **{f"{t}_rows": committed[t] for t in TABLE_COUNTS},
             "crawled_at": at,
         }

@@ -333,6 +333,10 @@ CRAWL_RUNS = pa.schema(
            "year, month or day given); null for a crawl of the live site."),
         _f("source", pa.string(), SOURCE_TEXT.replace("the page came", "the run's pages came")
            + " Null in rows written before it existed: wayback when as_of is set, else live."),
+        _f("warc_damaged_records", pa.int64(),
+           "ARCHIVE_WARC records skipped as damaged in this session (a header past "
+           "ARCHIVE_WARC_MAX_HEADER, a record cut short, bytes that are no record), each "
+           "named in the log with its file and offset; null when no WARC file was read."),
     ]
 )
 

@@ -221,3 +221,17 @@ def test_bad_archive_input_is_one_line_exit_2_nothing_written(
     assert len(lines) == 1 and lines[0].startswith("scrapy crawl more_like_this: error: ")
     assert message in lines[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    ("2026-03-15", True), ("2026-03", True), ("2026", True),
+    ("2026-03-16", False), ("2026-04", False), ("2027", False), ("9999", False),
+])
+def test_an_as_of_after_today_is_refused(text: str, accepted: bool) -> None:
+    now = utc(2026, 3, 15, 23, 59)
+    if accepted:
+        assert parse_as_of(text, now) <= now
+        return
+    with pytest.raises(ValueError, match=r"in the future \(today is 2026-03-15, UTC\).*"
+                                         r"as_of=latest"):
+        parse_as_of(text, now)

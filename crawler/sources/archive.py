@@ -51,11 +51,12 @@ def is_latest(value: object) -> bool:
     return str(value).strip().lower() == LATEST
 
 
-def parse_as_of(value: object) -> datetime:
+def parse_as_of(value: object, now: datetime | None = None) -> datetime:
     """``2018``, ``2018-08`` or ``2018-08-20`` -> the first instant of that period (UTC).
 
     The archive pads a short timestamp to its lower bound too (``2018`` ->
     ``20180101000000``), so ``as_of=2018`` asks for the capture nearest New Year 2018.
+    A period that starts after ``now`` (default: now) is refused: no capture is from then.
     """
     text = str(value).strip()
     m = _AS_OF_RE.match(text)
@@ -70,6 +71,11 @@ def parse_as_of(value: object) -> datetime:
     if year < 1996:  # the archive's first captures are from 1996
         raise ValueError(f"as_of={value!r} is before 1996, when web archiving began; "
                          f"{expected}")
+    today = (now or datetime.now(UTC)).astimezone(UTC)
+    if moment > today:
+        raise ValueError(f"as_of={value!r} is in the future (today is "
+                         f"{today.date().isoformat()}, UTC); expected a date up to today, "
+                         f"or as_of={LATEST} for each title's newest capture")
     return moment
 
 
