@@ -248,3 +248,24 @@ def test_a_finished_run_then_redis_restarted_empty_then_the_same_command_is_a_ne
     titles = [r["tconst"] for r in read_table(out, "titles") if r["run_id"] == second]
     assert len(titles) == len(set(titles)) == len(
         [r for r in read_table(out, "titles") if r["run_id"] == first])
+
+
+def test_workers_killed_then_the_same_command_with_the_same_worker_names_resumes(
+    tmp_path: Path, server: RedisServer, single: Path
+) -> None:
+    """Redis kept everything; each restarted worker finds what its killed predecessor of
+    the same name held (it never gave it back, and its lease never runs out now)."""
+    out = tmp_path / "out"
+    client = redis.Redis.from_url(server.url)
+    with mirror() as site:
+        procs = workers(site.base_url, out, server.url)
+        wait_until(lambda: done(client) >= 12 and client.scard("mlt:claims:w0") > 0)
+        run_id = client.hget("mlt:meta", "run_id").decode()
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+        finish(procs)
+    committed = set(outcomes(out))
+    asked, again = rerun(out, server)
+    assert any("w0 ended without giving back what it held" in err for _, err in again)
+    assert_one_complete_run(out, single, run_id)
+    assert not asked & committed

@@ -119,6 +119,7 @@ _ADVANCE = _guarded("advance")
 _STOP = _guarded("stop")
 _CLEAR_STALE_STOP = _guarded("clear_stale_stop")
 _REAP_SELF = _guarded("requeue", "reap_self")
+_REJOIN = _guarded("mark_done", "requeue", "rejoin")
 _POISON = lua_script(__file__, "poison")
 FORGOT = "FRONTIER_FORGOT"
 
@@ -444,6 +445,19 @@ class SharedFrontier:
             logger.info("shared crawl %r: the stop of its last session is cleared", self.key)
         self.refresh_meta()
 
+    @_or_lost(0)
+    def rejoin(self) -> int:
+        """Give back what an earlier process under this worker's name held (see
+        lua/rejoin.lua); how many titles went back."""
+        if not self.client.scard(self._k(f"claims:{self.worker}")):
+            return 0
+        last = self.client.hget(self._k(f"commits:{self.worker}"), "last")
+        committed = self.committed_since(self.worker, int(last) if last is not None else -1)
+        n = int(self._call(_REJOIN, self.worker, json.dumps(committed)))
+        logger.warning("worker %s ended without giving back what it held: %d title(s) go back "
+                       "to the queue, %d committed by it kept", self.worker, n, len(committed))
+        return n
+
     def release(self) -> None:
         """This worker is done: what it still holds goes back to the queue now, rather
         than when its lease expires."""
@@ -485,6 +499,7 @@ def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]
                                                          crawl.epoch, gen),
         on_finished=lambda: recovery.mark_finished(output_dir, key, crawl.run_id))
     if not crawl.created:
+        frontier.rejoin()
         frontier.clear_stale_stop()
     frontier.heartbeat()
     return frontier, joined
