@@ -269,3 +269,45 @@ def test_workers_killed_then_the_same_command_with_the_same_worker_names_resumes
     assert any("w0 ended without giving back what it held" in err for _, err in again)
     assert_one_complete_run(out, single, run_id)
     assert not asked & committed
+
+
+def test_the_guard_tells_each_way_of_forgetting(tmp_path: Path, server: RedisServer) -> None:
+    """In process, call by call: a flush, an older snapshot (which stops a worker that saw
+    nothing newer too), and a state rebuilt by a new session (which stays usable)."""
+    from datetime import datetime
+
+    from crawler.frontier.recovery import open_crawl
+    from crawler.frontier.shared import SharedFrontier
+    from crawler.state.run import Run
+
+    client = redis.Redis.from_url(server.url)
+    seeds = [tconst_of(i) for i in range(1, 9)]
+    run = Run(run_id="r1", seeds=seeds, depth=1, max_titles=20, arguments={"seed": "x"},
+              started_at=datetime.fromisoformat("2026-11-27T00:00:00+00:00"))
+
+    def worker(name: str) -> SharedFrontier:
+        epoch = open_crawl(client, "mlt", run, tmp_path, lease_seconds=0).epoch
+        return SharedFrontier(client, "mlt", name, epoch=epoch, lease_seconds=30,
+                              claim_batch=2, committed_since=lambda w, last: [])
+
+    a, b = worker("a"), worker("b")
+    assert a.take() == seeds[:2] and a.stop_reason is None
+    client.save()  # the snapshot: b has changed nothing since
+    a.resolve(seeds[0], "title")
+    client.execute_command("DEBUG", "RELOAD", "NOSAVE")
+    assert a.take() == [] and a.stop_reason == "frontier_forgot"
+    assert "older state" in (a.forgot or "")
+    assert b.take() == [] and b.stop_reason == "frontier_forgot"  # a deleted the sentinel
+    assert b.advance() is not False  # never "the crawl is over" on a forgotten state
+
+    c = worker("c")  # a new session: the record's run, rebuilt under a new epoch
+    assert c.epoch.split(".")[0] == "2" and c.take()
+    b.forgot = None
+    b.heartbeat()
+    assert b.stop_reason == "frontier_forgot" and "new session" in (b.forgot or "")
+    assert c.take() and c.stop_reason is None  # the old worker left the new state alone
+
+    client.flushall()
+    c.heartbeat()
+    assert c.stop_reason == "frontier_forgot" and "no longer holds" in (c.forgot or "")
+    assert not c.finished and c.level_fetched() is False
