@@ -19,9 +19,13 @@ local G_SEEN, G_MINE = tonumber(ARGV[4]), tonumber(ARGV[5])
 for _ = 1, 4 do table.remove(ARGV, 2) end
 local G_META = G_PREFIX .. ':meta'
 local g_stored = redis.call('HGET', G_META, 'epoch')
-if not g_stored or redis.call('GET', G_PREFIX .. ':epoch') ~= g_stored then
+if not g_stored then
   return redis.error_reply('FRONTIER_FORGOT Redis no longer holds the crawl '
                            .. '(restarted without its data, or flushed)')
+end
+if redis.call('GET', G_PREFIX .. ':epoch') ~= g_stored then
+  return redis.error_reply('FRONTIER_FORGOT Redis holds an older or partial state of the '
+                           .. 'crawl (an older snapshot, or keys lost)')
 end
 local G_OLDER = 'FRONTIER_FORGOT Redis holds an older state of the crawl '
                 .. '(an older snapshot was restored)'
