@@ -108,10 +108,14 @@ CHECK_ONE_PAGE = False
 # block stop rule (CRAWL_BLOCK_WINDOW) counts every worker's answers; a stop stops them all.
 FRONTIER_URL = ""
 # The crawl's keys in that Redis start with "<FRONTIER_KEY>:"; a new key is a new crawl
-# (e.g. one per ISO week for scheduled runs), as a new JOBDIR is.
+# (e.g. one per ISO week for scheduled runs), as a new JOBDIR is.  OUTPUT_DIR records the
+# run of each key (_state/shared/<key>.json): once it finished, the same key starts a new
+# run when Redis no longer holds it; until then, the same run is resumed.
 FRONTIER_KEY = defaults.FRONTIER_KEY
 # A worker renews its lease on the titles it holds every second; one that stops for this
-# long (killed, cut off) is taken for dead, and its titles go back to the queue.
+# long (killed, cut off) is taken for dead, and its titles go back to the queue.  It is
+# also how long a worker waits before it rebuilds a run Redis forgot from OUTPUT_DIR, so
+# that workers of the lost session have stopped (crawler.frontier.recovery).
 FRONTIER_LEASE_SECONDS = 30.0
 # Titles claimed at a time: small, so that workers share a level's last titles evenly.
 FRONTIER_CLAIM_BATCH = 16

@@ -23,10 +23,11 @@ __all__ = ["RedisServer", "free_port"]
 class RedisServer(LocalServer):
     name = "redis-server"
 
-    def __init__(self, executable: str | None = None) -> None:
+    def __init__(self, executable: str | None = None, debug: bool = False) -> None:
         super().__init__()
         self.executable = executable or shutil.which("redis-server") or ""
         self._dir = tempfile.mkdtemp(prefix="redis-test-")
+        self.debug = debug  # DEBUG RELOAD (an older snapshot restored) allowed
 
     @property
     def url(self) -> str:
@@ -35,7 +36,8 @@ class RedisServer(LocalServer):
     def _try_start(self, timeout: float) -> bool:
         cmd = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--dir", self._dir,
-               "--daemonize", "no", "--loglevel", "notice"]
+               "--daemonize", "no", "--loglevel", "notice",
+               *(["--enable-debug-command", "yes"] if self.debug else [])]
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True)
         ready = threading.Event()
@@ -55,6 +57,22 @@ class RedisServer(LocalServer):
             return True
         self.stop()
         return False
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is saved."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def start_again(self, timeout: float = 30.0) -> None:
+        """Start on the same port: what it holds then is only a snapshot saved earlier
+        (SAVE), if any; without one, nothing."""
+        if not self._try_start(timeout):
+            raise RuntimeError(f"redis-server did not start again on port {self.port}")
+
+    def restart(self) -> None:
+        self.kill()
+        self.start_again()
 
     def cleanup(self) -> None:
         self.stop()

@@ -12,7 +12,9 @@ import pytest
 import redis
 
 from crawler.frontier.local import Frontier
-from crawler.frontier.shared import SharedFrontier, open_crawl
+from crawler.frontier.recovery import open_crawl
+from crawler.frontier.shared import SharedFrontier
+from crawler.state.run import Run
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from tests.crawling import ROOT, crawl_command
@@ -22,12 +24,17 @@ STARTED = "2026-11-27T00:00:00+00:00"
 
 
 def shared(url: str, worker: str, seeds: list[str], depth: int, max_titles: int,
-           key: str = "mlt", committed: dict[str, list[str]] | None = None,
+           out: Path, key: str = "mlt", committed: dict[str, list[str]] | None = None,
            lease: float = 30) -> SharedFrontier:
+    """A worker's frontier in the crawl under ``key`` (created by the first call)."""
+    from datetime import datetime
+
     client = redis.Redis.from_url(url)
-    open_crawl(client, key, "run1", {"seed": ",".join(seeds)}, STARTED, seeds, depth,
-               max_titles)
-    return SharedFrontier(client, key, worker, lease_seconds=lease, claim_batch=7,
+    run = Run(run_id="run1", seeds=seeds, depth=depth, max_titles=max_titles,
+              arguments={"seed": ",".join(seeds)}, started_at=datetime.fromisoformat(STARTED))
+    crawl = open_crawl(client, key, run, out, lease_seconds=lease)
+    return SharedFrontier(client, key, worker, epoch=crawl.epoch, lease_seconds=lease,
+                          claim_batch=7,
                           committed_since=lambda w, last: (committed or {}).get(w, []))
 
 
@@ -72,12 +79,12 @@ def crawl_levels(frontier: Frontier | SharedFrontier, links: dict[str, list[str]
 @pytest.mark.parametrize("world", range(6))
 @pytest.mark.parametrize("max_titles", [15, 1000])
 def test_redis_levels_are_the_in_process_levels(redis_url: str, world: int,
-                                                max_titles: int) -> None:
+                                                max_titles: int, tmp_path: Path) -> None:
     links, merges = random_world(world)
     seeds = [tconst_of(0), tconst_of(1)]
     local = Frontier(seeds, 4, max_titles)
     expected = crawl_levels(local, links, merges, None)
-    remote = shared(redis_url, "w0", seeds, 4, max_titles)
+    remote = shared(redis_url, "w0", seeds, 4, max_titles, tmp_path)
     got = crawl_levels(remote, links, merges, redis.Redis.from_url(redis_url))
     assert got == expected
     assert remote.titles_over_limit == local.titles_over_limit
@@ -86,11 +93,11 @@ def test_redis_levels_are_the_in_process_levels(redis_url: str, world: int,
 
 
 def test_a_dead_workers_titles_go_back_except_those_its_commit_log_holds(
-    redis_url: str,
+    redis_url: str, tmp_path: Path
 ) -> None:
     seeds = [tconst_of(i) for i in range(10)]
     committed = {"dead": [tconst_of(0), tconst_of(1), tconst_of(2)]}
-    dead = shared(redis_url, "dead", seeds, 0, 100, committed=committed, lease=0)
+    dead = shared(redis_url, "dead", seeds, 0, 100, tmp_path, committed=committed, lease=0)
     got = dead.take()
     assert got == seeds[:7]
     for tconst in got[:5]:
@@ -98,7 +105,7 @@ def test_a_dead_workers_titles_go_back_except_those_its_commit_log_holds(
         dead.resolve(tconst, "title")
     # It committed 0-2 and died before telling Redis; 3-4 had outcomes not committed,
     # 5-6 none at all.
-    alive = shared(redis_url, "alive", seeds, 0, 100, committed=committed)
+    alive = shared(redis_url, "alive", seeds, 0, 100, tmp_path, committed=committed)
     assert alive.reap() == 4
     client = redis.Redis.from_url(redis_url)
     assert sorted(k.decode() for k in client.hkeys("mlt:done")) == seeds[:3]

@@ -11,7 +11,8 @@ Exit codes (also in docs/reliability.md):
 
 - 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
 - 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
-  by an OUTPUT_DIR that could not be written, or it fetched no title at all;
+  by an OUTPUT_DIR that could not be written, by a shared crawl's Redis that could not
+  be reached or forgot the crawl, or it fetched no title at all;
 - 2: refused before it started;
 - 3: it completed, but field coverage fell sharply against the previous completed run
   (IMDb's page may have changed; see ``pipelines.coverage``).
@@ -57,6 +58,9 @@ FAILED_REASONS = {
     "output_failed": "OUTPUT_DIR could not be written",
     "frontier_lost": "the shared frontier (FRONTIER_URL) could not be reached; start the "
                      "worker again once Redis is back: the crawl goes on where it was",
+    "frontier_forgot": "Redis lost the shared crawl's state (restarted without its data, "
+                       "flushed, or an older snapshot); run the same command again: the run "
+                       "resumes from what its workers committed to OUTPUT_DIR",
     "shutdown": "interrupted before the crawl was done; run the same command again "
                 "(with JOBDIR it resumes)",
 }
@@ -141,13 +145,14 @@ class Command(ScrapyCrawl):
 
 def check_shared(settings: BaseSettings, arguments: dict[str, str], jobdir: str | None) -> None:
     """A worker of a shared crawl (FRONTIER_URL): Redis reachable, same arguments."""
-    from crawler.frontier.shared import DEFAULT_KEY, check_crawl
+    from crawler.frontier.recovery import check_crawl
+    from crawler.frontier.shared import DEFAULT_KEY
 
     if jobdir:
         raise ValueError("FRONTIER_URL and JOBDIR: a shared crawl keeps its state in Redis; "
                          "drop JOBDIR")
     key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
-    crawl = check_crawl(settings.get("FRONTIER_URL"), key, arguments)
+    crawl = check_crawl(settings.get("FRONTIER_URL"), key, arguments, settings.get("OUTPUT_DIR"))
     if crawl is not None and crawl.state == "finished":
         print(f"scrapy crawl {SPIDER}: the shared crawl {key!r} at FRONTIER_URL (run "
               f"{crawl.run_id}) is finished; nothing to do (use another FRONTIER_KEY for a "

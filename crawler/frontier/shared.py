@@ -26,11 +26,21 @@ Every change that spans several keys is one Lua script (Redis runs each
 atomically), with the time taken from Redis itself, so workers' clocks do not
 matter.  One Redis server (not Redis Cluster): the scripts reach keys by name.
 
+A Redis that forgot is noticed (``lua/guard.lua``, run first by every script a worker
+runs): the state carries an epoch, in ``meta`` and in a sentinel key, and a generation
+bumped by every change; a worker remembers the epoch it joined and the highest
+generation it saw.  A flush, a restart without persistence, a state rebuilt by a new
+session or an older snapshot fails the next call with ``FrontierForgot``: the worker
+stops (finish reason ``frontier_forgot``, exit 1), and running the same command again
+resumes the run from what was committed (``crawler.frontier.recovery``).
+
 Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
 
 - ``meta`` (hash): run_id, arguments, started_at, depth, max_depth, max_titles,
   state (running|finished), stop_reason, inflight, titles_over_limit,
-  seeds_over_limit;
+  seeds_over_limit, epoch, gen; ``epoch`` (string): the sentinel, meta's epoch again;
+  ``gens`` (hash worker -> the generation of its last change); ``rebuild`` (string):
+  the lock of the worker creating or rebuilding the state;
 - ``scheduled`` (hash tconst -> depth): the seen-set, whose size is the budget used;
 - ``level`` (list): the current level in order; ``joined`` (set): merge targets
   that joined it; ``queue`` (list): its titles not claimed yet; ``next``,
@@ -63,8 +73,8 @@ import redis
 
 from crawler import defaults
 from crawler.frontier.local import FrontierUnavailable, merge_problem
+from crawler.frontier.redis_client import connect
 from crawler.lua import lua_script
-from crawler.masking import shown_url
 from crawler.state.run import Run
 
 logger = logging.getLogger(__name__)
@@ -76,33 +86,47 @@ _WORKER_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 # Scripts (lua/*.lua) take the key prefix as ARGV[1]; the rest as named in each.
 
-_INIT = lua_script(__package__, "init")
-_HEARTBEAT = lua_script(__package__, "heartbeat")
-_CLAIM = lua_script(__package__, "claim")
-_RESOLVE = lua_script(__package__, "resolve")
-_ALIAS = lua_script(__package__, "alias")
-_MARK_DONE = lua_script(__package__, "mark_done")
-_REQUEUE = lua_script(__package__, "requeue")
-_COMMIT = lua_script(__package__, "mark_done", "commit")
-_REQUEUE_MINE = lua_script(__package__, "requeue", "requeue_mine")
-_EXPIRED = lua_script(__package__, "expired")
-_REAP = lua_script(__package__, "mark_done", "requeue", "reap")
-_ADVANCE = lua_script(__package__, "advance")
-
-
-class FrontierError(ValueError):
-    """The shared frontier cannot be used as asked (one line, for the user)."""
-
 
 @dataclass(frozen=True)
-class SharedCrawl:
-    """What Redis holds about the crawl a worker joins (or just created)."""
+class _Script:
+    text: str
+    writes: bool  # bumps the generation (a change of the state)
 
-    run_id: str
-    arguments: dict[str, str]
-    state: str  # running | finished
-    started_at: str
-    created: bool
+
+_GUARD = lua_script(__package__, "guard")
+_BUMP = lua_script(__package__, "bump")
+
+
+def _guarded(*names: str, writes: bool = True) -> _Script:
+    """The script of these files, run after the guard (see lua/guard.lua); it answers
+    ``{generation, what the script returns}``."""
+    body = lua_script(__package__, *names)
+    return _Script(f"{_GUARD}{_BUMP if writes else ''}local function main()\n{body}\nend\n"
+                   "return {GEN, main()}\n", writes)
+
+
+_HEARTBEAT = _guarded("heartbeat")
+_CLAIM = _guarded("claim")
+_RESOLVE = _guarded("resolve")
+_ALIAS = _guarded("alias")
+_LINKS = _guarded("links")
+_COMMIT = _guarded("mark_done", "commit")
+_REQUEUE_MINE = _guarded("requeue", "requeue_mine")
+_EXPIRED = _guarded("expired", writes=False)
+_COUNTS = _guarded("counts", writes=False)
+_REAP = _guarded("mark_done", "requeue", "reap")
+_ADVANCE = _guarded("advance")
+_STOP = _guarded("stop")
+_CLEAR_STALE_STOP = _guarded("clear_stale_stop")
+_REAP_SELF = _guarded("requeue", "reap_self")
+_REJOIN = _guarded("mark_done", "requeue", "rejoin")
+_POISON = lua_script(__package__, "poison")
+FORGOT = "FRONTIER_FORGOT"
+
+
+class FrontierForgot(FrontierUnavailable):
+    """Redis no longer holds the state this worker joined: flushed, restarted without its
+    data, rebuilt by a new session, or restored from an older snapshot."""
 
 
 def default_worker_id() -> str:
@@ -111,63 +135,30 @@ def default_worker_id() -> str:
     return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for ``url``; FrontierError in one line when it cannot be reached."""
-    shown = shown_url(url)
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
-        client.ping()
-    except ValueError as exc:
-        raise FrontierError(f"FRONTIER_URL={shown!r} is not a Redis URL: "
-                            f"{str(exc).replace(url, shown)}") from None
-    except redis.RedisError as exc:
-        raise FrontierError(f"FRONTIER_URL={shown!r}: Redis cannot be reached "
-                            f"({str(exc).replace(url, shown)})") from None
-    return client
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _check_arguments(key: str, recorded: dict[str, str], arguments: dict[str, str]) -> None:
-    if recorded != arguments:
-        raise FrontierError(
-            f"the shared crawl {key!r} at FRONTIER_URL runs with other arguments "
-            f"({recorded}); start this worker with the same ones, or use another "
-            "FRONTIER_KEY")
-
-
-def open_crawl(client: redis.Redis, key: str, run_id: str, arguments: dict[str, str],
-               started_at: str, seeds: Sequence[str], max_depth: int,
-               max_titles: int) -> SharedCrawl:
-    """Join the crawl under ``key``, or start it.  FrontierError when the crawl there was
-    started with other arguments."""
-    reply = client.eval(_INIT, 0, key, run_id, json.dumps(arguments, sort_keys=True),
-                        started_at, max_depth, max_titles, json.dumps(list(seeds)))
-    created, got_run, got_args, state, got_started = (_text(v) for v in reply)
-    recorded = json.loads(got_args)
-    _check_arguments(key, recorded, arguments)
-    return SharedCrawl(got_run, recorded, state, got_started, created == "created")
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _or_lost(default: Any) -> Callable[[_F], _F]:
-    """A call that, when Redis cannot be reached, returns ``default`` and marks the
-    frontier lost (the worker then stops, see ``heartbeat``) instead of raising into a
-    Scrapy callback: what this worker did not commit goes to others by lease."""
+    """A call that, when Redis cannot be reached or forgot the crawl, returns ``default``
+    and marks the frontier lost or forgotten (the worker then stops, see ``stop_reason``)
+    instead of raising into a Scrapy callback: what this worker did not commit goes to
+    others by lease, or is fetched again once the run is resumed."""
     def wrap(method: _F) -> _F:
         @functools.wraps(method)
         def guarded(self: SharedFrontier, *args: Any, **kwargs: Any) -> Any:
-            if self.lost is None:
+            if self.lost is None and self.forgot is None:
                 try:
                     return method(self, *args, **kwargs)
                 except redis.ConnectionError as exc:
                     self.lost = str(exc)
                     logger.error("shared frontier: Redis cannot be reached (%s); this worker "
                                  "stops", exc)
+                except FrontierForgot as exc:
+                    self._forget(exc)
             return default
         return cast(_F, guarded)
     return wrap
@@ -178,21 +169,29 @@ class SharedFrontier:
 
     shared = True
 
-    def __init__(self, client: redis.Redis, key: str, worker: str, *, lease_seconds: float,
-                 claim_batch: int,
-                 committed_since: Callable[[str, int], list[str]]) -> None:
+    def __init__(self, client: redis.Redis, key: str, worker: str, *, epoch: str,
+                 lease_seconds: float, claim_batch: int,
+                 committed_since: Callable[[str, int], list[str]],
+                 on_commit: Callable[[int], None] | None = None,
+                 on_finished: Callable[[], None] | None = None) -> None:
         self.client = client
         self.key = key
         self.worker = worker
+        self.epoch = epoch  # of the state this worker joined
+        self.seen = 0  # the highest generation of that state seen
+        self.mine = 0  # the generation of this worker's own last change
         self.lease_ms = int(lease_seconds * 1000)
         self.claim_batch = claim_batch
         # (worker, chunk) -> titles in that worker's chunks committed after that one
         self.committed_since = committed_since
+        self.on_commit = on_commit  # (generation) once Redis heard of a commit
+        self.on_finished = on_finished  # once the crawl is seen finished
         self.lost: str | None = None  # why Redis could not be reached, once it could not
+        self.forgot: str | None = None  # how Redis forgot the crawl, once it did
         self._mine: dict[str, str | None] = {}  # titles held here -> outcome (None: none yet)
-        self._links: dict[str, list[str]] = {}
         self._meta: dict[str, str] = {}
         self.refresh_meta()
+        self.run_id = self._meta["run_id"]
         self.max_depth = int(self._meta["max_depth"])
         self.max_titles = int(self._meta["max_titles"])
 
@@ -201,10 +200,43 @@ class SharedFrontier:
     def _k(self, name: str) -> str:
         return f"{self.key}:{name}"
 
+    def _call(self, script: _Script, *args: Any) -> Any:
+        """Run a guarded script; what it returns.  FrontierForgot when the guard refused."""
+        try:
+            reply = self.client.eval(script.text, 0, self.key, self.epoch, self.worker,
+                                     self.seen, self.mine, *args)
+        except redis.ResponseError as exc:
+            if str(exc).startswith(FORGOT):
+                raise FrontierForgot(str(exc)[len(FORGOT):].strip()) from None
+            raise
+        gen = int(reply[0])
+        self.seen = max(self.seen, gen)
+        if script.writes:
+            self.mine = gen
+        return reply[1] if len(reply) > 1 else None
+
+    def _forget(self, exc: FrontierForgot) -> None:
+        if self.forgot is None:
+            self.forgot = str(exc)
+            logger.error("shared frontier: %s; this worker stops. Run the same command again "
+                         "to resume run %s from what its workers committed", exc,
+                         self._meta.get("run_id", "?"))
+
     def refresh_meta(self) -> dict[str, str]:
+        """Read the crawl's meta; FrontierForgot when it is not the state this worker
+        joined, or an older one."""
         raw = self.client.hgetall(self._k("meta"))
-        self._meta = {_text(k): _text(v) for k, v in raw.items()}
-        return self._meta
+        meta = {_text(k): _text(v) for k, v in raw.items()}
+        if meta.get("epoch") != self.epoch:
+            raise FrontierForgot("Redis no longer holds the crawl this worker joined")
+        gen = int(meta.get("gen") or 0)
+        if gen < self.seen:
+            self.client.eval(_POISON, 0, self.key, self.epoch)
+            raise FrontierForgot("Redis holds an older state of the crawl (an older "
+                                 "snapshot was restored)")
+        self.seen = gen
+        self._meta = meta
+        return meta
 
     @property
     def depth(self) -> int:
@@ -214,11 +246,14 @@ class SharedFrontier:
     def stop_reason(self) -> str | None:
         if self.lost is not None:
             return "frontier_lost"
+        if self.forgot is not None:
+            return "frontier_forgot"
         return self._meta.get("stop_reason") or None
 
     @property
     def finished(self) -> bool:
-        return self._meta.get("state") == "finished"
+        return (self.lost is None and self.forgot is None
+                and self._meta.get("state") == "finished")
 
     @property
     def seeds_over_limit(self) -> list[str]:
@@ -245,8 +280,7 @@ class SharedFrontier:
 
     @_or_lost([])
     def take(self) -> list[str]:
-        depth, *titles = self.client.eval(
-            _CLAIM, 0, self.key, self.worker, self.lease_ms, self.claim_batch)
+        depth, *titles = self._call(_CLAIM, self.worker, self.lease_ms, self.claim_batch)
         self._meta["depth"] = _text(depth)  # another worker may have moved the level on
         claimed = [_text(t) for t in titles]
         for tconst in claimed:
@@ -255,18 +289,18 @@ class SharedFrontier:
 
     @_or_lost(None)
     def record_links(self, tconst: str, similar: Iterable[str]) -> None:
-        self.client.hset(self._k("links"), tconst, json.dumps(list(similar)))
+        self._call(_LINKS, tconst, json.dumps(list(similar)))
 
     @_or_lost(None)
     def resolve(self, tconst: str, outcome: str) -> None:
-        if self.client.eval(_RESOLVE, 0, self.key, self.worker, tconst, outcome):
+        if self._call(_RESOLVE, self.worker, tconst, outcome):
             self._mine[tconst] = outcome
         else:
             self._mine.pop(tconst, None)
 
     @_or_lost(False)
     def record_alias(self, tconst: str, canonical: str) -> bool:
-        is_new = bool(self.client.eval(_ALIAS, 0, self.key, self.worker, tconst, canonical))
+        is_new = bool(self._call(_ALIAS, self.worker, tconst, canonical))
         self._mine[tconst] = "alias"
         if is_new:
             self._mine[canonical] = None
@@ -287,12 +321,8 @@ class SharedFrontier:
     # --- the level barrier ---------------------------------------------------------------
 
     def _counts(self) -> tuple[int, int, int]:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.llen(self._k("queue"))
-        pipe.hget(self._k("meta"), "inflight")
-        pipe.hlen(self._k("claims"))
-        queued, inflight, held = pipe.execute()
-        return int(queued), int(inflight or 0), int(held)
+        queued, inflight, held = self._call(_COUNTS)
+        return int(queued), int(inflight), int(held)
 
     @_or_lost(False)
     def level_fetched(self) -> bool:
@@ -302,7 +332,7 @@ class SharedFrontier:
     @_or_lost(False)
     def level_complete(self) -> bool:
         if self._mine:  # committed nothing for these: fetch them again
-            n = self.client.eval(_REQUEUE_MINE, 0, self.key, self.worker)
+            n = self._call(_REQUEUE_MINE, self.worker)
             logger.warning("%d title(s) held by this worker had no committed rows at the end "
                            "of the level; they go back to the queue", n)
             self._mine.clear()
@@ -310,14 +340,17 @@ class SharedFrontier:
         queued, _, held = self._counts()
         return queued == 0 and held == 0
 
-    @_or_lost(False)
+    # True when Redis fails: the spider reads False as "the crawl is over", and the
+    # stop reason (frontier_lost, frontier_forgot) then closes the worker instead.
+    @_or_lost(True)
     def advance(self) -> bool:
         """Start the next level once this one is complete (whichever worker turns it);
         False when the crawl is over."""
-        while _text(self.client.eval(_ADVANCE, 0, self.key, self.depth,
-                                     ADVANCE_STEP)[0]) == "advancing":
+        while _text(self._call(_ADVANCE, self.depth, ADVANCE_STEP)[0]) == "advancing":
             pass
         self.refresh_meta()
+        if self.finished and self.on_finished is not None:
+            self.on_finished()
         return not self.finished
 
     @_or_lost(0)
@@ -327,36 +360,48 @@ class SharedFrontier:
     # --- commits, leases, reaping --------------------------------------------------------
 
     def chunk_committed(self, tconsts: Sequence[str], chunk: int) -> None:
+        for tconst in tconsts:
+            self._mine.pop(tconst, None)
+        if self.lost is not None or self.forgot is not None:
+            return  # the commit log is what a resumed run reads
         try:
-            self.client.eval(_COMMIT, 0, self.key, self.worker, json.dumps(list(tconsts)),
-                             chunk)
+            self._call(_COMMIT, self.worker, json.dumps(list(tconsts)), chunk)
+        except FrontierForgot as exc:
+            self._forget(exc)
+            return
         except redis.RedisError as exc:  # the reaper will read the commit log instead
             logger.error("shared frontier: chunk %d committed, but Redis was not told (%s)",
                          chunk, exc)
-        for tconst in tconsts:
-            self._mine.pop(tconst, None)
+            return
+        if self.on_commit is not None:
+            self.on_commit(self.mine)
 
     def heartbeat(self) -> None:
-        """Renew this worker's lease; FrontierUnavailable when Redis cannot be reached."""
+        """Renew this worker's lease; FrontierUnavailable when Redis cannot be reached.
+        When Redis forgot the crawl, ``stop_reason`` says so instead."""
         if self.lost is not None:
             raise FrontierUnavailable(f"Redis cannot be reached: {self.lost}")
+        if self.forgot is not None:
+            return
         try:
-            self.client.eval(_HEARTBEAT, 0, self.key, self.worker, self.lease_ms)
+            self._call(_HEARTBEAT, self.worker, self.lease_ms)
             self.refresh_meta()
         except redis.ConnectionError as exc:
             self.lost = str(exc)
             raise FrontierUnavailable(f"Redis cannot be reached: {exc}") from None
+        except FrontierForgot as exc:
+            self._forget(exc)
 
     @_or_lost(0)
     def reap(self) -> int:
         """Give back the titles of workers whose lease expired; how many went back."""
         requeued = 0
-        for worker, last in self.client.eval(_EXPIRED, 0, self.key):
+        for worker, last in self._call(_EXPIRED):
             worker = _text(worker)
             if worker == self.worker:
                 continue
             committed = self.committed_since(worker, int(_text(last)))
-            n = int(self.client.eval(_REAP, 0, self.key, worker, json.dumps(committed)))
+            n = int(self._call(_REAP, worker, json.dumps(committed)))
             if n >= 0:
                 from crawler.download.politeness import free_slots_of
 
@@ -367,67 +412,75 @@ class SharedFrontier:
                 requeued += n
         return requeued
 
+    @_or_lost(None)
     def stop(self, reason: str) -> None:
         """Stop every worker of the crawl (they see it at their next heartbeat)."""
-        self.client.hsetnx(self._k("meta"), "stop_reason", reason)
+        self._call(_STOP, reason)
         self.refresh_meta()
+
+    @_or_lost(None)
+    def clear_stale_stop(self) -> None:
+        """A stop (blocks) holds while any worker lives; the first worker started after all
+        of them ended clears it, as a new session of a stopped one-process run goes on."""
+        if self._call(_CLEAR_STALE_STOP):
+            logger.info("shared crawl %r: the stop of its last session is cleared", self.key)
+        self.refresh_meta()
+
+    @_or_lost(0)
+    def rejoin(self) -> int:
+        """Give back what an earlier process under this worker's name held (see
+        lua/rejoin.lua); how many titles went back."""
+        if not self.client.scard(self._k(f"claims:{self.worker}")):
+            return 0
+        last = self.client.hget(self._k(f"commits:{self.worker}"), "last")
+        committed = self.committed_since(self.worker, int(last) if last is not None else -1)
+        n = int(self._call(_REJOIN, self.worker, json.dumps(committed)))
+        logger.warning("worker %s ended without giving back what it held: %d title(s) go back "
+                       "to the queue, %d committed by it kept", self.worker, n, len(committed))
+        return n
 
     def release(self) -> None:
         """This worker is done: what it still holds goes back to the queue now, rather
         than when its lease expires."""
-        try:
-            self.client.eval(_REAP_SELF, 0, self.key, self.worker)
-        except redis.RedisError as exc:  # its lease will expire instead
-            logger.error("shared frontier: could not give back this worker's titles (%s)",
-                         exc)
+        if self.lost is None and self.forgot is None:
+            try:
+                self._call(_REAP_SELF, self.worker)
+            except (redis.RedisError, FrontierForgot) as exc:  # its lease will expire instead
+                logger.error("shared frontier: could not give back this worker's titles (%s)",
+                             exc)
         self._mine.clear()
-
-
-_CLEAR_STALE_STOP = lua_script(__package__, "clear_stale_stop")
-_REAP_SELF = lua_script(__package__, "requeue", "reap_self")
 
 
 def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]:
     """This process's frontier in the shared crawl ``settings`` name, and the run it
-    joins (the crawl's run id and start; this worker's id)."""
+    joins (the crawl's run id and start; this worker's id).  A crawl Redis forgot is
+    rebuilt first, from what its workers committed (``crawler.frontier.recovery``)."""
+    from crawler.frontier import recovery
     from crawler.state import dataset
 
-    url = settings.get("FRONTIER_URL")
     key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
-    client = connect(url)
-    crawl = open_crawl(client, key, run.run_id, run.arguments,
-                       run.started_at.isoformat(), run.seeds, run.depth, run.max_titles)
+    client = connect(settings.get("FRONTIER_URL"))
+    crawl = recovery.open_crawl(client, key, run, output_dir,
+                                lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"))
     worker = settings.get("FRONTIER_WORKER") or default_worker_id()
-    joined = replace(run, run_id=crawl.run_id, worker=worker, resumed=not crawl.created,
+    joined = replace(run, run_id=crawl.run_id, worker=worker,
+                     resumed=not crawl.created or crawl.rebuilt,
                      started_at=datetime.fromisoformat(crawl.started_at))
 
     def committed_since(other: str, last: int) -> list[str]:
         """The titles in ``other``'s chunks committed after chunk ``last``."""
         return dataset.committed_titles(output_dir, f"{crawl.run_id}.{other}", after=last)
 
-    if not crawl.created and client.eval(_CLEAR_STALE_STOP, 0, key):
-        logger.info("shared crawl %r: the stop of its last session is cleared", key)
     frontier = SharedFrontier(
-        client, key, worker, lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
+        client, key, worker, epoch=crawl.epoch,
+        lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
         claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"),
-        committed_since=committed_since)
+        committed_since=committed_since,
+        on_commit=lambda gen: recovery.record_generation(output_dir, joined.file_key,
+                                                         crawl.epoch, gen),
+        on_finished=lambda: recovery.mark_finished(output_dir, key, crawl.run_id))
+    if not crawl.created:
+        frontier.rejoin()
+        frontier.clear_stale_stop()
     frontier.heartbeat()
     return frontier, joined
-
-
-def check_crawl(url: str, key: str, arguments: dict[str, str]) -> SharedCrawl | None:
-    """The shared crawl a worker with ``arguments`` would join (None: it would start
-    one); FrontierError when Redis cannot be reached or the crawl runs with other
-    arguments.  Reads only: ``scrapy crawl`` calls it before anything starts."""
-    client = connect(url)
-    try:
-        raw = client.hgetall(f"{key or DEFAULT_KEY}:meta")
-    finally:
-        client.close()
-    if not raw:
-        return None
-    meta = {_text(k): _text(v) for k, v in raw.items()}
-    recorded = json.loads(meta.get("arguments") or "{}")
-    _check_arguments(key, recorded, arguments)
-    return SharedCrawl(meta.get("run_id", ""), recorded, meta.get("state", ""),
-                       meta.get("started_at", ""), created=False)

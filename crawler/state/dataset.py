@@ -7,6 +7,7 @@
     OUTPUT_DIR/<table>/crawl_date=YYYY-MM-DD/<run_id>-<chunk:05d>.parquet
     OUTPUT_DIR/<table>/crawl_date=YYYY-MM-DD/.<run_id>-<chunk:05d>.parquet.tmp  # being written
     OUTPUT_DIR/_state/<run_id>.commits    # commit log: one committed chunk number a line
+    OUTPUT_DIR/_state/shared/…            # a shared crawl's records (crawler.frontier.recovery)
 
 An object store has no rename and no append, so the same data files are written
 straight to their final names and the commit point is an object of its own::
@@ -47,6 +48,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+from crawler.state.atomic import write_atomic
 
 STATE_DIR = "_state"
 PARTITION = "crawl_date"
@@ -184,6 +187,58 @@ def drop_markers(rem: Remote, run_id: str, chunks: list[int]) -> None:
     """Uncommit chunks, newest first (what remains committed stays a prefix of the run)."""
     for chunk in sorted(chunks, reverse=True):
         rem.fs.delete_file(f"{commit_markers(rem, run_id)}/{marker_name(chunk)}")
+
+
+def worker_keys(output_dir: str | os.PathLike[str], run_id: str) -> list[str]:
+    """The file keys (``<run_id>.<worker>``) of every worker of a shared run that has a
+    commit log (or commit markers), sorted."""
+    prefix = f"{run_id}."
+    rem = remote(output_dir)
+    if rem is not None:
+        names = list(_all_remote_commits(rem))
+    else:
+        # A run id is letters, digits, '-' and '_' (RUN_ID_RE): nothing a glob reads.
+        names = [p.name.removesuffix(".commits")
+                 for p in (Path(output_dir) / STATE_DIR).glob(f"{prefix}*.commits")]
+    return sorted(n for n in names if n.startswith(prefix))
+
+
+# --- small state files (a shared crawl's records) -----------------------------------------
+
+
+def read_state_file(output_dir: str | os.PathLike[str], name: str) -> str | None:
+    """The text of ``_state/<name>``; None when there is none."""
+    rem = remote(output_dir)
+    try:
+        if rem is None:
+            return (Path(output_dir) / STATE_DIR / name).read_text(encoding="utf-8")
+        with rem.fs.open_input_stream(rem.path(STATE_DIR, name)) as f:
+            return bytes(f.read()).decode("utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def write_state_file(output_dir: str | os.PathLike[str], name: str, text: str) -> None:
+    """Replace ``_state/<name>`` whole (a rename locally; one PUT on an object store)."""
+    rem = remote(output_dir)
+    if rem is None:
+        path = Path(output_dir) / STATE_DIR / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+        return
+    with rem.fs.open_output_stream(rem.path(STATE_DIR, name)) as f:
+        f.write(text.encode("utf-8"))
+
+
+def list_state_files(output_dir: str | os.PathLike[str], folder: str) -> list[str]:
+    """Names of the files in ``_state/<folder>`` (hidden temporary ones left out)."""
+    rem = remote(output_dir)
+    if rem is not None:
+        return sorted(i.base_name for i in _listing(rem, rem.path(STATE_DIR, folder), False))
+    path = Path(output_dir) / STATE_DIR / folder
+    if not path.is_dir():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 # --- files --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -220,29 +221,37 @@ def _rewrite_commit_log(output_dir: Path, run_id: str, commits: list[int]) -> No
                  encoding="ascii")
 
 
-def load_history(output_dir: str | os.PathLike[str], run: Run) -> History:
+def load_history(output_dir: str | os.PathLike[str], run: Run,
+                 file_keys: Sequence[str] | None = None) -> History:
     """What other runs committed, for ``-a refresh``.  A resumed run keeps the exact fetches
-    it already decided to reuse (their edges and merges), whatever was committed since."""
+    it already decided to reuse (their edges and merges), whatever was committed since.
+    ``file_keys``: whose commit logs are the run's (a shared run's workers); the run id's
+    own by default."""
     from crawler.sources.archive import is_latest
     from crawler.state.history import History  # pyarrow.dataset: only for refresh runs
 
     pinned: dict[str, tuple[str, datetime]] = {}
     if run.resumed:
-        repair_commits(output_dir, run.run_id)
-        reused = dataset.read_committed(output_dir, run.run_id, "reused", _REUSED_SCHEMA)
-        pinned = {r["tconst"]: (r["fetched_run_id"], r["fetched_at"])
-                  for r in reused.to_pylist()}
+        for key in file_keys if file_keys is not None else [run.run_id]:
+            repair_commits(output_dir, key)
+            reused = dataset.read_committed(output_dir, key, "reused", _REUSED_SCHEMA)
+            pinned.update((r["tconst"], (r["fetched_run_id"], r["fetched_at"]))
+                          for r in reused.to_pylist())
     return History.load(output_dir, exclude_run=run.run_id, pinned=pinned,
                         archived=is_latest(run.arguments.get("as_of", "")))
 
 
-def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None) -> Frontier:
-    """The frontier of ``run`` rebuilt from what it committed (after repair)."""
-    repair_commits(output_dir, run.run_id)
+def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None,
+           file_keys: Sequence[str] | None = None) -> Frontier:
+    """The frontier of ``run`` rebuilt from what it committed (after repair), in the commit
+    logs of ``file_keys`` (a shared run's workers; the run id's own by default)."""
+    keys = list(file_keys) if file_keys is not None else [run.run_id]
+    for key in keys:
+        repair_commits(output_dir, key)
 
     def rows(table: str) -> list[dict[str, Any]]:
-        return dataset.read_committed(
-            output_dir, run.run_id, table, _REPLAY_SCHEMAS[table]).to_pylist()
+        return [r for key in keys for r in dataset.read_committed(
+            output_dir, key, table, _REPLAY_SCHEMAS[table]).to_pylist()]
 
     outcomes: dict[str, str] = {}
     for table, outcome in (("titles", "title"), ("failures", "failure")):
