@@ -65,6 +65,7 @@ from crawler import defaults
 from crawler.frontier.local import FrontierUnavailable, merge_problem
 from crawler.lua import lua_script
 from crawler.masking import shown_url
+from crawler.records import Outcome
 from crawler.state.run import Run
 
 logger = logging.getLogger(__name__)
@@ -267,7 +268,7 @@ class SharedFrontier:
     @_or_lost(False)
     def record_alias(self, tconst: str, canonical: str) -> bool:
         is_new = bool(self.client.eval(_ALIAS, 0, self.key, self.worker, tconst, canonical))
-        self._mine[tconst] = "alias"
+        self._mine[tconst] = Outcome.ALIAS
         if is_new:
             self._mine[canonical] = None
         return is_new
