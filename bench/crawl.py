@@ -20,6 +20,11 @@ each child's own ``ru_maxrss`` (``os.wait4``), so the mirror is never in it.
     python bench/crawl.py --titles 2000 --rounds 5 --concurrency 16
     python bench/crawl.py --large              # 100,000 titles, crawl and baseline once
     python bench/crawl.py --large --crawl-only
+    python bench/crawl.py --titles 1000 --compare ../main   # this checkout next to another
+
+With ``--compare CHECKOUT`` each round also runs the crawl of another checkout (its own
+code, this Python), in rotating order with the others, over the same mirror: two
+versions side by side in one run, under the same load.
 """
 
 from __future__ import annotations
@@ -92,7 +97,7 @@ def start_mirror(titles: int, pad: int) -> tuple[subprocess.Popen[str], str]:
 
 @dataclass
 class Result:
-    kind: str  # "crawl" | "fetch-only"
+    kind: str  # "crawl" | "compare" | "fetch-only"
     pages: int
     seconds: float  # Scrapy's elapsed_time_seconds
     wall: float  # the whole child, start-up included
@@ -104,11 +109,14 @@ class Result:
         return self.pages / self.seconds
 
 
-def run_child(cmd: Sequence[str], log: Path) -> tuple[float, float, float]:
-    """Run ``cmd``; (wall seconds, peak RSS in MB, CPU seconds) of that child alone."""
+def run_child(cmd: Sequence[str], log: Path, checkout: Path = ROOT) -> tuple[float, float, float]:
+    """Run ``cmd`` in ``checkout`` (its code first on the path); (wall seconds, peak RSS in
+    MB, CPU seconds) of that child alone."""
     started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=checkout, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
@@ -130,7 +138,7 @@ def common_settings(concurrency: int, stats_file: Path) -> list[str]:
 
 
 def run_crawl(base_url: str, titles: int, expected: int, work: Path,
-              concurrency: int) -> Result:
+              concurrency: int, checkout: Path = ROOT) -> Result:
     out = work / "output"
     stats_file = work / "crawl-stats.json"
     cmd = [
@@ -140,12 +148,13 @@ def run_crawl(base_url: str, titles: int, expected: int, work: Path,
         "-s", f"IMDB_BASE_URL={base_url}", "-s", f"OUTPUT_DIR={out}",
         "-s", "PROGRESS_INTERVAL=0", *common_settings(concurrency, stats_file),
     ]
-    wall, rss, cpu = run_child(cmd, work / "crawl.log")
+    wall, rss, cpu = run_child(cmd, work / "crawl.log", checkout)
     stats = json.loads(stats_file.read_text())
     done = stats.get("titles/done", 0) + stats.get("titles/failed", 0)
     if done != expected:
         raise SystemExit(f"the crawl had {done} outcomes, the BFS order {expected} titles")
-    return Result("crawl", done, stats["elapsed_time_seconds"], wall, rss, cpu)
+    return Result("crawl" if checkout == ROOT else "compare", done,
+                  stats["elapsed_time_seconds"], wall, rss, cpu)
 
 
 def run_fetch_only(urls_file: Path, expected: int, work: Path, concurrency: int) -> Result:
@@ -166,43 +175,51 @@ def span(values: Sequence[float], fmt: str = ".0f") -> str:
 
 
 def bench_size(titles: int, pad: int, concurrency: int, rounds: int,
-               crawl_only: bool) -> dict[str, list[float]]:
+               crawl_only: bool, compare: Path | None = None) -> dict[str, list[float]]:
     graph = titles + EXTRA_TITLES
     tconsts = bfs_tconsts(graph, titles)
     mirror, base_url = start_mirror(graph, pad)
-    figures: dict[str, list[float]] = {"crawl": [], "fetch": [], "ratio": [],
-                                       "crawl_rss": [], "fetch_rss": []}
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "crawl", "fetch", "compare", "ratio", "compare_ratio", "crawl_rss", "fetch_rss",
+        "compare_rss")}
+    order = ["crawl", *(["compare"] if compare else []), *([] if crawl_only else ["fetch"])]
     try:
         with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
             urls_file = Path(tmp) / "urls.txt"
             urls_file.write_text("".join(f"{base_url}/title/{t}/\n" for t in tconsts))
             for i in range(rounds):
                 results: dict[str, Result] = {}
-                kinds = ["crawl"] if crawl_only else (
-                    ["crawl", "fetch"] if i % 2 == 0 else ["fetch", "crawl"])
-                for kind in kinds:
+                shift = i % len(order)  # each kind goes first in turn
+                for kind in order[shift:] + order[:shift]:
                     work = Path(tempfile.mkdtemp(dir=tmp))
                     results[kind] = (
-                        run_crawl(base_url, titles, len(tconsts), work, concurrency)
-                        if kind == "crawl"
-                        else run_fetch_only(urls_file, len(tconsts), work, concurrency))
+                        run_fetch_only(urls_file, len(tconsts), work, concurrency)
+                        if kind == "fetch"
+                        else run_crawl(base_url, titles, len(tconsts), work, concurrency,
+                                       compare if kind == "compare" and compare else ROOT))
                     r = results[kind]
                     figures[kind].append(r.pages_per_s)
                     figures[f"{kind}_rss"].append(r.peak_rss_mb)
-                line = f"  round {i + 1}: " + "; ".join(
-                    f"{r.kind} {r.pages_per_s:.1f} pages/s ({r.pages} in {r.seconds:.1f} s, "
-                    f"{r.wall:.1f} s with start-up, CPU {r.cpu:.1f} s), "
-                    f"peak RSS {r.peak_rss_mb:.0f} MB"
-                    for r in results.values())
-                if "fetch" in results:
-                    ratio = results["crawl"].pages_per_s / results["fetch"].pages_per_s
-                    figures["ratio"].append(ratio)
-                    line += f"; ratio {ratio:.0%}"
-                print(line, flush=True)
+                print(round_line(i, results, figures), flush=True)
     finally:
         mirror.kill()
         mirror.wait()
     return figures
+
+
+def round_line(i: int, results: dict[str, Result], figures: dict[str, list[float]]) -> str:
+    line = f"  round {i + 1}: " + "; ".join(
+        f"{r.kind} {r.pages_per_s:.1f} pages/s ({r.pages} in {r.seconds:.1f} s, "
+        f"{r.wall:.1f} s with start-up, CPU {r.cpu:.1f} s), "
+        f"peak RSS {r.peak_rss_mb:.0f} MB"
+        for r in results.values())
+    if "fetch" in results:
+        for kind, key in (("crawl", "ratio"), ("compare", "compare_ratio")):
+            if kind in results:
+                ratio = results[kind].pages_per_s / results["fetch"].pages_per_s
+                figures[key].append(ratio)
+                line += f"; {kind} ratio {ratio:.0%}"
+    return line
 
 
 def main() -> None:
@@ -215,6 +232,8 @@ def main() -> None:
                         help="crawl + baseline pairs per size (default 3; 1 with --large)")
     parser.add_argument("--pad", type=int, default=900_000, help="page size in bytes")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="also run the crawl of another checkout, side by side")
     args = parser.parse_args()
     sizes = [100_000] if args.large else args.titles
     rounds = args.rounds or (1 if args.large else 3)
@@ -222,12 +241,19 @@ def main() -> None:
     for n in sizes:
         print(f"{n:,} titles, pages of {args.pad // 1000} KB, concurrency {args.concurrency}, "
               f"{rounds} round(s):", flush=True)
-        f = summary[n] = bench_size(n, args.pad, args.concurrency, rounds, args.crawl_only)
+        f = summary[n] = bench_size(n, args.pad, args.concurrency, rounds, args.crawl_only,
+                                    args.compare.resolve() if args.compare else None)
         parts = [f"crawl {span(f['crawl'], '.1f')} pages/s, peak RSS {span(f['crawl_rss'])} MB"]
+        if f["compare"]:
+            parts.append(f"compared checkout {span(f['compare'], '.1f')} pages/s, "
+                         f"peak RSS {span(f['compare_rss'])} MB")
         if f["fetch"]:
             parts.append(f"fetch-only {span(f['fetch'], '.1f')} pages/s, "
                          f"peak RSS {span(f['fetch_rss'])} MB")
             parts.append(f"crawl/fetch-only {span([r * 100 for r in f['ratio']])}%")
+            if f["compare_ratio"]:
+                parts.append(f"compared/fetch-only "
+                             f"{span([r * 100 for r in f['compare_ratio']])}%")
         print(f"{n:>7,} titles: " + "; ".join(parts), flush=True)
     if len(summary) > 1:
         first, last = min(summary), max(summary)
