@@ -7,25 +7,17 @@ title's row in ``failures`` gets.  Exceptions are matched by class, not by name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from scrapy import exceptions as scrapy_exceptions
 from twisted.internet import defer
 from twisted.internet import error as twisted_error
 from twisted.web import _newclient
 
-from crawler.headers import header_text
-
-# AWS WAF tells what it did in this header; each action is a block, never a page.
-WAF_ACTION_HEADER = b"x-amzn-waf-action"
-BLOCK_REASONS = {
-    "challenge": "blocked",  # HTTP 202, an empty body (2026) or a challenge page (before)
-    "captcha": "captcha",  # HTTP 405
-    "block": "waf_block",  # HTTP 403
-}
-# IMDb's challenge status: a 202 is never a title page, with or without the header.
-CHALLENGE_STATUS = 202
+# What a block looks like is pure (sources read it without Scrapy): named here too.
+from crawler.blocks import BLOCK_REASONS as BLOCK_REASONS
+from crawler.blocks import CHALLENGE_STATUS as CHALLENGE_STATUS
+from crawler.blocks import WAF_ACTION_HEADER as WAF_ACTION_HEADER
+from crawler.blocks import block_reason as block_reason
+from crawler.blocks import header_text as header_text
 
 # Download errors, most specific first: (exception classes, reason, worth retrying).
 _EXCEPTION_REASONS: tuple[tuple[tuple[type[BaseException], ...], str, bool], ...] = (
@@ -68,16 +60,6 @@ _ROBOTS_REASONS: tuple[tuple[type[scrapy_exceptions.IgnoreRequest], str], ...] =
 )
 
 
-def block_reason(status: int, headers: Mapping[bytes, Any] | Any) -> str | None:
-    """The failure reason when an answer is a block (see ``BLOCK_REASONS``), else None."""
-    action = header_text(headers, WAF_ACTION_HEADER).strip().lower()
-    if action:
-        return BLOCK_REASONS.get(action, "blocked")
-    if status == CHALLENGE_STATUS:
-        return "blocked"
-    return None
-
-
 def exception_reason(exc: BaseException) -> str:
     """The failure reason of a request that ended in ``exc``."""
     for robots_class, robots_reason in _ROBOTS_REASONS:
@@ -106,4 +88,3 @@ def exception_detail(exc: BaseException) -> str:
     if not text and exception_reason(exc) == "too_large":  # a chunked body cut off: no text
         text = "the body grew past DOWNLOAD_MAXSIZE"
     return (f"{name}: {text}" if text else name)[:500]
-

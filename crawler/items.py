@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import scrapy
 
-from crawler.records import TitleRecord
+from crawler.records import Outcome, TitleRecord
 from crawler.state.run import LIVE, Run
 
 # TitleRecord fields that are not columns of ``titles`` as they are.
@@ -39,7 +39,7 @@ class OutcomeItem(scrapy.Item):
     # Every item says which run wrote it and when its page was fetched.
     run_id = scrapy.Field()
     crawled_at = scrapy.Field()
-    outcome = scrapy.Field()  # "title" | "failure" | "alias" | "reused"
+    outcome = scrapy.Field()  # an Outcome's value: "title", "failure", "alias", "reused"
     captured_at = scrapy.Field()  # -a as_of: when the archive captured the page (ISO-8601 UTC)
     # When IMDb showed the page, and where it was read: set by a source that knows,
     # else filled in from the fields above and the run (``observation``).
@@ -55,7 +55,7 @@ class OutcomeItem(scrapy.Item):
 class TitleItem(OutcomeItem):
     """One fetched title page: its ``titles`` columns, rating, credits and edges."""
 
-    outcome_name = "title"
+    outcome_name = Outcome.TITLE.value
     for _name in (*TITLE_FIELDS, *_RATING, *NORMALIZED_TITLE_FIELDS, "depth"):
         locals()[_name] = scrapy.Field()
     del _name
@@ -66,7 +66,7 @@ class TitleItem(OutcomeItem):
 class FailureItem(OutcomeItem):
     """A title that was scheduled but did not make it into ``titles``, and why."""
 
-    outcome_name = "failure"
+    outcome_name = Outcome.FAILURE.value
     tconst = scrapy.Field()
     url = scrapy.Field()
     depth = scrapy.Field()
@@ -79,7 +79,7 @@ class FailureItem(OutcomeItem):
 class AliasItem(OutcomeItem):
     """A merged title: ``tconst`` was redirected to ``canonical_tconst``."""
 
-    outcome_name = "alias"
+    outcome_name = Outcome.ALIAS.value
     tconst = scrapy.Field()
     canonical_tconst = scrapy.Field()
 
@@ -87,7 +87,7 @@ class AliasItem(OutcomeItem):
 class ReusedItem(OutcomeItem):
     """A title not fetched again (``-a refresh``): its last fetch, by another run, is fresh."""
 
-    outcome_name = "reused"
+    outcome_name = Outcome.REUSED.value
     tconst = scrapy.Field()
     depth = scrapy.Field()
     fetched_run_id = scrapy.Field()

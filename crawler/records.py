@@ -19,6 +19,16 @@ from enum import StrEnum
 from typing import TypedDict
 
 
+class Outcome(StrEnum):
+    """Which outcome table a scheduled title ends in: its ``outcome`` value in items,
+    frontiers (in process and in Redis) and the history of earlier runs."""
+
+    TITLE = "title"  # a title page: a row of ``titles``
+    FAILURE = "failure"  # a row of ``failures``
+    ALIAS = "alias"  # a merge into another title: a row of ``aliases``
+    REUSED = "reused"  # not fetched again (-a refresh): a row of ``reused``
+
+
 class PageKind(StrEnum):
     """What a fetched page turned out to be (decided before anything is read)."""
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from crawler.ids import is_tconst
+from crawler.records import Outcome
 
 
 def merge_problem(
@@ -98,7 +99,7 @@ class Frontier:
     depth: int = 0  # the level being fetched
     level: list[str] = field(default_factory=list)  # titles of the current level, in order
     scheduled: dict[str, int] = field(default_factory=dict)  # tconst -> depth, in BFS order
-    done: dict[str, str] = field(default_factory=dict)  # tconst -> "title" | "failure" | "alias"
+    done: dict[str, str] = field(default_factory=dict)  # tconst -> its Outcome
     links: dict[str, list[str]] = field(default_factory=dict)  # current level's links
     aliases: dict[str, str] = field(default_factory=dict)  # merged tconst -> canonical
     joined: set[str] = field(default_factory=set)  # merge targets that joined this level
@@ -176,7 +177,7 @@ class Frontier:
         so a site of endless merges cannot grow the crawl past its budget.
         """
         self.aliases[tconst] = canonical
-        self.done[tconst] = "alias"
+        self.done[tconst] = Outcome.ALIAS
         if not self._schedule(canonical, self.depth):
             return False
         self.joined.add(canonical)

@@ -75,6 +75,7 @@ from crawler import defaults
 from crawler.frontier.local import FrontierUnavailable, merge_problem
 from crawler.frontier.redis_client import connect
 from crawler.lua import lua_script
+from crawler.records import Outcome
 from crawler.state.run import Run
 
 logger = logging.getLogger(__name__)
@@ -301,7 +302,7 @@ class SharedFrontier:
     @_or_lost(False)
     def record_alias(self, tconst: str, canonical: str) -> bool:
         is_new = bool(self._call(_ALIAS, self.worker, tconst, canonical))
-        self._mine[tconst] = "alias"
+        self._mine[tconst] = Outcome.ALIAS
         if is_new:
             self._mine[canonical] = None
         return is_new

@@ -1,8 +1,9 @@
 """Crawling the past: title pages read from a Wayback Machine archive (``-a as_of``).
 
-Pure functions, no Scrapy.  The spider asks here for the URL of a title "as of" a
-date (the archive's raw replay form), and, on an answer, whether it is a capture,
-when that capture was taken, and whether it is too far from the date to count.
+Pure functions, no Scrapy.  The Wayback source (``crawler.sources.wayback``) asks here
+for the URL of a title "as of" a date (the archive's raw replay form), and, on an
+answer, whether it is a capture, when that capture was taken, and whether it is too
+far from the date to count.
 
 With ``as_of=latest`` a title is read from its newest usable capture instead: its
 captures are listed by one CDX query (``crawler.sources.cdx``) and read newest first.
@@ -10,7 +11,7 @@ captures are listed by one CDX query (``crawler.sources.cdx``) and read newest f
 Replay URLs: ``{WAYBACK_BASE_URL}/web/<timestamp>id_/https://www.imdb.com/title/<tconst>/``.
 ``id_`` asks for the capture as it was recorded, without the archive's rewriting.
 A timestamp that is not a capture's own is redirected by the archive to the nearest
-capture; the spider follows that redirect itself.  A capture is recognised by its
+capture; the crawl follows that redirect itself.  A capture is recognised by its
 ``Memento-Datetime`` header (RFC 7089), which gives the time it was taken.
 """
 

@@ -25,10 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from crawler.records import Outcome
 from crawler.state.dataset import committed_paths, filesystem
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-_OUTCOMES = (("titles", "title"), ("aliases", "alias"), ("failures", "failure"))
+_OUTCOMES = (("titles", Outcome.TITLE.value), ("aliases", Outcome.ALIAS.value),
+             ("failures", Outcome.FAILURE.value))
 _KEY = ["tconst", "run_id", "crawled_at"]
 _KEY_SCHEMA = pa.schema([("tconst", pa.string()), ("run_id", pa.string()),
                          ("crawled_at", TIMESTAMP)])
@@ -153,7 +155,7 @@ class History:
         """The fetch to reuse for ``tconst``: its latest outcome, when that is a page or a
         merge younger than ``max_age``; None when it must be fetched."""
         fetch = self.latest(tconst)
-        if fetch is None or fetch.outcome == "failure" or now - fetch.crawled_at >= max_age:
+        if fetch is None or fetch.outcome == Outcome.FAILURE or now - fetch.crawled_at >= max_age:
             return None
         return fetch
 
@@ -163,7 +165,7 @@ class History:
         keys = {}
         for tconst in tconsts:
             fetch = self.latest(tconst)
-            if fetch is not None and fetch.outcome == "title":
+            if fetch is not None and fetch.outcome == Outcome.TITLE:
                 keys[tconst] = (fetch.run_id, fetch.crawled_at)
         out: dict[str, list[str]] = {t: [] for t in keys}
         if not keys or self._edges is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from crawler.frontier.local import Frontier
+from crawler.records import Outcome
 from crawler.state import dataset
 from crawler.state.atomic import TMP_SUFFIX, write_atomic
 from crawler.state.run import RUN_ID_RE, Run
@@ -254,7 +255,7 @@ def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None
             output_dir, key, table, _REPLAY_SCHEMAS[table]).to_pylist()]
 
     outcomes: dict[str, str] = {}
-    for table, outcome in (("titles", "title"), ("failures", "failure")):
+    for table, outcome in (("titles", Outcome.TITLE), ("failures", Outcome.FAILURE)):
         for r in rows(table):
             outcomes.setdefault(r["tconst"], outcome)
     aliases = {r["tconst"]: r["canonical_tconst"] for r in rows("aliases")}
@@ -265,11 +266,11 @@ def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None
     reused = [r["tconst"] for r in rows("reused")]
     for tconst in reused:
         fetch = history.latest(tconst) if history is not None else None
-        if fetch is not None and fetch.outcome == "alias" and fetch.canonical_tconst:
+        if fetch is not None and fetch.outcome == Outcome.ALIAS and fetch.canonical_tconst:
             aliases[tconst] = fetch.canonical_tconst
         else:
-            outcomes[tconst] = "reused"
+            outcomes[tconst] = Outcome.REUSED
             edges[tconst] = []
     if history is not None:
-        edges.update(history.edges(t for t in reused if outcomes.get(t) == "reused"))
+        edges.update(history.edges(t for t in reused if outcomes.get(t) == Outcome.REUSED))
     return Frontier.replay(run.seeds, run.depth, run.max_titles, outcomes, edges, aliases)

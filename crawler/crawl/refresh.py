@@ -1,0 +1,120 @@
+"""Refresh decisions (``-a refresh=<age>``): which titles are fetched again, and which
+stand as an earlier run read them.
+
+A title whose last fetch is younger than the age is not fetched: it gets a ``reused``
+row, and its recorded edges (or its merge) carry the walk on.  With
+``as_of=latest`` an older one is read again only when the archive lists a newer
+usable capture than the dataset's (``known_capture``, handed to the source); else
+the dataset's stands (``reuse_listed``).  Without ``-a refresh`` every title is
+fetched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from crawler.crawl.outcomes import Outcomes, now
+from crawler.items import ReusedItem
+from crawler.records import Outcome
+from crawler.state.run import utc_now
+
+if TYPE_CHECKING:
+    from crawler.frontier.local import TitleFrontier
+    from crawler.sources.base import Source
+    from crawler.state.history import Fetch, History
+
+
+class Refresh:
+    """Reuse decisions over ``history`` (None: no ``-a refresh``, nothing is reused)."""
+
+    def __init__(self, history: History | None, refresh_seconds: int,
+                 frontier: TitleFrontier, source: Source, outcomes: Outcomes) -> None:
+        self.history = history
+        self.max_age = timedelta(seconds=refresh_seconds)
+        self.frontier = frontier
+        self.source = source
+        self.outcomes = outcomes
+
+    def to_fetch(self, titles: list[str]) -> list[str]:
+        """Which of these titles to fetch, in order; fresh ones are reused instead (a
+        merge target a reused alias leads to is decided in turn)."""
+        depth = self.frontier.depth
+        to_fetch: list[str] = []
+        todo = titles
+        while todo:
+            reused_pages = []
+            joined = []
+            for tconst in todo:
+                reused, canonical = self._reuse(tconst, depth)
+                if reused == Outcome.TITLE:
+                    reused_pages.append(tconst)
+                elif reused is None:
+                    to_fetch.append(tconst)
+                if canonical is not None:
+                    joined.append(canonical)
+            if reused_pages and self.history is not None:
+                for tconst, similar in self.history.edges(reused_pages).items():
+                    self.frontier.record_links(tconst, similar)
+            todo = joined
+        return to_fetch
+
+    def _reuse(self, tconst: str, depth: int) -> tuple[str | None, str | None]:
+        """The reused outcome of a fresh title (``title`` or ``alias``; None: fetch it),
+        and the canonical title a reused merge newly brought into the level."""
+        if self.history is None:
+            return None, None
+        fetch = self.history.reusable(tconst, utc_now(), self.max_age)
+        if fetch is None or (fetch.captured_at is not None
+                             and not self.source.reaches(fetch.captured_at)):
+            return None, None
+        return self._reused(tconst, depth, fetch)
+
+    def _reused(self, tconst: str, depth: int, fetch: Fetch) -> tuple[str | None, str | None]:
+        """``fetch`` stands for ``tconst``: its ``reused`` row, and its merge followed."""
+        canonical = fetch.canonical_tconst
+        if fetch.outcome == Outcome.ALIAS and not self._followable(tconst, canonical):
+            return None, None  # not a merge to follow as it is: ask the site again
+        outcomes = self.outcomes
+        outcomes.due.append(ReusedItem(
+            tconst=tconst, depth=depth, fetched_run_id=fetch.run_id,
+            fetched_at=fetch.crawled_at.isoformat(), run_id=outcomes.run.run_id,
+            crawled_at=now()))
+        outcomes.stats.inc_value("titles/reused")
+        joined = None
+        if canonical is not None and fetch.outcome == Outcome.ALIAS:
+            if self.frontier.record_alias(tconst, canonical):
+                joined = canonical
+            outcomes.report_limits()
+        self.frontier.resolve(tconst, Outcome.REUSED)
+        return fetch.outcome, joined
+
+    def _followable(self, tconst: str, canonical: str | None) -> bool:
+        return canonical is not None and not self.frontier.merge_problem(
+            tconst, canonical, self.outcomes.max_merge_chain)
+
+    def known_capture(self, tconst: str) -> datetime | None:
+        """In a refresh run, the time of the dataset's capture of the title when it may
+        stand for it: a page, or a merge that can still be followed, within reach."""
+        fetch = self.history.latest(tconst) if self.history is not None else None
+        if (fetch is None or fetch.captured_at is None
+                or not self.source.reaches(fetch.captured_at)):
+            return None
+        if fetch.outcome == Outcome.ALIAS and not self._followable(
+                tconst, fetch.canonical_tconst):
+            return None
+        return fetch.captured_at
+
+    def reuse_listed(self, tconst: str, depth: int) -> list[str]:
+        """The archive holds no newer usable capture: the dataset's is reused, its edges
+        (or its merge) carry the walk on, as for a title fresh by age.  Returns the
+        titles to fetch (a merge target new to the crawl)."""
+        assert self.history is not None
+        fetch = self.history.latest(tconst)
+        assert fetch is not None
+        self.outcomes.stats.inc_value("archive/reused_unchanged")
+        outcome, joined = self._reused(tconst, depth, fetch)
+        if outcome == Outcome.TITLE:
+            self.frontier.record_links(tconst, self.history.edges([tconst])[tconst])
+        return self.to_fetch([joined]) if joined is not None else []
+
