@@ -39,8 +39,12 @@ redis:
 demo: install
 	$(BIN)/python scripts/demo.py
 
+# On every core (pytest-xdist): each test starts its own servers on free ports and writes
+# under its own tmp_path.  --dist loadfile keeps a module on one worker, so a module-scoped
+# fixture (a baseline crawl, a mirror) is built once; the longest modules go out first
+# (tests/conftest.py: LONGEST_FIRST).
 test: install browser redis lint
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=15
 
 # ruff over everything; mypy over the package code (files set in pyproject.toml).
 lint: install

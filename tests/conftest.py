@@ -28,6 +28,28 @@ def real_pages(layout: str | None = None) -> list[Path]:
     return [REAL_PAGES / r["file"] for r in rows if layout is None or r["layout"] == layout]
 
 
+# The modules that take longest (each test runs crawl processes), longest first: make test
+# (pytest-xdist, --dist loadfile --no-loadscope-reorder) hands whole modules out in
+# collection order to whichever worker is free, so a long one must not be left for last.
+LONGEST_FIRST = ("test_resume", "test_archive_resume", "test_s3_output", "test_shared_crawl",
+                 "test_shared_forgetting", "test_archive_latest", "test_soak",
+                 "test_archive_crawl", "test_imdb_datasets", "test_refresh", "test_schedule",
+                 "test_warc_damage", "test_first_contact", "test_timeline",
+                 "test_crawl_graph", "test_faults", "test_hostile_http", "test_hostile_world")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one process: the usual order
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def module_rank(item: pytest.Item) -> int:
+        module = getattr(item, "module", None)
+        return rank.get(module.__name__.rsplit(".", 1)[-1] if module else "", len(rank))
+
+    items.sort(key=module_rank)  # stable: the others keep their order
+
+
 SKIP_REASON = f"reference pages not found at {REAL_PAGES} (../shared is absent in this clone)"
 needs_shared = pytest.mark.skipif(not shared_available(), reason=SKIP_REASON)
 
