@@ -41,7 +41,9 @@ def mirror() -> MirrorServer:
 
 def shared(redis_url: str, worker: str, **more: Any) -> dict[str, Any]:
     return {"FRONTIER_URL": redis_url, "FRONTIER_WORKER": worker,
-            "FRONTIER_LEASE_SECONDS": "2", "FRONTIER_POLL_SECONDS": "0.05", **more}
+            # A lease a starved worker on a loaded CI machine still renews in time (a lapsed
+            # one lets a live worker write what another also wrote: issue 19, point 2).
+            "FRONTIER_LEASE_SECONDS": "4", "FRONTIER_POLL_SECONDS": "0.05", **more}
 
 
 def start_worker(base_url: str, out: Path | str, redis_url: str, worker: str,
