@@ -1,5 +1,6 @@
-"""The shape of the package code: no import cycle, and a spider that only decides what to
-fetch.  Imports inside functions and under TYPE_CHECKING count."""
+"""The shape of the package code: no import cycle, a spider that only decides what to
+fetch, and no function over 60 lines.  Imports inside functions and under TYPE_CHECKING
+count."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("crawler", "pipelines", "analytics")
 MAX_SPIDER_LINES = 250
+MAX_FUNCTION_LINES = 60
 
 
 def modules() -> dict[str, Path]:
@@ -95,3 +97,34 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 def test_the_spider_only_decides_what_to_fetch() -> None:
     spider = ROOT / "crawler" / "spiders" / "more_like_this.py"
     assert len(spider.read_text(encoding="utf-8").splitlines()) <= MAX_SPIDER_LINES
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int]]:
+    """(name, lines) of each function or method in ``source`` longer than ``limit`` lines,
+    counted from ``def`` to its last line (decorators left out), nested ones included."""
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+def test_no_function_over_60_lines() -> None:
+    too_long = [
+        f"{path.relative_to(ROOT)}: {name} ({lines} lines)"
+        for path in sorted(modules().values())
+        for name, lines in long_functions(path.read_text(encoding="utf-8"))
+    ]
+    assert not too_long, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(too_long)
+
+
+def test_the_length_check_finds_a_long_function() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(59))
+    source = (
+        f"@decorator\ndef short():\n{body}\n"
+        f"class A:\n    async def long(self):\n{body.replace('    ', '        ')}"
+        "        def inner():\n            pass\n"
+    )
+    assert long_functions(source) == [("long", 62)]

@@ -94,34 +94,37 @@ def read_fields(data: dict) -> dict[str, Any]:
     keywords = data.get("keywords")
     if isinstance(keywords, str) and keywords:
         out["keywords"] = [html.unescape(k) for k in keywords.split(",") if k]
-    credits: list[CreditRecord] = []
     # schema.org "creator" holds the writers of a film, the creators of a series.
     creator = "creator" if kind == "TVSeries" else "writer"
-    for key, category in (("director", "director"), ("creator", creator), ("actor", "cast")):
-        seen: set[str] = set()
-        for person in _people(data.get(key)):
-            m = _NCONST_RE.search(person.get("url") or "")
-            nconst = m.group(1) if m else None
-            if nconst and nconst in seen:  # creator lists repeat people across credits
-                continue
-            if nconst:
-                seen.add(nconst)
-            credits.append(
-                CreditRecord(
-                    category=category,
-                    ordering=len(seen) if nconst else 0,
-                    nconst=nconst,
-                    name=html.unescape(person["name"]),
-                    characters=[],
-                    notes=[],
-                )
-            )
+    credits = [
+        credit
+        for key, category in (("director", "director"), ("creator", creator), ("actor", "cast"))
+        for credit in _credits(category, data.get(key))
+    ]
     if credits:
-        for category in ("director", creator, "cast"):
-            n = 0
-            for c in credits:
-                if c["category"] == category:
-                    n += 1
-                    c["ordering"] = n
         out["credits"] = credits
     return out
+
+
+def _credits(category: str, people: Any) -> list[CreditRecord]:
+    """A credit for each person of one schema.org role, numbered in order."""
+    credits: list[CreditRecord] = []
+    seen: set[str] = set()
+    for person in _people(people):
+        m = _NCONST_RE.search(person.get("url") or "")
+        nconst = m.group(1) if m else None
+        if nconst and nconst in seen:  # creator lists repeat people across credits
+            continue
+        if nconst:
+            seen.add(nconst)
+        credits.append(
+            CreditRecord(
+                category=category,
+                ordering=len(credits) + 1,
+                nconst=nconst,
+                name=html.unescape(person["name"]),
+                characters=[],
+                notes=[],
+            )
+        )
+    return credits

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 from crawler.ids import NCONST_PATTERN, TCONST_PATTERN
@@ -401,6 +402,101 @@ def _iso_date(shown: str) -> tuple[str | None, str | None]:
     return iso, country.group(1).strip() if country else None
 
 
+def _countries(body: str) -> dict[str, Any]:
+    links = [(h, t) for h, t in _links(body) if t]
+    return {
+        "countries_of_origin": [t for _, t in links] or _items(body),
+        "countries_of_origin_codes": [
+            m.group(1).upper() for h, _ in links if (m := _CODE_RE.search(h))
+        ],
+    }
+
+
+def _languages(body: str) -> dict[str, Any]:
+    links = [(h, t) for h, t in _links(body) if t]
+    return {
+        "spoken_languages": [t for _, t in links] or _items(body),
+        "spoken_language_codes": [
+            m.group(1).lower() for h, _ in links if (m := _CODE_RE.search(h))
+        ],
+    }
+
+
+def _release_date(body: str) -> dict[str, Any]:
+    shown = text_of(body)
+    if not shown:
+        return {}
+    release_date, release_country = _iso_date(shown)
+    return {"release_date": release_date, "release_country": release_country}
+
+
+def _also_known_as(body: str) -> dict[str, Any]:
+    return {"also_known_as": [text_of(body)] if text_of(body) else []}
+
+
+def _filming_locations(body: str) -> dict[str, Any]:
+    return {"filming_locations": [t for _, t in _links(body) if t] or _items(body)}
+
+
+def _production(body: str) -> dict[str, Any]:
+    links = [(h, t) for h, t in _links(body) if t]
+    return {
+        "production_companies": [t for _, t in links],
+        "production_company_ids": [m.group(1) for h, _ in links if (m := _COMPANY_RE.search(h))],
+    }
+
+
+def _runtime(body: str) -> dict[str, Any]:
+    items = _items(body)
+    # "194 min (2 parts)": the figure, not the note
+    return {"runtime_minutes": _without_notes(items[0])} if items else {}
+
+
+def _keywords(body: str) -> dict[str, Any]:
+    links = _links(body)
+    return {"keywords": [t for h, t in links if t and ("/keyword/" in h or "keywords=" in h)]}
+
+
+def _taglines(body: str) -> dict[str, Any]:
+    tagline = text_of(body)
+    return {"taglines": [tagline]} if tagline else {}
+
+
+def _as(field: str, read: Callable[[str], Any]) -> Callable[[str], dict[str, Any]]:
+    """A block reader that sets ``field`` to what ``read`` finds in the block."""
+    return lambda body: {field: read(body)}
+
+
+def _usa_money(field: str) -> Callable[[str], dict[str, Any]]:
+    """A reader of a money block that counts only when it is marked "(USA)"."""
+    return lambda body: {field: _money(body)} if "(USA)" in text_of(body) else {}
+
+
+# "Label:" of a details block -> its reader (the block's content, "See more" cut off -> fields).
+_BLOCK_READERS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "Country": _countries,
+    "Countries": _countries,
+    "Language": _languages,
+    "Languages": _languages,
+    "Release Date": _release_date,
+    "Also Known As": _also_known_as,
+    "Filming Locations": _filming_locations,
+    "Production Co": _production,
+    "Budget": _as("budget", _money),
+    "Opening Weekend USA": _as("opening_weekend_us_canada", _money),
+    "Opening Weekend": _usa_money("opening_weekend_us_canada"),
+    "Gross USA": _as("gross_us_canada", _money),
+    "Gross": _usa_money("gross_us_canada"),
+    "Cumulative Worldwide Gross": _as("gross_worldwide", _money),
+    "Runtime": _runtime,
+    "Sound Mix": _as("sound_mix", _items),
+    "Color": _as("color", _items),
+    "Aspect Ratio": _as("aspect_ratio", _items),
+    "Plot Keywords": _keywords,
+    "Taglines": _taglines,
+}
+
+
 def read_blocks(text: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     credits: list[CreditRecord] = []
@@ -410,60 +506,9 @@ def read_blocks(text: str) -> dict[str, Any]:
             if not any(c["category"] == category for c in credits):
                 credits += _crew(category, content)
             continue
-        body = content.split('<span class="see-more', 1)[0]
-        if label in ("Country", "Countries"):
-            links = [(h, t) for h, t in _links(body) if t]
-            out["countries_of_origin"] = [t for _, t in links] or _items(body)
-            out["countries_of_origin_codes"] = [
-                m.group(1).upper() for h, _ in links if (m := _CODE_RE.search(h))
-            ]
-        elif label in ("Language", "Languages"):
-            links = [(h, t) for h, t in _links(body) if t]
-            out["spoken_languages"] = [t for _, t in links] or _items(body)
-            out["spoken_language_codes"] = [
-                m.group(1).lower() for h, _ in links if (m := _CODE_RE.search(h))
-            ]
-        elif label == "Release Date":
-            shown = text_of(body)
-            if shown:
-                out["release_date"], out["release_country"] = _iso_date(shown)
-        elif label == "Also Known As":
-            out["also_known_as"] = [text_of(body)] if text_of(body) else []
-        elif label == "Filming Locations":
-            out["filming_locations"] = [t for _, t in _links(body) if t] or _items(body)
-        elif label == "Production Co":
-            links = [(h, t) for h, t in _links(body) if t]
-            out["production_companies"] = [t for _, t in links]
-            out["production_company_ids"] = [
-                m.group(1) for h, _ in links if (m := _COMPANY_RE.search(h))
-            ]
-        elif label == "Budget":
-            out["budget"] = _money(body)
-        elif label == "Opening Weekend USA" or (
-            label == "Opening Weekend" and "(USA)" in text_of(body)
-        ):
-            out["opening_weekend_us_canada"] = _money(body)
-        elif label == "Gross USA" or (label == "Gross" and "(USA)" in text_of(body)):
-            out["gross_us_canada"] = _money(body)
-        elif label == "Cumulative Worldwide Gross":
-            out["gross_worldwide"] = _money(body)
-        elif label == "Runtime":
-            items = _items(body)
-            if items:  # "194 min (2 parts)": the figure, not the note
-                out["runtime_minutes"] = _without_notes(items[0])
-        elif label == "Sound Mix":
-            out["sound_mix"] = _items(body)
-        elif label == "Color":
-            out["color"] = _items(body)
-        elif label == "Aspect Ratio":
-            out["aspect_ratio"] = _items(body)
-        elif label == "Plot Keywords":
-            links = _links(body)
-            out["keywords"] = [t for h, t in links if t and ("/keyword/" in h or "keywords=" in h)]
-        elif label == "Taglines":
-            tagline = text_of(body)
-            if tagline:
-                out["taglines"] = [tagline]
+        read = _BLOCK_READERS.get(label)
+        if read is not None:
+            out.update(read(content.split('<span class="see-more', 1)[0]))
     if credits:
         out["credits"] = credits
     return out

@@ -282,59 +282,65 @@ def read_credits(title: dict) -> list[CreditRecord] | None:
         groups = title.get(key)
         if not groups and isinstance(principal, list):
             groups = [g for g in principal if dig(g, "category", "id") == category]
-        if not isinstance(groups, list):
-            continue
-        seen_any = True
-        ordering = 0
-        for group in groups:
-            for credit in dig(group, "credits") or []:
-                if not isinstance(credit, dict):
-                    continue
-                nconst, name = _person(credit)
-                if name is None:
-                    continue
-                ordering += 1
-                credits.append(
-                    CreditRecord(
-                        category=category,
-                        ordering=ordering,
-                        nconst=nconst,
-                        name=name,
-                        characters=[],
-                        notes=_notes(credit),
-                    )
-                )
+        if isinstance(groups, list):
+            seen_any = True
+            credits += _crew_credits(category, groups)
     edges = dig(title, "cast", "edges")
     if isinstance(edges, list):
         seen_any = True
-        # The cast is one billing list whatever the category (actor/actress), as the page shows.
-        ordering = 0
-        for edge in edges:
-            node = dig(edge, "node")
-            if not isinstance(node, dict):
+        credits += _cast_credits(edges)
+    return credits if seen_any else None
+
+
+def _crew_credits(category: str, groups: list) -> list[CreditRecord]:
+    """The people of one crew category's groups, numbered across them."""
+    credits: list[CreditRecord] = []
+    for group in groups:
+        for credit in dig(group, "credits") or []:
+            if not isinstance(credit, dict):
                 continue
-            nconst, name = _person(node)
+            nconst, name = _person(credit)
             if name is None:
                 continue
-            ordering += 1
-            chars = node.get("characters")
-            characters = [
-                c["name"]
-                for c in chars or []
-                if isinstance(c, dict) and isinstance(c.get("name"), str)
-            ]
-            category = dig(node, "category", "id")
             credits.append(
                 CreditRecord(
-                    category=category if isinstance(category, str) else "cast",
-                    ordering=ordering,
+                    category=category,
+                    ordering=len(credits) + 1,
                     nconst=nconst,
                     name=name,
-                    characters=characters,
-                    notes=_notes(node),
+                    characters=[],
+                    notes=_notes(credit),
                 )
             )
-    return credits if seen_any else None
+    return credits
+
+
+def _cast_credits(edges: list) -> list[CreditRecord]:
+    # The cast is one billing list whatever the category (actor/actress), as the page shows.
+    credits: list[CreditRecord] = []
+    for edge in edges:
+        node = dig(edge, "node")
+        if not isinstance(node, dict):
+            continue
+        nconst, name = _person(node)
+        if name is None:
+            continue
+        chars = node.get("characters")
+        characters = [
+            c["name"] for c in chars or [] if isinstance(c, dict) and isinstance(c.get("name"), str)
+        ]
+        category = dig(node, "category", "id")
+        credits.append(
+            CreditRecord(
+                category=category if isinstance(category, str) else "cast",
+                ordering=len(credits) + 1,
+                nconst=nconst,
+                name=name,
+                characters=characters,
+                notes=_notes(node),
+            )
+        )
+    return credits
 
 
 def read_more_like_this(title: dict) -> list[SimilarTitleRecord] | None:

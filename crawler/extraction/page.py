@@ -102,59 +102,104 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
         return _result(
             PageKind.WRONG_TITLE, f"page is about {found}, not {url_tconst}", url_tconst, found
         )
+    if data is None:
+        fields, layers = _legacy_fields(text, ld)
+    else:
+        fields, layers = _next_fields(text, tag_at, view, eras, ld)
+    return _result(PageKind.TITLE, None, url_tconst, found, _record(found, url, fields, layers))
 
+
+def _legacy_fields(text: str, ld: dict | None) -> tuple[dict[str, Any], list[str]]:
+    """The fields of a page without ``__NEXT_DATA__``, and the layers they came from: what a
+    legacy page shows first, then JSON-LD, then the rest of its markup."""
     fields: dict[str, Any] = {}
     layers: list[str] = []
-    old: dict[str, Any] = legacy.read(text) if data is None else {}
+    old = legacy.read(text)
     used_html = _fill(fields, {name: old.get(name) for name in _LEGACY_FIRST})
+    ld_credits = _fill_json_ld(fields, layers, ld)
+    used_html |= _fill(fields, html.read_legacy(text))
+    used_html |= _fill(fields, old)
+    used_html |= _fill_markup(fields, layers, html.TestIds(text), False, ld_credits)
+    if used_html:
+        layers.append("legacy-html")
+    return fields, layers
+
+
+def _next_fields(
+    text: str, tag_at: int, view: dict, eras: list[str], ld: dict | None
+) -> tuple[dict[str, Any], list[str]]:
+    """The fields of a page with ``__NEXT_DATA__``, and the layers they came from: its
+    title view, then JSON-LD, then the markup before the script for what both lack."""
+    fields: dict[str, Any] = {}
+    layers: list[str] = []
     if view and _fill(fields, next_data.read_fields(view)):
         layers.append("next:" + "+".join(eras))
+    ld_credits = _fill_json_ld(fields, layers, ld)
+    if _fill_markup(fields, layers, html.TestIds(text, tag_at), True, ld_credits):
+        layers.append("html")
+    return fields, layers
+
+
+def _fill_json_ld(fields: dict[str, Any], layers: list[str], ld: dict | None) -> list | None:
+    """Fill from the JSON-LD what ``fields`` lacks.  Its credits are returned, not filled:
+    they are used only when no other layer has any."""
     ld_fields = json_ld.read_fields(ld) if ld is not None else {}
     ld_credits = ld_fields.pop("credits", None)
     if _fill(fields, ld_fields):
         layers.append("json-ld")
+    return ld_credits
 
-    if data is None:
-        used_html |= _fill(fields, html.read_legacy(text))
-        used_html |= _fill(fields, old)
-    # Only fields the JSON layers lack are looked for in the markup (before __NEXT_DATA__).
-    ids = html.TestIds(text, tag_at)
+
+def _fill_markup(
+    fields: dict[str, Any],
+    layers: list[str],
+    ids: html.TestIds,
+    has_json: bool,
+    ld_credits: list | None,
+) -> bool:
+    """Fill from the ``data-testid`` markup only the fields the layers before lack, then the
+    credits; True if the markup was used."""
+    used = False
     # The hero block is read only without JSON: with JSON, a null there means the page shows
     # no such value (the hero then holds placeholders such as an "in development" note).
-    if data is None and any(_missing(fields, name) for name in _HERO_FIELDS):
-        used_html |= _fill(fields, html.read_hero(ids))
+    if not has_json and any(_missing(fields, name) for name in _HERO_FIELDS):
+        used |= _fill(fields, html.read_hero(ids))
     elif any(_missing(fields, name) for name in _HERO_RATING_FIELDS):
         # The rating bar is never a placeholder: a figure it shows that the JSON lacks (a
         # page whose vote count exists only as the rounded "16K") is the page's value.
         hero = html.read_hero(ids)
-        used_html |= _fill(fields, {name: hero.get(name) for name in _HERO_RATING_FIELDS})
+        used |= _fill(fields, {name: hero.get(name) for name in _HERO_RATING_FIELDS})
     if _missing(fields, "storyline"):
-        used_html |= _fill(fields, html.read_storyline(ids))
+        used |= _fill(fields, html.read_storyline(ids))
     wanted = {name for name in _DETAIL_FIELDS if _missing(fields, name)}
     if wanted:
-        used_html |= _fill(fields, html.read_details(ids, wanted))
-    credits = fields.get("credits") or []
+        used |= _fill(fields, html.read_details(ids, wanted))
+    credits, source = _credits(fields.get("credits") or [], ids, ld_credits)
+    fields["credits"] = credits
+    used |= source == "html"
+    if source == "json-ld" and "json-ld" not in layers:
+        layers.append("json-ld")
+    if _missing(fields, "more_like_this"):
+        used |= _fill(fields, {"more_like_this": html.read_more_like_this(ids)})
+    return used
+
+
+def _credits(credits: list, ids: html.TestIds, ld_credits: list | None) -> tuple[list, str | None]:
+    """The credits completed with the page's cast when they have none, else with JSON-LD's
+    when they are empty; and the layer that added to them ("html", "json-ld"), if one did."""
     if not _has_cast(credits):
         cast = html.read_cast(ids)
         if cast:
-            credits = [*credits, *cast]
-            used_html = True
+            return [*credits, *cast], "html"
     if not credits and ld_credits:
-        credits = ld_credits
-        if "json-ld" not in layers:
-            layers.append("json-ld")
-    fields["credits"] = credits
-    if _missing(fields, "more_like_this"):
-        cards = html.read_more_like_this(ids)
-        if cards:
-            fields["more_like_this"] = cards
-            used_html = True
-    if used_html:
-        layers.append("html" if data is not None else "legacy-html")
+        return ld_credits, "json-ld"
+    return credits, None
 
-    record = TitleRecord(tconst=found, url=url, layout=",".join(layers) or "none")
+
+def _record(tconst: str, url: str, fields: dict[str, Any], layers: list[str]) -> TitleRecord:
+    record = TitleRecord(tconst=tconst, url=url, layout=",".join(layers) or "none")
     for name in _SCALAR_FIELDS:
         record[name] = fields.get(name)  # type: ignore[literal-required]
     for name in _LIST_FIELDS:
         record[name] = fields.get(name) or []  # type: ignore[literal-required]
-    return _result(PageKind.TITLE, None, url_tconst, found, record)
+    return record
