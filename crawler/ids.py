@@ -24,6 +24,12 @@ def tconst_from_url(url: str) -> str | None:
     return m.group(1) if m else None
 
 
+def is_imdb_host(host: str | None) -> bool:
+    """imdb.com or one of its hosts (www., m., ...): the one test of "an IMDb URL"."""
+    host = (host or "").lower()
+    return host == "imdb.com" or host.endswith(".imdb.com")
+
+
 def parse_seed(value: str) -> str:
     """One seed (a tconst or an IMDb title URL) -> its tconst; ValueError otherwise."""
     value = value.strip()
@@ -32,7 +38,7 @@ def parse_seed(value: str) -> str:
     if "://" in value:
         host = urlsplit(value).hostname or ""
         tconst = tconst_from_url(value)
-        if tconst and (host == "imdb.com" or host.endswith(".imdb.com")):
+        if tconst and is_imdb_host(host):
             return tconst
     raise ValueError(
         f"invalid seed {value!r}: expected a tconst like tt0050634 "

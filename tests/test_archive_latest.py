@@ -17,8 +17,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from analytics.views import DATABASE
 from mirror.archive import Capture, captures_from_sources, latest_standin
 from mirror.faults import Fault
 from mirror.server import MirrorServer
@@ -37,6 +39,7 @@ MISSING = "tt0000001"
 CHALLENGED = "20261101000000"  # the stand-in's recorded challenge, newest of every title
 CHALLENGE_PAGE = REAL_PAGES / "tt0111161__abstractcore__other.html"
 CDX = "/cdx/search/cdx"
+PAST = "2018-06-01"
 
 
 def standin(titles: list[str]) -> dict[str, list[Capture]]:
@@ -82,14 +85,15 @@ def run_ids(out: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A latest run, a refresh run over the unchanged archive, then a refresh run after
-    one title got a newer capture; the log of each."""
+    """A latest run, a refresh run over the unchanged archive, a refresh run after one
+    title got a newer capture, then a run as of 2018-06-01 into the same OUTPUT_DIR; the
+    log of each."""
     out = tmp_path_factory.mktemp("latest") / "out"
     archive = standin(SEEDS)
     seed = ",".join([*SEEDS, MISSING])
     found: dict[str, Any] = {"out": out, "logs": [], "procs": []}
     with MirrorServer(archive=archive) as wayback:
-        for extra in ({}, {"refresh": "1s"}, {"refresh": "1s"}):
+        for extra in ({}, {"refresh": "1s"}, {"refresh": "1s"}, {"as_of": PAST}):
             if len(found["logs"]) == 2:  # the archive captured tt0078788 anew
                 archive["tt0078788"].append(Capture(
                     "20261115000000", page=REAL_PAGES / newest_page("tt0078788")[2]))
@@ -168,6 +172,33 @@ def test_a_refresh_reads_again_only_the_title_with_a_newer_capture(
     assert list(titles) == ["tt0078788"]
     assert titles["tt0078788"]["captured_at"] == datetime(2026, 11, 15, tzinfo=UTC)
     assert sorted(rows(runs["out"], "reused", third)) == sorted(set(SEEDS) - {"tt0078788"})
+
+
+def test_a_run_as_of_the_past_after_them_leaves_the_newest_captures_latest(
+    runs: dict[str, Any],
+) -> None:
+    """The timeline is the captures': the past run comes last but its older captures
+    neither replace the newest in titles_latest nor hide them in ratings_history."""
+    proc = runs["procs"][3]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    past = rows(runs["out"], "titles", run_ids(runs["out"])[3])
+    for tconst in ("tt0133093", "tt0119698"):  # captured 2018-08-20, nearest to PAST
+        assert past[tconst]["captured_at"] == datetime(2018, 8, 20, tzinfo=UTC), tconst
+    newest = {t: r for run in run_ids(runs["out"])[:3]
+              for t, r in rows(runs["out"], "titles", run).items()}
+    con = duckdb.connect(str(runs["out"] / DATABASE), read_only=True)
+    latest = con.execute("SELECT tconst, captured_at FROM titles_latest").fetchall()
+    history = con.execute("SELECT tconst, observed_at FROM ratings_history "
+                          "WHERE average_rating IS NOT NULL").fetchall()
+    con.close()
+    assert sorted(latest) == sorted((t, r["captured_at"]) for t, r in newest.items())
+    rated = [{t for t, r in rows(runs["out"], "ratings", run).items()
+              if r["average_rating"] is not None} for run in run_ids(runs["out"])]
+    rated_in_both = set(rated[3]) & set().union(*rated[:3])
+    assert {"tt0133093", "tt0119698"} <= set(rated_in_both)
+    for tconst in rated_in_both:
+        observed = {when for t, when in history if t == tconst}
+        assert {past[tconst]["captured_at"], newest[tconst]["captured_at"]} <= observed
 
 
 def test_warc_files_give_the_rows_of_the_same_captures(

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from crawler.checks import check_base_url, parse_age
 from crawler.headers import header_text
-from crawler.ids import tconst_from_url
+from crawler.ids import is_imdb_host, tconst_from_url
 from crawler.sources.cdx import cdx_url
 
 DEFAULT_BASE_URL = "https://web.archive.org"
@@ -125,6 +125,11 @@ class Replay:
     def time(self) -> datetime:
         return timestamp_time(self.timestamp)
 
+    @property
+    def host(self) -> str:
+        """The host of the original URL (an IMDb host, or any other)."""
+        return urlsplit(self.original).hostname or ""
+
 
 def parse_replay(url: str) -> Replay | None:
     """``.../web/20180820123456id_/https://www.imdb.com/title/tt0133093/`` -> its parts;
@@ -139,8 +144,7 @@ def parse_replay(url: str) -> Replay | None:
         return None
     if "://" not in original:  # the archive also accepts "imdb.com/title/..."
         original = "http://" + original
-    host = (urlsplit(original).hostname or "").lower()
-    imdb = host == "imdb.com" or host.endswith(".imdb.com")
+    imdb = is_imdb_host(urlsplit(original).hostname)
     return Replay(timestamp, original, tconst_from_url(original) if imdb else None)
 
 
@@ -210,12 +214,6 @@ class Archive:
     def on_archive(self, url: str) -> bool:
         """The URL is the archive's own (same host and port)."""
         return urlsplit(url).netloc == urlsplit(self.base_url).netloc
-
-    def replay_of(self, url: str) -> Replay | None:
-        """The replay a URL on the archive's own host names; None for any other URL."""
-        if not self.on_archive(url):
-            return None
-        return parse_replay(url)
 
     def too_far(self, captured: datetime) -> bool:
         if self.max_distance is None:

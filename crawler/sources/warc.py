@@ -45,7 +45,7 @@ from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.failures import CrawlStopped
-from crawler.ids import TCONST_PATTERN
+from crawler.ids import TCONST_PATTERN, is_imdb_host
 from crawler.sources.archive import (
     DEFAULT_BASE_URL,
     memento_header,
@@ -93,8 +93,7 @@ class Capture:
 def _title_of(uri: str) -> str | None:
     """The tconst of an IMDb title page URL (``/title/ttN`` or ``/title/ttN/``), else None."""
     parts = urlsplit(uri)
-    host = (parts.hostname or "").lower()
-    if not (host == "imdb.com" or host.endswith(".imdb.com")) or parts.query:
+    if not is_imdb_host(parts.hostname) or parts.query:
         return None
     m = _TITLE_PATH_RE.fullmatch(parts.path)
     return m.group(1) if m else None

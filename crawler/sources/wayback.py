@@ -19,8 +19,9 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 from crawler.blocks import WAF_ACTION_HEADER, block_reason, header_text
+from crawler.ids import is_imdb_host
 from crawler.records import PageKind
-from crawler.sources.archive import Archive, Replay, recorded_header
+from crawler.sources.archive import Archive, Replay, parse_replay, recorded_header
 from crawler.sources.base import (
     REDIRECT_CODES,
     RETRY_KINDS,
@@ -43,10 +44,6 @@ from crawler.sources.base import (
 )
 from crawler.sources.cdx import CaptureFailure, Reuse, Walk, parse_listing, plan
 from crawler.state.run import WAYBACK
-
-
-def _is_imdb(host: str) -> bool:
-    return host == "imdb.com" or host.endswith(".imdb.com")
 
 
 @dataclass(frozen=True)
@@ -172,22 +169,30 @@ class WaybackSource:
         """To the same title's capture (the nearest one, or a recorded redirect to
         itself): followed, unless too far from as_of; else the one redirect rule."""
         archive = self.archive
-        target = urljoin(reply.url, header_text(reply.headers, b"Location"))
-        replay = archive.replay_of(target)
+        target = self._target(urljoin(reply.url, header_text(reply.headers, b"Location")))
+        replay = target.replay
         if (replay is not None and replay.tconst == reply.tconst
                 and archive.too_far(replay.time)):
             return Refusal("not_archived", archive.distance_text(replay.time),
                            replay.time.isoformat())
         follow = self.ask(reply.tconst, reply.meta.get("walk"))
-        return redirect_answer(reply.tconst, self._target(target, replay),
-                               replace(follow, url=target), captured_at)
+        return redirect_answer(reply.tconst, target, replace(follow, url=target.url),
+                               captured_at)
 
-    def _target(self, url: str, replay: Replay | None) -> Target:
+    def _target(self, url: str) -> ArchiveTarget:
         """A replay of an IMDb page is ours, of a title when it names one; any other
         URL on the archive is no title; anywhere else is offsite."""
+        if not self.archive.on_archive(url):
+            return ArchiveTarget(url, urlsplit(url).hostname or "", False, None)
+        replay = parse_replay(url)
         if replay is None:
-            return Target(url, urlsplit(url).hostname or "", self.archive.on_archive(url),
-                          None)
-        host = urlsplit(replay.original).hostname or ""
-        return Target(url, host, _is_imdb(host), replay.tconst)
+            return ArchiveTarget(url, urlsplit(url).hostname or "", True, None)
+        return ArchiveTarget(url, replay.host, is_imdb_host(replay.host), replay.tconst,
+                             replay)
 
+
+@dataclass(frozen=True)
+class ArchiveTarget(Target):
+    """Where a redirect points on the archive, with the replay it names, if any."""
+
+    replay: Replay | None = None

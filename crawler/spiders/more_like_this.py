@@ -185,7 +185,7 @@ class MoreLikeThisSpider(scrapy.Spider):
             logger.error("%s is not a title URL (/title/tt.../)", response.url)
             return
         reply = base.Reply(asked[0], response.url, response.status, response.headers,
-                      response.body, response.meta)
+                           response.body, response.meta)
         yield from self._on(self.source.answer(reply), reply, asked[0], asked[1], now())
 
     def _on(self, answer: base.Answer, reply: base.Reply, tconst: str, depth: int,
