@@ -27,8 +27,9 @@ from pathlib import Path
 
 import jinja2
 
-from analytics.report_data import MAX_NODES, Report, load
+from analytics.report_data import MAX_NODES, MAX_ROWS, Report, load
 from analytics.report_figures import Figures, draw
+from crawler.masking import shown_url
 from crawler.state.atomic import write_atomic
 from crawler.state.dataset import remote
 
@@ -63,7 +64,7 @@ def environment() -> jinja2.Environment:
 def render(report: Report, figures: Figures) -> str:
     """The page of a report and its figures."""
     return environment().get_template(TEMPLATE).render(
-        r=report, figures=figures, max_nodes=MAX_NODES)
+        r=report, figures=figures, max_nodes=MAX_NODES, max_rows=MAX_ROWS)
 
 
 def build_report(output_dir: str | os.PathLike[str]) -> str:
@@ -73,14 +74,20 @@ def build_report(output_dir: str | os.PathLike[str]) -> str:
 
 
 def write_report(output_dir: str | os.PathLike[str]) -> Path | str:
-    """Write OUTPUT_DIR/report.html (atomically) and return its path (on an object store,
-    its URI: one PUT, so it too is seen whole or not at all)."""
-    page = build_report(output_dir)
+    """Write OUTPUT_DIR/report.html about OUTPUT_DIR; see :func:`write`."""
+    return write(output_dir, load(output_dir))
+
+
+def write(output_dir: str | os.PathLike[str], report: Report) -> Path | str:
+    """Write the page of ``report`` as OUTPUT_DIR/report.html (atomically) and return its
+    path (on an object store, its URI, credentials masked: one PUT, so it too is seen
+    whole or not at all)."""
+    page = render(report, draw(report))
     rem = remote(output_dir)
     if rem is not None:
         with rem.fs.open_output_stream(rem.path(REPORT_NAME)) as f:
             f.write(page.encode("utf-8"))
-        return f"{rem.uri.split('?', 1)[0].rstrip('/')}/{REPORT_NAME}"
+        return f"{shown_url(rem.uri).split('?', 1)[0].rstrip('/')}/{REPORT_NAME}"
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / REPORT_NAME

@@ -8,7 +8,8 @@ selects, counts and limits what is shown, into a :class:`Report`.
 
 The views are those of ``dataset.duckdb`` built in memory over the files committed
 now (:func:`analytics.views.connect_current`): a run still writing is seen as far as
-it has committed, and OUTPUT_DIR is only read.
+it has committed, and OUTPUT_DIR is only read.  Committed files gone since the views
+last listed them (``analytics.missing_files``) are named in ``Report.missing``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 
 import duckdb
 
-from analytics import views
-from crawler.state.dataset import display
+from analytics import missing_files, views
+from analytics.missing_files import MissingFile
+from crawler.masking import shown_url
 
 MAX_SEEDS = 10
 MAX_NODES = 40
@@ -120,6 +122,7 @@ class Report:
     """Everything the page shows; ``last`` is None when no run is recorded."""
 
     output_dir: str
+    missing: list[MissingFile]
     last: LastRun | None = None
     failures: list[tuple[str, int]] | None = None
     coverage: list[CoverageRow] | None = None
@@ -336,17 +339,20 @@ def _changes(rows: _PairRows, title: Callable[[str], Title]) -> Changes:
 def load(output_dir: str | os.PathLike[str], max_rows: int = MAX_ROWS) -> Report:
     """The report of ``output_dir``: its last run (run_timeline) and, when run_pairs pairs
     it with a previous run over the same seeds, what changed between the two."""
-    con = views.connect_current(output_dir)
+    files = views.committed_files(output_dir)
+    missing = missing_files.find(output_dir, views.listed_before(output_dir), files)
+    con = views.connect_current(output_dir, files)
     try:
-        return _load(con, display(output_dir), max_rows)
+        return _load(con, shown_url(output_dir), missing, max_rows)
     finally:
         con.close()
 
 
-def _load(con: duckdb.DuckDBPyConnection, shown: str, max_rows: int) -> Report:
+def _load(con: duckdb.DuckDBPyConnection, shown: str, missing: list[MissingFile],
+          max_rows: int) -> Report:
     row = _last_run(con)
     if row is None:
-        return Report(shown)
+        return Report(shown, missing)
     run_id, seeds = row[0], list(row[6] or [])
     con.execute(LAST_EDGES, {"run": run_id})
     con.execute(LAST_DEGREE)
@@ -367,7 +373,7 @@ def _load(con: duckdb.DuckDBPyConnection, shown: str, max_rows: int) -> Report:
     (links,) = _rows(con, "SELECT COUNT(*) FROM last_edges")[0]
     last = LastRun(run_id, row[1], row[2], row[3], row[4], row[5], [title(s) for s in seeds],
                    row[7], row[8], row[9], links)
-    return Report(shown, last, _failures(con, run_id), _coverage(con, run_id), hood,
+    return Report(shown, missing, last, _failures(con, run_id), _coverage(con, run_id), hood,
                   [Linked(title(t), n, rating.get(t)) for t, n in top],
                   rating_series(con, rated), names,
                   _changes(pair, title) if pair else None)

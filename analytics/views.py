@@ -7,7 +7,10 @@ The database holds no data, only views over an explicit list of committed files
 (absolute paths) and the table ``committed_files`` listing them: it opens read-only
 from any working directory, and after OUTPUT_DIR is moved or copied, the command
 above points it at the new place.  Each crawl run rebuilds it
-(``analytics.extension.BuildViews``), so new chunks appear once their run ends.
+(``analytics.extension.BuildViews``), so new chunks appear once their run ends.  A
+committed file gone since the last build is left out, named and kept in the table
+``missing_files`` (``analytics.missing_files``).  A build that fails removes the database
+(``analytics.database``): no reader takes an older state for the current one.
 
 On an object store (``OUTPUT_DIR=s3://bucket/prefix``) the database is built in a local
 temporary file, over the committed objects named by ``s3://`` URIs, and uploaded as
@@ -31,16 +34,20 @@ import tempfile
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
 
+from analytics import missing_files
+from analytics.database import DATABASE as DATABASE
+from analytics.database import remove_stale
+from analytics.missing_files import MissingFile
+from crawler.masking import scrub, shown_url
 from crawler.state.atomic import replacing, temporary_name
 from crawler.state.dataset import Remote, committed_paths, is_remote, remote
 from pipelines.schemas import SCHEMAS
 
-DATABASE = "dataset.duckdb"
 VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "more_like_this_latest",
          "ratings_history", "similarity_changes", "runs", "failures_latest", "observations",
          "run_timeline", "run_pairs", "run_more_like_this", "observation_pairs",
@@ -118,12 +125,28 @@ def connect(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def connect_current(output_dir: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
-    """The views over the files committed now, in an in-memory database: what ``build``
-    would write, without writing anything.  For a reader that must see a run still
-    writing as far as it has committed, or may not write OUTPUT_DIR (``scrapy report``).
-    Timestamps come back in UTC."""
-    files = committed_files(output_dir)
+def listed_before(output_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """The files OUTPUT_DIR's views database was built over or found missing (name under
+    OUTPUT_DIR -> table; see ``analytics.missing_files``); none without a database."""
+    try:
+        con = connect(output_dir)
+    except (OSError, duckdb.Error):
+        return {}
+    try:
+        return missing_files.listed(con)
+    except duckdb.Error:  # a database of another shape: nothing to compare with
+        return {}
+    finally:
+        con.close()
+
+
+def connect_current(output_dir: str | os.PathLike[str],
+                    files: dict[str, list[str]] | None = None) -> duckdb.DuckDBPyConnection:
+    """The views over the files committed now (or over ``files``), in an in-memory
+    database: what ``build`` would write, without writing anything.  For a reader that
+    must see a run still writing as far as it has committed, or may not write OUTPUT_DIR
+    (``scrapy report``).  Timestamps come back in UTC."""
+    files = committed_files(output_dir) if files is None else files
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -171,54 +194,91 @@ def _remove_leftovers(root: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _fill(con: duckdb.DuckDBPyConnection, sql: str, files: dict[str, list[str]]) -> None:
+def _fill(con: duckdb.DuckDBPyConnection, sql: str, files: dict[str, list[str]],
+          missing: list[MissingFile]) -> None:
     con.execute("CREATE TABLE committed_files (table_name VARCHAR, path VARCHAR)")
     rows = [(t, p) for t, paths in files.items() for p in paths]
     if rows:
         con.executemany("INSERT INTO committed_files VALUES (?, ?)", rows)
+    con.execute("CREATE TABLE missing_files (table_name VARCHAR, path VARCHAR)")
+    if missing:
+        con.executemany("INSERT INTO missing_files VALUES (?, ?)",
+                        [(m.table, m.name) for m in missing])
     for statement in statements(sql):
         con.execute(statement)
     con.execute("CHECKPOINT")
 
 
-def _build_remote(output_dir: str | os.PathLike[str], rem: Remote) -> str:
+def _missing(output_dir: str | os.PathLike[str],
+             files: dict[str, list[str]]) -> list[MissingFile]:
+    return missing_files.find(output_dir, listed_before(output_dir), files)
+
+
+def _build_remote(output_dir: str | os.PathLike[str], rem: Remote) -> Built:
     files = committed_files(output_dir)
+    missing = _missing(output_dir, files)
     with tempfile.TemporaryDirectory(prefix="views-") as tmp:
         local = Path(tmp) / DATABASE
         con = duckdb.connect(str(local))
         try:
             con.register_filesystem(_s3_for_duckdb(rem))
-            _fill(con, sql_text(output_dir, files), files)
+            _fill(con, sql_text(output_dir, files), files, missing)
         finally:
             con.close()
         with rem.fs.open_output_stream(rem.path(DATABASE)) as out:  # one PUT: whole or none
             out.write(local.read_bytes())
-    return f"s3://{rem.path(DATABASE)}"
+    return Built(f"s3://{rem.path(DATABASE)}", missing)
+
+
+class ViewsNotBuilt(RuntimeError):
+    """The views could not be built; the message is one line, with no credential."""
+
+
+class Built(NamedTuple):
+    path: Path | str  # the database (its URI on an object store)
+    missing: list[MissingFile]  # committed files gone, built around (analytics.missing_files)
 
 
 def build(output_dir: str | os.PathLike[str]) -> Path | str:
+    """Write ``OUTPUT_DIR/dataset.duckdb`` (see :func:`build_counted`); its path."""
+    return build_counted(output_dir).path
+
+
+def build_counted(output_dir: str | os.PathLike[str]) -> Built:
     """Write ``OUTPUT_DIR/dataset.duckdb`` atomically (a temporary file renamed over it:
-    a reader never meets half a database).  Returns its path (its URI on an object store,
-    where it is uploaded whole)."""
-    rem = remote(output_dir)
-    if rem is not None:
-        return _build_remote(output_dir, rem)
-    root = Path(output_dir).resolve()
+    a reader never meets half a database), around committed files that are gone (listed
+    in its ``missing_files``).  Returns its path (its URI on an object store, where it is
+    uploaded whole).  A build that fails removes the database it would have replaced
+    (``analytics.database.remove_stale``), which would answer for an older state, and
+    raises ViewsNotBuilt saying why and what became of it."""
+    try:
+        rem = remote(output_dir)
+        if rem is not None:
+            return _build_remote(output_dir, rem)
+        return _build_local(Path(output_dir).resolve())
+    except Exception as exc:
+        why = " ".join(scrub(str(exc), output_dir).split()) or type(exc).__name__
+        raise ViewsNotBuilt(f"views of {shown_url(output_dir)!r} not built: {why}; "
+                            f"{remove_stale(output_dir)}") from None
+
+
+def _build_local(root: Path) -> Built:
     if not root.is_dir():
         raise FileNotFoundError(f"OUTPUT_DIR {str(root)!r} is not a directory")
     files = committed_files(root)
+    missing = _missing(root, files)
     target = root / DATABASE
     _remove_leftovers(root)
     try:
         with replacing(target) as tmp:
             con = duckdb.connect(str(tmp))
             try:
-                _fill(con, sql_text(root, files), files)
+                _fill(con, sql_text(root, files), files, missing)
             finally:
                 con.close()
     finally:  # the temporary database's write-ahead log, left when a build failed
         Path(f"{temporary_name(target)}.wal").unlink(missing_ok=True)
-    return target
+    return Built(target, missing)
 
 
 ABOUT = {
@@ -278,7 +338,10 @@ def render_markdown() -> str:
         "",
         "`OUTPUT_DIR/dataset.duckdb` holds views over the committed Parquet files (chunks "
         "listed in `_state/<run_id>.commits`; the table `committed_files` lists them, by "
-        "absolute path).  Each crawl run rebuilds it; open it read-only from anywhere:",
+        "absolute path, and `missing_files` the committed files gone since a build listed "
+        "them, which the views leave out).  Each crawl run rebuilds it; a build that fails "
+        "removes it, as it would answer for an older state.  Open it read-only from "
+        "anywhere:",
         "",
         "    duckdb -readonly OUTPUT_DIR/dataset.duckdb",
         "",
@@ -320,11 +383,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     try:
-        path = build(args.output_dir)
-    except (OSError, duckdb.Error) as exc:
+        built = build_counted(args.output_dir)
+    except ViewsNotBuilt as exc:
         print(f"analytics.views: error: {exc}", file=sys.stderr)
         return 1
-    print(f"{path} ({time.perf_counter() - started:.2f} s)")
+    print(f"{built.path} ({time.perf_counter() - started:.2f} s)")
+    if built.missing:
+        print(f"analytics.views: warning: {missing_files.one_line(built.missing)}",
+              file=sys.stderr)
     return 0
 
 

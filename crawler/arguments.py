@@ -15,6 +15,7 @@ from pathlib import Path
 from crawler import defaults
 from crawler.checks import format_age, parse_age
 from crawler.ids import parse_seeds
+from crawler.masking import check_url, scrub, shown_url
 
 RENDER_MODES = ("never", "auto", "always")
 
@@ -104,7 +105,8 @@ def check_object_store(value: str) -> str:
 
     from crawler.state import dataset
 
-    shown = dataset.display(value)
+    check_url("OUTPUT_DIR", value)
+    shown = shown_url(value)
     expected = ("expected a local directory or s3://bucket/prefix (endpoint: "
                 "?endpoint_override=http://host:port or AWS_ENDPOINT_URL)")
     if not dataset.is_remote(value):
@@ -112,14 +114,15 @@ def check_object_store(value: str) -> str:
     try:
         rem = dataset.remote(value)
     except (pa.ArrowException, ValueError) as exc:
-        raise ValueError(f"OUTPUT_DIR={shown!r} is not a valid object store URI ({exc}); "
+        raise ValueError(f"OUTPUT_DIR={shown!r} is not a valid object store URI "
+                         f"({scrub(str(exc), value)}); "
                          f"{expected}") from None
     assert rem is not None
     bucket = rem.root.split("/", 1)[0]
     try:
         info = rem.fs.get_file_info(bucket)
     except OSError as exc:
-        why = " ".join(str(exc).split())
+        why = " ".join(scrub(str(exc), value).split())
         raise ValueError(f"OUTPUT_DIR={shown!r} cannot be reached: {why}") from None
     if info.type == pafs.FileType.NotFound:
         raise ValueError(f"OUTPUT_DIR={shown!r}: bucket {bucket!r} does not exist; create it "

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from crawler.masking import check_url, shown_url
+
 _AGE_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _AGE_RE = re.compile(r"^(?:(\d+)([wdhms]))+$", re.ASCII)
 _AGE_PART_RE = re.compile(r"(\d+)([wdhms])", re.ASCII)
@@ -40,21 +42,24 @@ def format_age(seconds: int) -> str:
 
 def check_base_url(value: str, name: str = "IMDB_BASE_URL",
                    example: str = "https://www.imdb.com") -> str:
-    """Scheme and host (and port) only: anything more would end up in every URL and row."""
+    """Scheme and host (and port) only: anything more would end up in every URL and row.
+    No message shows a credential (``crawler.masking``)."""
+    check_url(name, str(value))
     parts = urlsplit(str(value))
+    shown = shown_url(str(value))
     expected = f"expected e.g. {example} or http://127.0.0.1:8000"
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise ValueError(f"{name}={value!r} has a bad port; {expected}") from None
+        raise ValueError(f"{name}={shown!r} has a bad port; {expected}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{name}={value!r} is not an http(s) URL with a host; "
+        raise ValueError(f"{name}={shown!r} is not an http(s) URL with a host; "
                          f"{expected}")
     if parts.username is not None or parts.password is not None:
-        raise ValueError(f"{name}=...@{parts.hostname} carries credentials, which "
-                         f"would be sent and stored with every row; {expected}")
+        raise ValueError(f"{name}={shown!r} carries credentials, which would be sent and "
+                         f"stored with every row; {expected}")
     if parts.query or parts.fragment or "?" in str(value) or "#" in str(value):
-        raise ValueError(f"{name}={value!r} has a query or fragment; {expected}")
+        raise ValueError(f"{name}={shown!r} has a query or fragment; {expected}")
     if parts.path.strip("/"):
-        raise ValueError(f"{name}={value!r} has a path; {expected}")
+        raise ValueError(f"{name}={shown!r} has a path; {expected}")
     return f"{parts.scheme}://{parts.netloc}"

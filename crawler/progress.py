@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.state.dataset import display
+from crawler.masking import shown_url
 
 if TYPE_CHECKING:
     from typing import Self
@@ -76,7 +76,7 @@ class Progress:
         logger.info(self.line(spider))
         written = {k.removeprefix("parquet/rows/"): v for k, v in stats.items()
                    if k.startswith("parquet/rows/")}
-        output = display(self.crawler.settings.get("OUTPUT_DIR") or "")  # no credentials
+        output = shown_url(self.crawler.settings.get("OUTPUT_DIR") or "")  # no credentials
         tables = ", ".join(f"{t} {n}" for t, n in sorted(written.items())) or "nothing"
         run_id = getattr(getattr(spider, "run", None), "run_id", "?")
         logger.info("finished (%s) in %.1fs: run %s wrote %s rows to %s", reason,

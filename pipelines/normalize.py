@@ -8,14 +8,15 @@ column of ``titles`` or ``ratings`` (``budget`` becomes ``budget_amount`` and
 ``budget_currency``, ``num_votes`` gains ``num_votes_abbreviated``), each credit
 holds the columns of ``credits`` and each edge those of ``more_like_this``
 (without the title's ``tconst`` and stamps, which the exporter adds).  Running
-it twice gives the same item.
+it twice gives the same item.  NUL characters are removed from every string of a
+title page (and counted): never text, and a cut in many readers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.items import MONEY_FIELDS, TitleItem
 from crawler.records import TITLE_LIST_FIELDS
@@ -30,7 +31,14 @@ from pipelines.values import (
     parse_rating,
     parse_release_date,
     parse_runtime,
+    without_nul,
 )
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+NUL_STAT = "text/nul_removed"
 
 INT_FIELDS = (
     "start_year",
@@ -157,12 +165,23 @@ def normalize_edge(card: Mapping[str, Any], rank: int | None = None) -> dict[str
 
 
 class NormalizeTitlePipeline:
-    """Types a ``TitleItem`` whole (see the module doc); other items pass through."""
+    """Types a ``TitleItem`` whole (see the module doc); other items pass through.  NUL
+    characters are first removed from every string of the item, and counted in the stat
+    ``text/nul_removed`` (crawl_runs ``nul_removed``)."""
+
+    def __init__(self, stats: StatsCollector | None = None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizeTitlePipeline:
+        return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, TitleItem):
             return item
-        values = dict(item)
+        values, removed = without_nul(dict(item))
+        if removed and self.stats is not None:
+            self.stats.inc_value(NUL_STAT, removed)
         out = normalize_title({k: v for k, v in values.items()
                                if k not in ("credits", "more_like_this")})
         out["credits"] = [normalize_credit(c) for c in values.get("credits") or []]

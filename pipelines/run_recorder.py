@@ -25,6 +25,7 @@ from scrapy.crawler import Crawler
 from crawler import signals as our_signals
 from crawler.state.run import Run
 from pipelines import coverage
+from pipelines.normalize import NUL_STAT
 from pipelines.schemas import TABLE_COUNTS
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class RunRecorder:
             "as_of": run.as_of,
             "source": run.source,
             "warc_damaged_records": stats.get_value("warc/damaged_records"),
+            "nul_removed": stats.get_value(NUL_STAT, 0),
             **{f"{t}_rows": committed[t] for t in TABLE_COUNTS},
             "crawled_at": at,
         }

@@ -337,6 +337,9 @@ CRAWL_RUNS = pa.schema(
            "ARCHIVE_WARC records skipped as damaged in this session (a header past "
            "ARCHIVE_WARC_MAX_HEADER, a record cut short, bytes that are no record), each "
            "named in the log with its file and offset; null when no WARC file was read."),
+        _f("nul_removed", pa.int64(),
+           "NUL characters removed from the text of this session's title pages (never "
+           "text, and a cut in many readers); null in rows written before it existed."),
     ]
 )
 

@@ -60,6 +60,23 @@ _MONEY_UNIT_FIRST = re.compile(r"^(?P<c>[^\d\s]+)\s*(?P<n>\d[\d.,' ]*)$")
 _MONEY_UNIT_LAST = re.compile(r"^(?P<n>\d[\d.,' ]*?)\s*(?P<c>[^\d\s]+)$")
 
 
+def without_nul(value: Any) -> tuple[Any, int]:
+    """``value`` with the NUL characters of every string in it removed (in nested lists,
+    tuples and dicts too), and how many were removed.  A NUL is never text a page shows,
+    and many readers of the data (C strings, terminals, some databases) cut a value at
+    it."""
+    if isinstance(value, str):
+        count = value.count("\x00")
+        return (value.replace("\x00", ""), count) if count else (value, 0)
+    if isinstance(value, dict):
+        pairs = {k: without_nul(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    if isinstance(value, list | tuple):
+        parts = [without_nul(v) for v in value]
+        return type(value)(v for v, _ in parts), sum(n for _, n in parts)
+    return value, 0
+
+
 def clean_text(value: Any) -> str | None:
     """Trim and collapse whitespace (incl. no-break spaces); empty -> None."""
     if value is None:

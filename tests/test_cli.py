@@ -31,7 +31,7 @@ def run(args: list[str]) -> subprocess.CompletedProcess[str]:
         ({}, {"RENDER": "sometimes"}, "RENDER='sometimes' is not a rendering mode; "
                                       "expected one of never, auto, always"),
         ({}, {"IMDB_BASE_URL": "http://user:secret@127.0.0.1:9"},
-         "IMDB_BASE_URL=...@127.0.0.1 carries credentials"),
+         "IMDB_BASE_URL='http://***:***@127.0.0.1:9' carries credentials"),
         ({}, {"IMDB_BASE_URL": "http://127.0.0.1:9?x=1"}, "has a query or fragment"),
         ({}, {"IMDB_BASE_URL": "http://127.0.0.1:9/#f"}, "has a query or fragment"),
         ({}, {"CONCURRENT_REQUESTS_PER_DOMAIN": "0"},

@@ -6,6 +6,7 @@ loss, and checks the rows, the exit code and the one-line message.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,29 @@ def test_an_argument_typo_is_refused_naming_the_accepted_ones(tmp_path: Path) ->
     assert proc.stderr == (ERROR + "unknown argument(s) -a dept, -a max_title; accepted: "
                            "seed, depth, max_titles, refresh, as_of, run_id\n")
     assert not (tmp_path / "out").exists()
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+def test_nul_characters_are_stripped_from_page_text_and_counted(tmp_path: Path) -> None:
+    """NULs in a title's name and plot, and in a card's name (the page's JSON carries them
+    as \\u0000): gone from every row and from the report, and counted in crawl_runs."""
+    from analytics.report import write_report
+
+    graph = copy.deepcopy(GRAPH)
+    seed = graph[T[0]]
+    seed["primary_title"] = "Nul\x00Title"
+    seed["plot"] = "A plot\x00 with\x00 NULs."
+    seed["more_like_this"][0]["primary_title"] = "Card\x00Name"
+    with MirrorServer(records=graph) as mirror:
+        proc = run_crawl(mirror.base_url, tmp_path / "out", seed=T[0], depth=0)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (title,) = read_table(tmp_path / "out", "titles")
+    assert (title["primary_title"], title["plot"]) == ("NulTitle", "A plot with NULs.")
+    card = [r for r in read_table(tmp_path / "out", "more_like_this") if r["rank"] == 1]
+    assert [r["similar_primary_title"] for r in card] == ["CardName"]
+    assert crawl_run(tmp_path / "out")["nul_removed"] == 4
+    assert "'text/nul_removed': 4" in proc.stderr  # the stat
+    page = Path(write_report(tmp_path / "out")).read_text(encoding="utf-8")
+    assert "NulTitle" in page and "\x00" not in page

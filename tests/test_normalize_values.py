@@ -21,6 +21,7 @@ from pipelines.values import (
     parse_release_date,
     parse_runtime,
     parse_timestamp,
+    without_nul,
 )
 from tests.conftest import SEED_DIR, needs_shared, real_pages
 
@@ -271,3 +272,12 @@ def test_legacy_budget_strings_parse() -> None:
             assert parsed is not None, (path.name, m.group(1))
             amounts.append(parsed)
     assert (12_215_500_000, "KRW") in amounts and (63_000_000, "USD") in amounts
+
+
+def test_without_nul_strips_every_string_and_counts() -> None:
+    item = {"primary_title": "A\x00B", "genres": ["Dra\x00ma", "War"], "n": 3,
+            "credits": [{"name": "\x00\x00X", "ordering": 1}], "pair": ("a\x00", None)}
+    assert without_nul(item) == ({"primary_title": "AB", "genres": ["Drama", "War"], "n": 3,
+                                  "credits": [{"name": "X", "ordering": 1}],
+                                  "pair": ("a", None)}, 5)
+    assert without_nul("plain") == ("plain", 0)

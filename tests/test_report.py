@@ -34,6 +34,7 @@ from crawler.state.dataset import commit_log
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from tests.crawling import ROOT, read_table, run_crawl
+from tests.s3_server import S3Server
 
 SEEDS = [tconst_of(1), tconst_of(7)]
 DEPTH = 2
@@ -315,3 +316,96 @@ def test_the_report_opens_in_chromium_loading_nothing_else(report: Path) -> None
     assert colours is not None and len(colours) > 200
     background = sum(n for n, c in colours if c in ((255, 255, 255), (250, 250, 250)))
     assert 1 - background / (image.width * image.height) > 0.05
+
+
+# --- failures in one line (issue 19, point 7) ---------------------------------------------
+
+
+def scrapy_report(output_dir: str | Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "scrapy", "report", "-s",
+                             f"OUTPUT_DIR={output_dir}"], cwd=ROOT, text=True,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def one_line(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """(exit code, the one line on stderr, stdout); fails on more lines or a traceback."""
+    stdout, stderr = proc.communicate(timeout=120)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr[-3000:]
+    assert lines[0].startswith("scrapy report: error: "), lines[0]
+    return proc.returncode, lines[0].removeprefix("scrapy report: error: "), stdout
+
+
+def test_a_missing_bucket_or_a_dead_endpoint_fails_in_one_line(s3_server: S3Server) -> None:
+    from tests.redis_server import free_port
+
+    dead = f"s3://bucket/p?endpoint_override=http://127.0.0.1:{free_port()}"
+    missing = f"s3://no-such-bucket/p?endpoint_override={s3_server.endpoint}"
+    # Both at once: each is a Python start-up, and neither waits on the other.
+    procs = [scrapy_report(dead, AWS_EC2_METADATA_DISABLED="true"),
+             scrapy_report(missing)]
+    (dead_code, dead_line, dead_out), (missing_code, missing_line, missing_out) = map(
+        one_line, procs)
+    assert dead_code == 2 and dead_out == ""
+    assert dead_line.startswith(f"OUTPUT_DIR={dead!r} cannot be reached: "), dead_line
+    assert missing_code == 2 and missing_out == ""
+    assert missing_line == (f"OUTPUT_DIR={missing!r}: bucket 'no-such-bucket' does not "
+                            "exist; create it or name another")
+
+
+def test_a_deleted_committed_file_is_named_and_the_views_are_rebuilt_around_it(
+    tmp_path: Path
+) -> None:
+    """A committed file deleted by hand after the views were built: the old database
+    fails on it; ``scrapy report`` writes the page without its rows, says so and names
+    it, exit 1; a rebuild leaves it out and counts it in missing_files, every time, until
+    the file is back."""
+    out = tmp_path / "out"
+    (_, last) = write(out, Shape(titles=40, runs=2, rewire=0.3, seeds=1))
+    views.build(out)
+    all_titles = query_one(out, "SELECT COUNT(*) FROM titles_latest")
+    raw = query_one(out, "SELECT COUNT(*) FROM titles_raw")
+    victim = sorted((out / "titles").rglob(f"{last}-*.parquet"))[0]
+    name = victim.relative_to(out).as_posix()
+    lost = pq.read_metadata(victim).num_rows
+    kept = tmp_path / "kept.parquet"
+    shutil.move(victim, kept)
+    with pytest.raises(duckdb.IOException, match="No files found"):
+        query_one(out, "SELECT COUNT(*) FROM titles_latest")  # the reported failure
+
+    code, line, stdout = one_line(scrapy_report(out))
+    assert code == 1
+    assert line == (f"committed file {name} missing from OUTPUT_DIR (1 missing file; deleted "
+                    "or lost since the views listed it): its rows are left out; restore it "
+                    "to bring them back; the report was written without them")
+    assert stdout.strip() == str(out / "report.html")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<td>titles</td><td>{name}</td>" in page and "Missing files" in page
+
+    for _ in range(2):  # the second build still counts it: listed in missing_files
+        built = views.build_counted(out)
+        assert [(m.table, m.name) for m in built.missing] == [("titles", name)]
+        assert query_one(out, "SELECT COUNT(*) FROM missing_files") == 1
+        assert lost and query_one(out, "SELECT COUNT(*) FROM titles_raw") == raw - lost
+    proc = subprocess.run([sys.executable, "-m", "analytics.views", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0
+    assert proc.stderr.strip() == f"analytics.views: warning: committed file {name} " \
+        "missing from OUTPUT_DIR (1 missing file; deleted or lost since the views listed " \
+        "it): its rows are left out; restore it to bring them back"
+
+    shutil.move(kept, victim)  # restored: nothing missing, every row back
+    assert views.build_counted(out).missing == []
+    assert query_one(out, "SELECT COUNT(*) FROM titles_latest") == all_titles
+    assert report_data.load(out).missing == []
+
+
+def query_one(out: Path, sql: str) -> Any:
+    con = duckdb.connect(str(out / views.DATABASE), read_only=True)
+    try:
+        row = con.execute(sql).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row[0]

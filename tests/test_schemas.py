@@ -191,6 +191,7 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("as_of", "timestamp[us, tz=UTC]"),
         ("source", "string"),
         ("warc_damaged_records", "int64"),
+        ("nul_removed", "int64"),
     ],
     # IMDb's daily dataset files (pipelines.schemas DATASET_SCHEMAS).
     "imdb_title_ratings": [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from crawler.records import TitleRecord
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from tests.crawling import ROOT, read_table, run_crawl
+from tests.crawling import ROOT, crawl_command, read_table, run_crawl
 from tests.test_refresh import age
 
 # 20 titles, 4 cards each; rank 1 of title i is i+1 (20 -> 1).  Cards (by index):
@@ -268,19 +269,63 @@ def test_opens_read_only_elsewhere_and_after_a_move_and_the_repoint(
     assert (proc.returncode, proc.stdout) == (0, "20 6\n"), proc.stderr
 
 
-def test_a_failed_build_loses_nothing_and_keeps_the_exit_code(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    (out / views.DATABASE).mkdir(parents=True)  # the rename over it must fail
-    small = {T[i]: copy.deepcopy(GRAPH[T[i]]) for i in (1, 2)}
+def small_graph() -> dict[str, TitleRecord]:
+    small = {T[i]: copy.deepcopy(GRAPH[T[i]]) for i in (1, 2, 3)}
     cards(small, 1, [2])
-    cards(small, 2, [1])
-    with MirrorServer(records=small) as mirror:
-        proc = run_crawl(mirror.base_url, out, seed=SEED, depth=2, max_titles=10)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if "[analytics.extension] ERROR" in line]
-    assert len(errors) == 1 and "views not rebuilt" in errors[0], proc.stderr[-3000:]
-    assert sorted(r["tconst"] for r in read_table(out, "titles")) == [T[1], T[2]]
-    assert [r["finish_reason"] for r in read_table(out, "crawl_runs")] == ["finished"]
+    cards(small, 2, [1, 3])
+    cards(small, 3, [1])
+    return small
+
+
+def full_disk_on_big_files() -> None:
+    """In the crawl process: a file may not grow past 256 KB (EFBIG, what a full disk
+    gives a writer).  The crawl's Parquet files fit; a DuckDB database (>= 512 KB)
+    does not, so the disk fills only while the views are rebuilt."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+
+
+def test_a_failed_views_rebuild_exits_1_and_leaves_no_older_database(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with MirrorServer(records=small_graph()) as mirror:
+        first = run_crawl(mirror.base_url, out, seed=SEED, depth=0)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert query(out / views.DATABASE, "SELECT COUNT(*) FROM titles_latest") == [(1,)]
+        second = subprocess.run(crawl_command(mirror.base_url, out, seed=SEED, depth=2),
+                                cwd=ROOT, capture_output=True, text=True, timeout=300,
+                                check=False, preexec_fn=full_disk_on_big_files)
+    assert second.returncode == 1, second.stderr[-3000:]
+    errors = [line for line in second.stderr.splitlines() if " ERROR: " in line]
+    assert len(errors) == 1 and "[analytics.extension] ERROR: views of" in errors[0], errors
+    last = second.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"scrapy crawl more_like_this: error: views of '{out}' not built: ")
+    assert "File too large" in last and last.endswith(
+        "; the older dataset.duckdb was removed, so no reader takes it for the current state "
+        f"(run `python -m analytics.views {out}` to build them again)"), last
+    # No database answers for the first run only; nothing temporary is left.
+    assert sorted(p.name for p in out.iterdir() if "duckdb" in p.name) == []
+    # The data is committed all the same, and a build by hand shows both runs.
+    assert sorted(r["tconst"] for r in read_table(out, "titles")) == sorted([T[1], T[1], T[2],
+                                                                              T[3]])
+    assert [r["finish_reason"] for r in read_table(out, "crawl_runs")] == ["finished"] * 2
+    again = subprocess.run([sys.executable, "-m", "analytics.views", str(out)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert query(out / views.DATABASE, "SELECT (SELECT COUNT(*) FROM titles_latest), "
+                 "(SELECT COUNT(*) FROM runs)") == [(3, 2)]
+
+
+def test_a_failed_build_by_hand_says_so_in_one_line(tmp_path: Path) -> None:
+    """``python -m analytics.views`` where the database cannot be replaced (a directory
+    in its place, not ours to remove): exit 1, one line, the directory left alone."""
+    out = tmp_path / "out"
+    (out / views.DATABASE).mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-m", "analytics.views", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"analytics.views: error: views of '{out}' not built: ")
+    assert line.endswith("; dataset.duckdb is not a file and was left alone"), line
+    assert (out / views.DATABASE).is_dir()
 
 
 def test_docs_views_md_is_current() -> None:

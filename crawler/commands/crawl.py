@@ -12,7 +12,8 @@ Exit codes (also in docs/reliability.md):
 - 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
 - 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
   by an OUTPUT_DIR that could not be written, by a shared crawl's Redis that could not
-  be reached or forgot the crawl, or it fetched no title at all;
+  be reached or forgot the crawl, or it fetched no title at all, or its views could not
+  be rebuilt (its data is committed; ``dataset.duckdb``, older, is removed);
 - 2: refused before it started;
 - 3: it completed, but field coverage fell sharply against the previous completed run
   (IMDb's page may have changed; see ``pipelines.coverage``).
@@ -178,6 +179,9 @@ def run_problem(crawler: Crawler) -> str | None:
     ):
         # A scheduled run that got no title at all must not look like a success.
         return "no title could be fetched; see the failures table for why"
+    views_error = stats.get_value("views/error")
+    if views_error:  # the data is committed, but dataset.duckdb does not show it
+        return str(views_error)
     return None
 
 

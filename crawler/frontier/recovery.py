@@ -44,6 +44,7 @@ import redis
 from crawler.frontier.local import Frontier
 from crawler.frontier.redis_client import FrontierError
 from crawler.lua import lua_script
+from crawler.masking import shown_url
 from crawler.state import dataset
 from crawler.state.run import Run
 
@@ -112,7 +113,7 @@ def read_record(output_dir: str | os.PathLike[str], key: str) -> Record | None:
             raise ValueError(record.key)
     except (OSError, ValueError, TypeError) as exc:
         raise FrontierError(
-            f"OUTPUT_DIR {dataset.display(output_dir)!r}: the record of the shared crawl "
+            f"OUTPUT_DIR {shown_url(output_dir)!r}: the record of the shared crawl "
             f"{key!r} (_state/{name}) cannot be read ({type(exc).__name__}); remove it to "
             "start a new run under that key") from None
     return record

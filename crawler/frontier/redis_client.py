@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from crawler.masking import shown_url
+from crawler.masking import check_url, scrub, shown_url
 
 
 class FrontierError(ValueError):
@@ -12,15 +12,20 @@ class FrontierError(ValueError):
 
 
 def connect(url: str) -> redis.Redis:
-    """A client for ``url``; FrontierError in one line when it cannot be reached."""
+    """A client for ``url``; FrontierError in one line when it cannot be reached, or
+    when where its password ends is ambiguous (no part of it shown)."""
+    try:
+        check_url("FRONTIER_URL", url)
+    except ValueError as exc:
+        raise FrontierError(str(exc)) from None
     shown = shown_url(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
         client.ping()
     except ValueError as exc:
         raise FrontierError(f"FRONTIER_URL={shown!r} is not a Redis URL: "
-                            f"{str(exc).replace(url, shown)}") from None
+                            f"{scrub(str(exc), url)}") from None
     except redis.RedisError as exc:
         raise FrontierError(f"FRONTIER_URL={shown!r}: Redis cannot be reached "
-                            f"({str(exc).replace(url, shown)})") from None
+                            f"({scrub(str(exc), url)})") from None
     return client

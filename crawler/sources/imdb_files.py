@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from crawler.masking import shown_url
 from crawler.state import dataset
 
 # -a files=<short name>,...: IMDb's file, and the table its rows go to.
@@ -187,6 +188,6 @@ def check_options(spargs: dict[str, str], get: Callable[[str], Any]) -> None:
                          "whole number of bytes >= 0 (0: no limit)")
     if titles == "graph" and not has_crawl(output_dir):
         raise ValueError(f"titles=graph keeps the crawled graph's titles, but OUTPUT_DIR "
-                         f"{dataset.display(output_dir)!r} holds no committed crawl; run "
+                         f"{shown_url(output_dir)!r} holds no committed crawl; run "
                          "`scrapy crawl more_like_this` into it first, or use -a titles=all "
                          "to keep every title")

@@ -107,15 +107,6 @@ def remote(output_dir: str | os.PathLike[str]) -> Remote | None:
                         os.environ.get("AWS_ACCESS_KEY_ID"))
 
 
-_USERINFO_RE = re.compile(r"^([a-z0-9]+://)[^/@?]*@")
-
-
-def display(output_dir: str | os.PathLike[str]) -> str:
-    """OUTPUT_DIR for messages and pages: credentials in an s3:// URI
-    (``s3://KEY:SECRET@bucket/...``, pyarrow's form) hidden."""
-    return _USERINFO_RE.sub(r"\1***@", os.fspath(output_dir))
-
-
 def filesystem(output_dir: str | os.PathLike[str]) -> pafs.FileSystem | None:
     """What to pass as ``filesystem=`` with the paths of this module (None: local)."""
     rem = remote(output_dir)
@@ -334,6 +325,13 @@ def committed_titles(output_dir: str | os.PathLike[str], file_key: str, after: i
 
 
 _FILE_RE = re.compile(r"^(.+)-(\d+)\.parquet$", re.ASCII)
+
+
+def chunk_of(name: str) -> tuple[str, int] | None:
+    """(file key, chunk) of a data file's name (``<file_key>-<chunk>.parquet``); None
+    for any other name."""
+    m = _FILE_RE.match(name)
+    return (m.group(1), int(m.group(2))) if m else None
 
 
 def committed_paths(

@@ -23,6 +23,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from crawler.masking import shown_url
 from crawler.state import dataset
 from pipelines.schemas import SCHEMAS
 
@@ -41,7 +42,7 @@ def output_error_line(output_dir: str | os.PathLike[str], exc: OSError) -> str:
             errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
             errno.EIO: "I/O error"}.get(exc.errno or 0, "cannot write")
     where = f" ({exc.filename})" if exc.filename else ""
-    return (f"{what} in OUTPUT_DIR {dataset.display(output_dir)!r}{where}: {exc.strerror or exc}; "
+    return (f"{what} in OUTPUT_DIR {shown_url(output_dir)!r}{where}: {exc.strerror or exc}; "
             "the rows not yet committed were not written")
 
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from crawler.masking import shown_url
 from crawler.state import dataset
 from pipelines.schemas import SCHEMAS
 from pipelines.stores.base import COMPRESSION, ChunkKey, OpenFile, OutputDirError, ParquetChunkStore
@@ -29,7 +30,7 @@ class ObjectChunkStore(ParquetChunkStore):
         self.output_dir: str = os.fspath(output_dir)
         rem = dataset.remote(self.output_dir)  # pyarrow.ArrowInvalid for a malformed URI
         if rem is None:
-            raise ValueError(f"{dataset.display(self.output_dir)!r} is not an object store URI")
+            raise ValueError(f"{shown_url(self.output_dir)!r} is not an object store URI")
         self.remote: dataset.Remote = rem
 
     def check_writable(self) -> None:
@@ -39,7 +40,7 @@ class ObjectChunkStore(ParquetChunkStore):
             rem.fs.open_output_stream(probe).close()
             rem.fs.delete_file(probe)
         except OSError as exc:
-            raise OutputDirError(f"OUTPUT_DIR {dataset.display(rem.uri)!r} cannot be written: "
+            raise OutputDirError(f"OUTPUT_DIR {shown_url(rem.uri)!r} cannot be written: "
                                  f"{' '.join(str(exc).split())}") from exc
 
     def _open(self, chunk: ChunkKey, table: str, day: date) -> OpenFile:
@@ -48,7 +49,7 @@ class ObjectChunkStore(ParquetChunkStore):
         key = rem.path(table, f"{dataset.PARTITION}={day.isoformat()}",
                        dataset.final_name(chunk.file_key, chunk.number))
         if rem.fs.get_file_info(key).type != pafs.FileType.NotFound:
-            raise FileExistsError(f"{dataset.display(rem.uri)}: {key} exists; chunk "
+            raise FileExistsError(f"{shown_url(rem.uri)}: {key} exists; chunk "
                                   f"{chunk.number} not written")  # never overwrite
         stream = rem.fs.open_output_stream(key)
         writer = pq.ParquetWriter(stream, SCHEMAS[table], compression=COMPRESSION)
