@@ -22,7 +22,7 @@ from crawler.records import TitleRecord
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from tests.crawling import ROOT, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.test_refresh import age
 
 # 20 titles, 4 cards each; rank 1 of title i is i+1 (20 -> 1).  Cards (by index):
@@ -77,7 +77,7 @@ def crawl(graph: dict[str, TitleRecord], out: Path, faults: dict[str, Fault],
           **extra: str) -> None:
     with MirrorServer(records=graph, faults=faults) as mirror:
         proc = run_crawl(mirror.base_url, out, seed=SEED, depth=25, max_titles=100,
-                         extra_args=extra or None)
+                         extra_args=extra or None, settings=VIEWS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The hook ran once the crawl_runs row was in, and said so.
     assert "[analytics.extension] INFO: views rebuilt:" in proc.stderr, proc.stderr[-3000:]
@@ -275,7 +275,8 @@ def test_a_failed_build_loses_nothing_and_keeps_the_exit_code(tmp_path: Path) ->
     cards(small, 1, [2])
     cards(small, 2, [1])
     with MirrorServer(records=small) as mirror:
-        proc = run_crawl(mirror.base_url, out, seed=SEED, depth=2, max_titles=10)
+        proc = run_crawl(mirror.base_url, out, seed=SEED, depth=2, max_titles=10,
+                         settings=VIEWS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     errors = [line for line in proc.stderr.splitlines() if "[analytics.extension] ERROR" in line]
     assert len(errors) == 1 and "views not rebuilt" in errors[0], proc.stderr[-3000:]
