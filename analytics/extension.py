@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 import analytics
 from analytics.database import remove_stale
@@ -39,6 +40,8 @@ class BuildViews:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BuildViews:
+        if not crawler.settings.getbool("VIEWS_REBUILD"):
+            raise NotConfigured  # with no message: Scrapy logs it at DEBUG, not WARNING
         ext = cls(crawler)
         crawler.signals.connect(ext.run_recorded, signal=our_signals.run_recorded)
         return ext

@@ -204,6 +204,9 @@ EXTENSIONS = {
     # Rebuilds OUTPUT_DIR/dataset.duckdb once the run's crawl_runs row is committed.
     "analytics.extension.BuildViews": 900,
 }
+# False: the run leaves dataset.duckdb as it was (for many runs in a row, such as a
+# backfill of the past: `python -m analytics.views OUTPUT_DIR` builds it once at the end).
+VIEWS_REBUILD = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 # Seconds between progress lines (titles done/queued per depth, rate, failures).

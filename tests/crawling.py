@@ -25,7 +25,10 @@ FAST = {
     "DOWNLOAD_TIMEOUT": "5",
     "PROGRESS_INTERVAL": "0",
     "LOG_LEVEL": "INFO",
+    # A test that reads dataset.duckdb turns it on (VIEWS): a build costs a process.
+    "VIEWS_REBUILD": "False",
 }
+VIEWS = {"VIEWS_REBUILD": "True"}
 
 
 def crawl_command(base_url: str, output_dir: Path | str, *, seed: str, depth: int | None = 0,

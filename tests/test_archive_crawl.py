@@ -26,7 +26,7 @@ from mirror.archive import Capture, captures_from_sources
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from tests.conftest import REAL_PAGES, needs_shared
-from tests.crawling import ROOT, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.test_extraction_golden import _script, first, title_objects
 from tests.warcs import write_warc
 
@@ -342,7 +342,8 @@ def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
                          settings=archive_settings(wayback.base_url))
     assert past.returncode == 0, past.stderr[-3000:]
     with MirrorServer(pages_dir=REAL_PAGES) as live:
-        now = run_crawl(live.base_url, out, seed=seeds, depth=0, extra_args={"refresh": "7d"})
+        now = run_crawl(live.base_url, out, seed=seeds, depth=0, extra_args={"refresh": "7d"},
+                        settings=VIEWS)
         hits = Counter(live.hits)
     assert now.returncode == 0, now.stderr[-3000:]
     assert hits["/title/tt0133093/"] == hits["/title/tt0119698/"] == 1  # fetched, not reused

@@ -25,7 +25,7 @@ from mirror.archive import Capture, captures_from_sources, latest_standin
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from tests.conftest import REAL_PAGES, needs_shared
-from tests.crawling import read_table, run_crawl
+from tests.crawling import VIEWS, read_table, run_crawl
 from tests.test_archive_crawl import capture_dates, content
 from tests.test_extraction_golden import _script, first, title_objects
 from tests.warcs import write_warc
@@ -100,7 +100,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             start = len(wayback.log)
             proc = run_crawl(wayback.base_url, out, seed=seed, depth=0,
                              extra_args={"as_of": "latest", **extra},
-                             settings=settings(wayback.base_url))
+                             settings=settings(wayback.base_url,
+                                               **(VIEWS if "as_of" in extra else {})))
             found["procs"].append(proc)
             found["logs"].append(list(wayback.log[start:]))
             if len(found["logs"]) == 1:

@@ -16,7 +16,7 @@ from crawler import settings as project_settings
 from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from tests.crawling import crawl_command, read_table
+from tests.crawling import VIEWS, crawl_command, read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "tt0050634"
@@ -79,7 +79,7 @@ def test_a_healthy_crawl_at_the_default_log_level_prints_no_warning(tmp_path: Pa
     graph = healthy_graph(20)
     with MirrorServer(records=graph) as mirror:
         cmd = crawl_command(mirror.base_url, tmp_path / "out", seed=tconst_of(1), depth=20,
-                            max_titles=20)
+                            max_titles=20, settings=VIEWS)  # the views too, as by default
         i = cmd.index("LOG_LEVEL=INFO")
         del cmd[i - 1:i + 1]  # the project's own log level
         proc = run(cmd)

@@ -25,7 +25,7 @@ from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from pipelines.imdb_tsv import SPECS, DatasetFileError, TsvReader
 from pipelines.schemas import SCHEMAS
-from tests.crawling import ROOT, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.datasets_server import DatasetsServer, tsv_gz
 
 N = "\\N"
@@ -294,7 +294,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real crawl of a small synthetic graph: one title page and its links."""
     out = tmp_path_factory.mktemp("graph") / "out"
     with MirrorServer(records=synthetic_graph(12, out_degree=4, seed=2)) as mirror:
-        proc = run_crawl(mirror.base_url, out, seed=tconst_of(1), depth=0)
+        proc = run_crawl(mirror.base_url, out, seed=tconst_of(1), depth=0, settings=VIEWS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 

@@ -33,7 +33,7 @@ from crawler import defaults
 from crawler.state.dataset import commit_log
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
-from tests.crawling import ROOT, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.s3_server import S3Server
 
 SEEDS = [tconst_of(1), tconst_of(7)]
@@ -74,7 +74,8 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "out"
     for graph in (FIRST, SECOND):
         with MirrorServer(records=graph) as mirror:
-            proc = run_crawl(mirror.base_url, out, seed=",".join(SEEDS), depth=DEPTH)
+            proc = run_crawl(mirror.base_url, out, seed=",".join(SEEDS), depth=DEPTH,
+                             settings=VIEWS)
         assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 

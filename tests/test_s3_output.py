@@ -132,7 +132,8 @@ def test_a_crawl_to_s3_writes_the_rows_of_the_same_crawl_to_a_local_directory(
 ) -> None:
     with MirrorServer(records=GRAPH) as mirror:
         trigger = Trigger(mirror)
-        proc = trigger.run(command(mirror.base_url, uri, tmp_path / "job"))
+        cmd = [*command(mirror.base_url, uri, tmp_path / "job"), "-s", "VIEWS_REBUILD=True"]
+        proc = trigger.run(cmd)
         assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_dataset(uri, baseline)
     run_id = job_run_id(tmp_path / "job")

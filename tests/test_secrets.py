@@ -27,7 +27,7 @@ from crawler.state import dataset
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from tests.crawling import ROOT, crawl_command
+from tests.crawling import ROOT, VIEWS, crawl_command
 from tests.s3_server import S3Server
 
 KEY = "AKIAQX7PLAINKEYID"
@@ -70,7 +70,8 @@ def test_keys_in_an_s3_uri_appear_in_no_output_of_the_crawl_or_the_report(
     uri = f"s3://{KEY}:{SECRET}@{s3_bucket}/imdb?endpoint_override={s3_server.endpoint}"
     with MirrorServer(records=GRAPH, faults={GONE: Fault.status(404)}) as mirror:
         crawl = run(crawl_command(mirror.base_url, uri, seed=SEED, depth=1,
-                                  settings={"LOG_LEVEL": "DEBUG", "PROGRESS_INTERVAL": "0.1"}))
+                                  settings={"LOG_LEVEL": "DEBUG", "PROGRESS_INTERVAL": "0.1",
+                                            **VIEWS}))
     assert crawl.returncode == 0, crawl.stderr[-3000:]
     report = run([sys.executable, "-m", "scrapy", "report", "-s", f"OUTPUT_DIR={uri}"])
     assert report.returncode == 0, report.stderr[-3000:]

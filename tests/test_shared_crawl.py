@@ -21,7 +21,7 @@ import redis
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
-from tests.crawling import ROOT, crawl_command, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, crawl_command, read_table, run_crawl
 
 GRAPH = synthetic_graph(120, out_degree=5, seed=11)
 SEED = tconst_of(1)
@@ -270,7 +270,7 @@ def test_a_shared_refresh_decides_each_title_once_and_views_count_the_run(
             assert code == 0, err[-2000:]
         before = len(server.log)
         again = [start_worker(server.base_url, out, redis_url, f"v{i}",
-                              settings={"FRONTIER_KEY": "week2"},
+                              settings={"FRONTIER_KEY": "week2", **VIEWS},
                               extra_args={"refresh": "7d"}) for i in range(2)]
         results = finish(again)
         title_requests = [p for p, _ in server.log[before:] if p.startswith("/title/")]

@@ -27,7 +27,7 @@ from mirror.render import render_title_page_bytes
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from pipelines.schemas import SCHEMAS
-from tests.crawling import read_table, run_crawl
+from tests.crawling import VIEWS, read_table, run_crawl
 from tests.warcs import write_warc
 
 A, B, C, D = (tconst_of(i) for i in range(1, 5))
@@ -65,7 +65,8 @@ NEW_COLUMNS = ("observed_at", "source")
 def crawl(base_url: str, out: Path, run_id: str, as_of: str | None = None,
           **settings: str) -> None:
     extra = {"run_id": run_id, **({"as_of": as_of} if as_of else {})}
-    proc = run_crawl(base_url, out, seed=SEEDS, depth=0, extra_args=extra, settings=settings)
+    proc = run_crawl(base_url, out, seed=SEEDS, depth=0, extra_args=extra,
+                     settings={**VIEWS, **settings})
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

@@ -23,7 +23,7 @@ from crawler.records import TitleRecord
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
-from tests.crawling import ROOT, crawl_command, read_table, run_crawl
+from tests.crawling import ROOT, VIEWS, crawl_command, read_table, run_crawl
 from tests.test_refresh import age
 
 # 20 titles, 4 cards each; rank 1 of title i is i+1 (20 -> 1).  Cards (by index):
@@ -78,7 +78,7 @@ def crawl(graph: dict[str, TitleRecord], out: Path, faults: dict[str, Fault],
           **extra: str) -> None:
     with MirrorServer(records=graph, faults=faults) as mirror:
         proc = run_crawl(mirror.base_url, out, seed=SEED, depth=25, max_titles=100,
-                         extra_args=extra or None)
+                         extra_args=extra or None, settings=VIEWS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The hook ran once the crawl_runs row was in, and said so.
     assert "[analytics.extension] INFO: views rebuilt:" in proc.stderr, proc.stderr[-3000:]
@@ -287,10 +287,11 @@ def full_disk_on_big_files() -> None:
 def test_a_failed_views_rebuild_exits_1_and_leaves_no_older_database(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with MirrorServer(records=small_graph()) as mirror:
-        first = run_crawl(mirror.base_url, out, seed=SEED, depth=0)
+        first = run_crawl(mirror.base_url, out, seed=SEED, depth=0, settings=VIEWS)
         assert first.returncode == 0, first.stderr[-3000:]
         assert query(out / views.DATABASE, "SELECT COUNT(*) FROM titles_latest") == [(1,)]
-        second = subprocess.run(crawl_command(mirror.base_url, out, seed=SEED, depth=2),
+        second = subprocess.run(crawl_command(mirror.base_url, out, seed=SEED, depth=2,
+                                              settings=VIEWS),
                                 cwd=ROOT, capture_output=True, text=True, timeout=300,
                                 check=False, preexec_fn=full_disk_on_big_files)
     assert second.returncode == 1, second.stderr[-3000:]
