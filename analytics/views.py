@@ -185,6 +185,9 @@ def connect_current(output_dir: str | os.PathLike[str],
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # the caller's stdout is its own
+        # Each query of the report reads every file's footer again without it (a year
+        # of runs: 8,800 files, 10.9 s -> 7.1 s for the report's queries).
+        con.execute("SET parquet_metadata_cache = true")
         rem = remote(output_dir)
         if rem is not None:
             con.register_filesystem(_s3_for_duckdb(rem))

@@ -222,8 +222,7 @@ def _switch(folder: Path, merged: list[str], final: str) -> None:
     fsync_dir(folder)
     tmp, target = folder / f".{final}.tmp", folder / final
     if tmp.exists() and not target.exists():
-        os.replace(tmp, target)
-        fsync_dir(folder)
+        os.replace(tmp, target)  # lost with the power: roll_forward renames it again
 
 
 def roll_forward(root: Path, found: list[Partition]) -> list[str]:

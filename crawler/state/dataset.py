@@ -410,7 +410,11 @@ def _committed_remote(rem: Remote, output_dir: str | os.PathLike[str], table: st
                       exclude_run: str | None) -> list[str]:
     # Markers first, files second: every file of a chunk was complete before its marker
     # was written, so a chunk whose marker was listed has all its files in the listing.
-    index = Committed(output_dir, _all_remote_commits(rem))
+    # No compaction runs on an object store (only a copy of a compacted local directory
+    # holds records): the records are listed once, not looked for in every partition.
+    days = {n.removeprefix(f"{PARTITION}=").removesuffix(".json")
+            for n in list_state_files(output_dir, compacted.FOLDER)}
+    index = Committed(output_dir, _all_remote_commits(rem), days)
     files = list(_table_files(rem, table))
     paths = []
     for path, name in files:
@@ -461,11 +465,13 @@ class Committed:
     commit log and record is read once, when first asked about."""
 
     def __init__(self, output_dir: str | os.PathLike[str],
-                 commits: dict[str, set[int]] | None = None) -> None:
+                 commits: dict[str, set[int]] | None = None,
+                 record_days: set[str] | None = None) -> None:
         self.output_dir = output_dir
-        self._commits = commits
+        self._commits = commits  # every commit log, when already read (an object store)
         self._logs: dict[str, set[int]] = {}
         self._records: dict[str, compacted.Record | None] = {}
+        self._days = record_days  # the days with a record, when already listed
 
     def commits(self, file_key: str) -> set[int]:
         if self._commits is not None:
@@ -475,6 +481,8 @@ class Committed:
         return self._logs[file_key]
 
     def record(self, day: str) -> compacted.Record | None:
+        if self._days is not None and day not in self._days:
+            return None
         if day not in self._records:
             self._records[day] = read_compaction(self.output_dir, day)
         return self._records[day]

@@ -4,9 +4,10 @@ may merge (``pipelines.compaction``).
 A partition ``crawl_date=D`` (in every table) is closed when:
 
 - D is before today (UTC): today's runs write there;
-- every file there is committed: a hidden file (``.<file_key>-<n>.parquet.tmp``) or a
-  file under its final name whose chunk no commit log lists is a run writing there now,
-  or what a killed run left, for its next session or run to settle;
+- every chunk file there is committed: a hidden one (``.<file_key>-<n>.parquet.tmp``)
+  or one under its final name whose chunk no commit log lists is a run writing there
+  now, or what a killed run left, for its next session or run to settle (other files
+  are not ours: left alone, and no reason to wait);
 - every run with a chunk there has finished, so that nothing resumes it and reads its
   chunks back by name: its last crawl_runs row says ``finished`` (a JOBDIR job is
   resumed until then; ``killed``, a run killed without JOBDIR, cannot be resumed); a
@@ -130,7 +131,7 @@ def why_open(output_dir: str | os.PathLike[str], p: Partition, index: dataset.Co
     apart from its day, which the caller checks."""
     for table, names in p.tables.items():
         for name in names:
-            if name.startswith("."):
+            if name.startswith(".") and name.endswith(".parquet.tmp"):
                 return f"{p.where(table, name)} is being written, or was left by a killed run"
             parsed = dataset.chunk_of(name)
             if parsed is None:
