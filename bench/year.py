@@ -54,8 +54,9 @@ def shape(days: int) -> Shape:
                  rerank=0.05, chunk_titles=60, start=start - timedelta(days=days))
 
 
-def run(cmd: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB of this child alone, stdout)."""
+def run(cmd: list[str]) -> tuple[str, float, str]:
+    """("wall s (CPU s)", peak RSS in MB of this child alone, stdout).  CPU is user + system
+    time: on a shared machine it moves less than the wall time."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read() if proc.stdout else b""
@@ -65,7 +66,8 @@ def run(cmd: list[str]) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd[:4])}... exited {proc.returncode}: {err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out.decode()
+    cpu = usage.ru_utime + usage.ru_stime
+    return f"{seconds:.2f} s (CPU {cpu:.2f} s)", usage.ru_maxrss / 1024, out.decode()
 
 
 def queries(db: str) -> None:
@@ -84,14 +86,14 @@ def queries(db: str) -> None:
 
 def measure(out: Path, label: str, rebuild: str) -> None:
     py = sys.executable
-    seconds, peak, _ = run([py, "-m", "analytics.views", str(out)])
-    print(f"{label}: views rebuilt ({rebuild}): {seconds:.2f} s, peak RSS {peak:.0f} MB")
-    seconds, peak, text = run([py, __file__, "--queries", str(out / "dataset.duckdb")])
+    took, peak, _ = run([py, "-m", "analytics.views", str(out)])
+    print(f"{label}: views rebuilt ({rebuild}): {took}, peak RSS {peak:.0f} MB")
+    took, peak, text = run([py, __file__, "--queries", str(out / "dataset.duckdb")])
     for name, s in json.loads(text).items():
         print(f"{label}:   {name}: {s:.2f} s")
-    print(f"{label}:   (the query process: {seconds:.2f} s, peak RSS {peak:.0f} MB)")
-    seconds, peak, _ = run([py, "-m", "scrapy", "report", "-s", f"OUTPUT_DIR={out}"])
-    print(f"{label}: scrapy report: {seconds:.2f} s, peak RSS {peak:.0f} MB")
+    print(f"{label}:   (the query process: {took}, peak RSS {peak:.0f} MB)")
+    took, peak, _ = run([py, "-m", "scrapy", "report", "-s", f"OUTPUT_DIR={out}"])
+    print(f"{label}: scrapy report: {took}, peak RSS {peak:.0f} MB")
 
 
 def files(out: Path) -> int:
@@ -115,14 +117,14 @@ def main() -> None:
               f"{time.perf_counter() - started:.0f} s")
         held = out / "_state" / f"{run_ids[-1]}.commits"
         held.rename(held.with_name(".held"))
-        seconds, peak, _ = run([sys.executable, "-m", "analytics.views", str(out)])
-        print(f"views built, no dataset.duckdb before: {seconds:.2f} s, peak RSS {peak:.0f} MB")
+        took, peak, _ = run([sys.executable, "-m", "analytics.views", str(out)])
+        print(f"views built, no dataset.duckdb before: {took}, peak RSS {peak:.0f} MB")
         held.with_name(".held").rename(held)
         measure(out, "before compaction", "one day's files new")
         before = files(out)
-        seconds, peak, _ = run([sys.executable, "-m", "scrapy", "compact",
+        took, peak, _ = run([sys.executable, "-m", "scrapy", "compact",
                                    "-s", f"OUTPUT_DIR={out}"])
-        print(f"scrapy compact: {before:,} files -> {files(out):,} in {seconds:.1f} s "
+        print(f"scrapy compact: {before:,} files -> {files(out):,} in {took} "
               f"(views rebuilt in it), peak RSS {peak:.0f} MB")
         measure(out, "after compaction", "nothing new")
 
