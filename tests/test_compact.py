@@ -291,3 +291,17 @@ def test_a_refresh_run_after_compaction_reuses_the_compacted_rows(tmp_path: Path
     assert con.execute("SELECT COUNT(*) FROM titles_latest").fetchone() == (len(fetched_ok),)
     assert con.execute("SELECT titles_reused FROM runs ORDER BY started_at DESC LIMIT 1"
                        ).fetchone() == (len(fetched_ok),)
+
+
+def test_a_deleted_compacted_file_is_missing_and_its_day_stays_open(
+        synthetic: tuple[Path, list[str]], tmp_path: Path) -> None:
+    out = copy_of(synthetic[0], tmp_path)
+    compaction.compact(out, TODAY)
+    views.build(out)
+    gone = next((out / "ratings" / "crawl_date=2026-11-02").glob("compacted@*.parquet"))
+    gone.unlink()
+    built = views.build_counted(out)
+    assert [m.name for m in built.missing] == [str(gone.relative_to(out))]
+    result = compaction.compact(out, TODAY)
+    assert result.compacted == [] and result.left_open == [
+        ("2026-11-02", f"{gone.relative_to(out)}, compacted, is missing: restore it")]

@@ -129,6 +129,11 @@ def why_open(output_dir: str | os.PathLike[str], p: Partition, index: dataset.Co
              runs: Runs) -> str | None:
     """Why the partition is not closed (see the module doc); None when it is closed,
     apart from its day, which the caller checks."""
+    record = index.record(p.day)
+    for table, t in record.tables.items() if record is not None else ():
+        names = p.tables.get(table, [])
+        if t.name not in names and f".{t.name}.tmp" not in names:  # its rows would be lost
+            return f"{p.where(table, t.name)}, compacted, is missing: restore it"
     for table, names in p.tables.items():
         for name in names:
             if name.startswith(".") and name.endswith(".parquet.tmp"):
