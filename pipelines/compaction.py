@@ -7,7 +7,7 @@ committed, every run with a chunk there finished) that holds more than one commi
 file in some table, each table's committed files there are merged, table by table:
 
 1. the compacted file is written under a hidden name,
-   ``.compacted@<token>-00000.parquet.tmp`` (no glob matches it), each chunk file's row
+   ``.compacted@<token>-00000.parquet.compacting`` (no glob matches it), each chunk file's row
    groups copied in order as row groups of their own, in the table's current schema
    (columns a file predates are nulls, as the views read them), then synced;
 2. the record ``_state/compacted/crawl_date=D.json`` is written (renamed into place):
@@ -152,7 +152,7 @@ def compact_partition(root: Path, p: Partition, merged: dict[str, list[str]],
         tables = {}
         for table, names in merged.items():
             folder = p.folder(root, table)
-            written.append(folder / dataset.tmp_name(key, 0))
+            written.append(folder / compacted.hidden_name(dataset.final_name(key, 0)))
             tables[table] = _merge(folder, table, names, key, previous)
             fsync_dir(folder)
         record = compacted.Record(p.day, datetime.now(UTC).isoformat(), tables)
@@ -179,7 +179,8 @@ def _merge(folder: Path, table: str, names: list[str], key: str,
            previous: compacted.Record | None) -> compacted.TableFile:
     """Write the table's compacted file under its hidden name (step 1); what it holds,
     where."""
-    schema, tmp = SCHEMAS[table], folder / dataset.tmp_name(key, 0)
+    schema = SCHEMAS[table]
+    tmp = folder / compacted.hidden_name(dataset.final_name(key, 0))
     parts: list[compacted.Part] = []
     groups_written = rows = 0
     with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
@@ -220,7 +221,7 @@ def _switch(folder: Path, merged: list[str], final: str) -> None:
     for name in merged:
         (folder / name).unlink(missing_ok=True)
     fsync_dir(folder)
-    tmp, target = folder / f".{final}.tmp", folder / final
+    tmp, target = folder / compacted.hidden_name(final), folder / final
     if tmp.exists() and not target.exists():
         os.replace(tmp, target)  # lost with the power: roll_forward renames it again
 
@@ -234,9 +235,9 @@ def roll_forward(root: Path, found: list[Partition]) -> list[str]:
         record = dataset.read_compaction(root, p.day)
         for table, names in p.tables.items():
             for name in names:
-                if not (name.startswith(f".{compacted.KEY_PREFIX}") and name.endswith(".tmp")):
+                final = compacted.final_of(name)
+                if final is None:
                     continue
-                final = name[1:].removesuffix(".tmp")
                 folder = p.folder(root, table)
                 if record is None or not record.names(table, final):
                     (folder / name).unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """The record of a compacted partition (``scrapy compact``, ``pipelines.compaction``).
 
 Compacting a closed partition ``crawl_date=D`` merges, table by table, the committed
-chunks' files there into one file, ``compacted@<token>-00000.parquet``: the rows of each
+chunks' files there into one file, ``compacted@<token>-00000.parquet`` (written as
+``.compacted@<token>-00000.parquet.compacting`` until the switch): the rows of each
 chunk file, in order, as row groups of their own.  The record
 ``_state/compacted/crawl_date=D.json`` is the commit point of the compaction: once it is
 written, a reader takes the compacted file of each table it names and none of the chunk
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 FOLDER = "compacted"  # under OUTPUT_DIR/_state
 KEY_PREFIX = "compacted@"  # the file key of a compacted file
+HIDDEN_SUFFIX = ".compacting"
 
 
 def record_name(day: str) -> str:
@@ -30,6 +32,20 @@ def record_name(day: str) -> str:
 
 def is_compacted_key(file_key: str) -> bool:
     return file_key.startswith(KEY_PREFIX)
+
+
+def hidden_name(name: str) -> str:
+    """The name a compacted file is written under, until the switch.  Hidden (no glob
+    reader takes it), and named like no chunk's temporary file
+    (``.<file_key>-<n>.parquet.tmp``), which the cleanup after dead sessions deletes."""
+    return f".{name}{HIDDEN_SUFFIX}"
+
+
+def final_of(hidden: str) -> str | None:
+    """The compacted file a hidden name stands for; None for any other name."""
+    if hidden.startswith(f".{KEY_PREFIX}") and hidden.endswith(HIDDEN_SUFFIX):
+        return hidden[1:].removesuffix(HIDDEN_SUFFIX)
+    return None
 
 
 @dataclass(frozen=True)

@@ -506,7 +506,7 @@ class Committed:
         t = record.tables.get(table) if record is not None else None
         if t is None or t.name in names:
             return []
-        final, hidden = part / t.name, part / f".{t.name}.tmp"
+        final, hidden = part / t.name, part / compacted.hidden_name(t.name)
         for path in (final, hidden, final):  # the rename may land between two looks
             if path.exists():
                 return [str(path)]

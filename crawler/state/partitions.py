@@ -132,7 +132,7 @@ def why_open(output_dir: str | os.PathLike[str], p: Partition, index: dataset.Co
     record = index.record(p.day)
     for table, t in record.tables.items() if record is not None else ():
         names = p.tables.get(table, [])
-        if t.name not in names and f".{t.name}.tmp" not in names:  # its rows would be lost
+        if t.name not in names and compacted.hidden_name(t.name) not in names:
             return f"{p.where(table, t.name)}, compacted, is missing: restore it"
     for table, names in p.tables.items():
         for name in names:
