@@ -9,7 +9,7 @@ from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
-from mirror.archive import captures_from_sources, latest_standin
+from mirror.archive import captures_from_sources, fullcredits_captures, with_recorded_challenges
 from mirror.faults import Fault
 from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
@@ -22,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
         "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
     )
     parser.add_argument("--layout", default="next2021plus", help="preferred saved layout")
+    parser.add_argument(
+        "--next-json", metavar="DIR",
+        help="directory of saved __NEXT_DATA__ <tconst>__<source>__<layout>.json: a "
+        "fullcredits-next one is served as the title's full credits page",
+    )
     parser.add_argument(
         "--catalogue",
         nargs="?",
@@ -62,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "--archive",
         metavar="DIR",
         help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
-        "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/",
+        "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/ "
+        "(full credits pages under .../title/<tconst>/fullcredits/)",
     )
     parser.add_argument(
         "--recorded-challenges",
@@ -93,8 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         options["pad_to_bytes"] = args.pad
     if args.js_only_mlt:
         options["js_only_more_like_this"] = True
+    archive = None
+    if args.archive:
+        archive = {**captures_from_sources(args.archive), **fullcredits_captures(args.archive)}
+        if args.recorded_challenges:
+            archive = with_recorded_challenges(archive)
     mirror = MirrorServer(
         pages_dir=args.pages,
+        next_json_dir=args.next_json,
         records=ChainMap(*cast("list[MutableMapping[str, Any]]", sources)),  # only read
         layout=args.layout,
         render_options=options,
@@ -103,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         host=args.host,
         port=args.port,
-        archive=(None if not args.archive else latest_standin(args.archive)
-                 if args.recorded_challenges else captures_from_sources(args.archive)),
+        archive=archive,
         cache_pages=args.cache_pages,
     )
     print(mirror.base_url, flush=True)
