@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -56,6 +57,7 @@ LEGACY = {p.name.split("__")[0]: p for p in real_pages("fullcredits")}
 NO_FULL_CREDITS = "tt0119698"  # a real title page, no full credits page: a 404
 SERIES = "tt9000005"  # a synthetic series: the mirror renders its page, episodes and all
 RETRIED = "tt0087544"  # its full credits page answers 503 once
+LOOP = "tt9000001"  # its full credits page redirects to itself, again and again
 # Titanic's title page, by hand: facts only (the mirror renders it).
 TITANIC_RECORD: TitleRecord = {
     "tconst": TITANIC, "primary_title": "Titanic", "title_type": "movie", "start_year": 1997,
@@ -64,7 +66,8 @@ TITANIC_RECORD: TitleRecord = {
     "more_like_this": [],
 }
 GRAPH = SyntheticGraph(20)
-SEEDS = [*sorted(LEGACY), TITANIC, SERIES, NO_FULL_CREDITS]
+SEEDS = [*sorted(LEGACY), TITANIC, SERIES, NO_FULL_CREDITS, LOOP]
+KEPT = {NO_FULL_CREDITS: ("not_found", 404), LOOP: ("redirect_loop", 301)}
 
 
 def _by_page_category(rows: list[dict[str, Any]], tconst: str) -> dict[str, list[dict]]:
@@ -82,10 +85,12 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not (NEXT_JSON / "SOURCES.tsv").is_file() or len(LEGACY) != 3:
         pytest.fail(f"the real pages are not all at {SHARED}")
     out = tmp_path_factory.mktemp("full") / "out"
-    records = {TITANIC: TITANIC_RECORD, SERIES: GRAPH[SERIES]}
-    faults = {f"/title/{RETRIED}/fullcredits/": Fault.status(503, times=1)}
-    with MirrorServer(pages_dir=REAL_PAGES, next_json_dir=NEXT_JSON, records=records,
-                      faults=faults) as mirror:
+    records = {TITANIC: TITANIC_RECORD, SERIES: GRAPH[SERIES], LOOP: GRAPH[LOOP]}
+    mirror = MirrorServer(pages_dir=REAL_PAGES, next_json_dir=NEXT_JSON, records=records)
+    loop = f"{mirror.base_url}/title/{LOOP}/fullcredits/?ref_=x"
+    mirror.set_faults({f"/title/{RETRIED}/fullcredits/": Fault.status(503, times=1),
+                       f"/title/{LOOP}/fullcredits/": Fault.redirect(loop)})
+    with mirror:
         proc = run_crawl(mirror.base_url, out, seed=",".join(SEEDS), depth=0,
                          extra_args={"credits": "full"})
         first = list(mirror.log)
@@ -109,10 +114,11 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @needs_shared
 def test_two_requests_per_title_page_the_same_retries(full: dict[str, Any]) -> None:
-    hits = Counter(path for path, _ in full["log"] if path.startswith("/title/"))
+    hits = Counter(urlsplit(path).path for path, _ in full["log"] if path.startswith("/title/"))
     expected = {f"/title/{t}/": 1 for t in SEEDS}
     expected |= {f"/title/{t}/fullcredits/": 1 for t in SEEDS}
     expected[f"/title/{RETRIED}/fullcredits/"] = 2  # a 503, retried as a title page is
+    expected[f"/title/{LOOP}/fullcredits/"] = 4  # a redirect to itself, followed 3 times
     assert hits == expected
     assert ("/title/tt0087544/fullcredits/", 503) in full["log"]
     # Every scheduled title ends in exactly one of titles, failures, aliases.
@@ -129,9 +135,9 @@ def test_a_titles_credits_are_its_full_credits_pages_of_the_same_fetch(
         assert rows, tconst
         assert {(r["run_id"], r["crawled_at"]) for r in rows} == {
             (title["run_id"], title["crawled_at"])}, tconst
-        page = "title" if tconst == NO_FULL_CREDITS else "fullcredits"
+        page = "title" if tconst in KEPT else "fullcredits"
         assert {r["credit_page"] for r in rows} == {page}, tconst
-        assert title["full_credits"] == ("not_found" if page == "title" else "read")
+        assert title["full_credits"] == (KEPT[tconst][0] if tconst in KEPT else "read")
 
 
 @needs_shared
@@ -197,15 +203,21 @@ def test_a_series_full_credits_carry_its_episodes(full: dict[str, Any]) -> None:
 @needs_shared
 def test_a_failed_full_credits_page_keeps_the_title_pages_credits_and_says_so(
         full: dict[str, Any]) -> None:
-    title = full["titles"][NO_FULL_CREDITS]
-    (failure,) = full["failures"]
-    assert (failure["tconst"], failure["page"], failure["reason"], failure["http_status"]) == (
-        NO_FULL_CREDITS, "fullcredits", "not_found", 404)
-    assert failure["url"].endswith(f"/title/{NO_FULL_CREDITS}/fullcredits/")
-    assert (failure["run_id"], failure["crawled_at"]) == (title["run_id"], title["crawled_at"])
-    rows = [r for r in full["credits"] if r["tconst"] == NO_FULL_CREDITS]
-    assert {r["category"] for r in rows} >= {"director", "writer"}  # the title page's
-    assert not [c for c in full["categories"] if c["tconst"] == NO_FULL_CREDITS]
+    failures = {f["tconst"]: f for f in full["failures"]}
+    assert sorted(failures) == sorted(KEPT)
+    for tconst, (reason, status) in KEPT.items():
+        title, failure = full["titles"][tconst], failures[tconst]
+        assert (failure["page"], failure["reason"], failure["http_status"]) == (
+            "fullcredits", reason, status)
+        assert failure["url"].startswith("http://127.0.0.1:")
+        assert f"/title/{tconst}/fullcredits/" in failure["url"]
+        assert (failure["run_id"], failure["crawled_at"]) == (
+            title["run_id"], title["crawled_at"])
+        rows = [r for r in full["credits"] if r["tconst"] == tconst]
+        assert {r["category"] for r in rows} >= {"director", "writer"}  # the title page's
+        assert not [c for c in full["categories"] if c["tconst"] == tconst]
+    loop = [(r["primary_name"], r["nconst"]) for r in full["credits"] if r["tconst"] == LOOP]
+    assert sorted(loop) == sorted((c["name"], c["nconst"]) for c in GRAPH[LOOP]["credits"])
 
 
 @needs_shared
@@ -232,10 +244,13 @@ def test_a_refresh_reuses_titles_read_with_their_full_credits_and_fetches_the_re
         full: dict[str, Any]) -> None:
     # Only the title whose full credits page failed is fetched again: title page, then its
     # full credits page; the others stand as read, full credits and all.
-    assert [path for path, _ in full["refresh_log"] if path.startswith("/title/")] == [
+    asked = [path for path, _ in full["refresh_log"] if path.startswith("/title/")]
+    assert [p for p in asked if NO_FULL_CREDITS in p] == [
         f"/title/{NO_FULL_CREDITS}/", f"/title/{NO_FULL_CREDITS}/fullcredits/"]
+    assert {urlsplit(p).path for p in asked} == {
+        f"/title/{t}/{page}" for t in KEPT for page in ("", "fullcredits/")}
     assert sorted(r["tconst"] for r in full["reused"]) == sorted(
-        t for t in SEEDS if t != NO_FULL_CREDITS)
+        t for t in SEEDS if t not in KEPT)
 
 
 # --- without a crawl: a title waiting for its full credits page ----------------------------

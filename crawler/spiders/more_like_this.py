@@ -213,9 +213,9 @@ class MoreLikeThisSpider(scrapy.Spider):
             case base.Follow(ask=ask, captured_at=captured_at):
                 hops = reply.meta.get("same_title_redirects", 0)
                 if hops >= MAX_SAME_TITLE_REDIRECTS:  # one that keeps coming back: a loop
-                    yield self.outcomes.failure(
-                        reply.url, tconst, depth, "redirect_loop", reply.status, attempts,
-                        crawled_at, f"redirects to itself again: {ask.url}", captured_at)
+                    loop = base.Refusal("redirect_loop", f"redirects to itself again: {ask.url}",
+                                        captured_at)
+                    yield from self._on(loop, reply, tconst, depth, crawled_at)
                 else:
                     self.crawler.stats.inc_value("titles/same_title_redirects")
                     yield self._request(tconst, depth, ask, attempts=attempts,
