@@ -18,15 +18,11 @@ from mirror.synthetic import SyntheticGraph
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mirror", description=__doc__)
-    parser.add_argument(
-        "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
-    )
+    parser.add_argument("--pages", help="directory of saved pages "
+                        "<tconst>__<source>__<layout>.html (fullcredits: full credits pages)")
     parser.add_argument("--layout", default="next2021plus", help="preferred saved layout")
-    parser.add_argument(
-        "--next-json", metavar="DIR",
-        help="directory of saved __NEXT_DATA__ <tconst>__<source>__<layout>.json: a "
-        "fullcredits-next one is served as the title's full credits page",
-    )
+    parser.add_argument("--next-json", metavar="DIR", help="directory of saved __NEXT_DATA__ "
+                        "<tconst>__<source>__fullcredits-next.json: full credits pages")
     parser.add_argument(
         "--catalogue",
         nargs="?",
@@ -51,11 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="pad rendered pages to this size (real pages are ~900 KB)",
     )
-    parser.add_argument(
-        "--js-only-mlt",
-        action="store_true",
-        help="'More like this' only appears after a browser runs the page",
-    )
+    parser.add_argument("--js-only-mlt", action="store_true",
+                        help="'More like this' only appears after a browser runs the page")
     parser.add_argument(
         "--fault-rate",
         type=float,
@@ -67,8 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--archive",
         metavar="DIR",
         help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
-        "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/ "
-        "(full credits pages under .../title/<tconst>/fullcredits/)",
+        "dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/[fullcredits/]",
     )
     parser.add_argument(
         "--recorded-challenges",
