@@ -38,12 +38,22 @@ SELECT * REPLACE (
     COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
         AS source)
 FROM ${ratings};
+-- A credits row says which page it was read from (credit_page: title, or fullcredits with
+-- -a credits=full); files written before that column existed hold title pages' rows.
 CREATE OR REPLACE VIEW credits_raw AS
 SELECT * REPLACE (
     COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
     COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
-        AS source)
+        AS source,
+    COALESCE(credit_page, 'title') AS credit_page)
 FROM ${credits};
+CREATE OR REPLACE VIEW credit_categories_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${credit_categories};
+CREATE OR REPLACE VIEW subpage_failures_raw AS SELECT * FROM ${subpage_failures};
 CREATE OR REPLACE VIEW more_like_this_raw AS
 SELECT * REPLACE (
     COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
@@ -133,8 +143,18 @@ FROM (
 ) AS ranked
 WHERE rn = 1;
 
+-- A title's credits rows belong to its fetch (run_id, crawled_at): with -a credits=full
+-- they are its full credits page's (credit_page = 'fullcredits'), unless that page failed
+-- (titles.full_credits says why; the title page's rows stand).
 CREATE OR REPLACE VIEW credits_latest AS
 SELECT c.* FROM credits_raw AS c
+JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
+
+-- The categories (departments) of that same fetch's full credits page, with how many
+-- people each lists of its total: listed < total is a partial list (a current-layout
+-- crew category lists its first 10).  No rows for a title read without its full credits.
+CREATE OR REPLACE VIEW credit_categories_latest AS
+SELECT c.* FROM credit_categories_raw AS c
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
 CREATE OR REPLACE VIEW more_like_this_latest AS

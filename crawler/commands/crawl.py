@@ -91,6 +91,7 @@ class Command(ScrapyCrawl):
                 spargs.get("max_titles", defaults.MAX_TITLES),
                 spargs.get("refresh", defaults.REFRESH),
                 spargs.get("as_of"),
+                spargs.get("credits", defaults.CREDITS),
             )
             render = check_render(settings.get("RENDER", "never"))
             check_base_url(settings.get("IMDB_BASE_URL"))

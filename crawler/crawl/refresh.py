@@ -6,7 +6,9 @@ row, and its recorded edges (or its merge) carry the walk on.  With
 ``as_of=latest`` an older one is read again only when the archive lists a newer
 usable capture than the dataset's (``known_capture``, handed to the source); else
 the dataset's stands (``reuse_listed``).  Without ``-a refresh`` every title is
-fetched.
+fetched.  With ``-a credits=full`` a title page stands only with its full credits
+(read with it): one fetched without them, or whose full credits page failed, is
+fetched again.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ class Refresh:
     """Reuse decisions over ``history`` (None: no ``-a refresh``, nothing is reused)."""
 
     def __init__(self, history: History | None, refresh_seconds: int,
-                 frontier: TitleFrontier, source: Source, outcomes: Outcomes) -> None:
+                 frontier: TitleFrontier, source: Source, outcomes: Outcomes,
+                 full_credits: bool = False) -> None:
         self.history = history
+        self.full_credits = full_credits
         self.max_age = timedelta(seconds=refresh_seconds)
         self.frontier = frontier
         self.source = source
@@ -65,8 +69,7 @@ class Refresh:
         if self.history is None:
             return None, None
         fetch = self.history.reusable(tconst, utc_now(), self.max_age)
-        if fetch is None or (fetch.captured_at is not None
-                             and not self.source.reaches(fetch.captured_at)):
+        if fetch is None or not self._stands(fetch):
             return None, None
         return self._reused(tconst, depth, fetch)
 
@@ -89,6 +92,14 @@ class Refresh:
         self.frontier.resolve(tconst, Outcome.REUSED)
         return fetch.outcome, joined
 
+    def _stands(self, fetch: Fetch) -> bool:
+        """A fetch may stand for its title in this run: within the source's reach, and,
+        with credits=full, a page read with its full credits."""
+        if fetch.captured_at is not None and not self.source.reaches(fetch.captured_at):
+            return False
+        return not (self.full_credits and fetch.outcome == Outcome.TITLE
+                    and not fetch.full_credits)
+
     def _followable(self, tconst: str, canonical: str | None) -> bool:
         return canonical is not None and not self.frontier.merge_problem(
             tconst, canonical, self.outcomes.max_merge_chain)
@@ -97,8 +108,7 @@ class Refresh:
         """In a refresh run, the time of the dataset's capture of the title when it may
         stand for it: a page, or a merge that can still be followed, within reach."""
         fetch = self.history.latest(tconst) if self.history is not None else None
-        if (fetch is None or fetch.captured_at is None
-                or not self.source.reaches(fetch.captured_at)):
+        if fetch is None or fetch.captured_at is None or not self._stands(fetch):
             return None
         if fetch.outcome == Outcome.ALIAS and not self._followable(
                 tconst, fetch.canonical_tconst):

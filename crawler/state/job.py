@@ -50,7 +50,7 @@ _REUSED_SCHEMA = pa.schema([("tconst", _STRING), ("fetched_run_id", _STRING),
                             ("fetched_at", pa.timestamp("us", tz="UTC"))])
 # Every table a chunk may hold a file in (checked for damage on resume).
 DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases",
-               "reused")
+               "reused", "credit_categories", "subpage_failures")
 
 _held_locks: dict[str, int] = {}  # realpath of a JOBDIR -> fd holding its lock
 
@@ -240,6 +240,14 @@ def load_history(output_dir: str | os.PathLike[str], run: Run,
                           for r in reused.to_pylist())
     return History.load(output_dir, exclude_run=run.run_id, pinned=pinned,
                         archived=is_latest(run.arguments.get("as_of", "")))
+
+
+def resume(output_dir: str | os.PathLike[str], run: Run, history: History | None) -> Frontier:
+    """A resumed run's frontier (``replay``), said in the log."""
+    frontier = replay(output_dir, run, history)
+    logger.info("resuming run %s at depth %d: %d titles already done, %d to fetch at this "
+                "depth", run.run_id, frontier.depth, len(frontier.done), len(frontier.pending))
+    return frontier
 
 
 def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None,
