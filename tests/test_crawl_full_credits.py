@@ -41,7 +41,7 @@ from mirror.synthetic import SyntheticGraph
 from pipelines.normalize import NormalizeTitlePipeline
 from pipelines.rows import table_rows, to_row
 from tests.conftest import REAL_PAGES, SHARED, needs_shared, real_pages
-from tests.crawling import read_table, run_crawl
+from tests.crawling import VIEWS, read_table, run_crawl
 from tests.test_extraction_fullcredits import (
     HEADINGS,
     SERIES_NEXT,
@@ -95,7 +95,7 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                          extra_args={"credits": "full"})
         first = list(mirror.log)
         refresh = run_crawl(mirror.base_url, out, seed=",".join(SEEDS), depth=0,
-                            extra_args={"credits": "full", "refresh": "7d"})
+                            extra_args={"credits": "full", "refresh": "7d"}, settings=VIEWS)
         second = mirror.log[len(first):]
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert refresh.returncode == 0, refresh.stderr[-3000:]
