@@ -33,9 +33,13 @@ def append_commit(output_dir: str | os.PathLike[str], file_key: str, chunk: int)
         return
     log = dataset.commit_log(output_dir, file_key)
     with open(log, "a+b") as f:
-        # A torn last line (its writer died mid-line) would swallow this one.
-        torn = f.tell() > 0 and os.pread(f.fileno(), 1, f.tell() - 1) != b"\n"
-        f.write(f"{chr(10) if torn else ''}{chunk}\n".encode("ascii"))
+        end = f.tell()
+        if end and os.pread(f.fileno(), 1, end - 1) != b"\n":
+            # A torn last line (its writer died mid-line) is no commit: cut it, or it
+            # would swallow this one.  Only a run's own session appends to its log.
+            text = os.pread(f.fileno(), end, 0)
+            f.truncate(text.rfind(b"\n") + 1)
+        f.write(f"{chunk}\n".encode("ascii"))
         f.flush()
         os.fsync(f.fileno())
 

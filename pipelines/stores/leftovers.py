@@ -6,8 +6,8 @@ each dead session, with or without JOBDIR, ``clean``:
 
 - publishes the chunks it committed that a kill left under hidden names
   (``crawler.state.commits``);
-- deletes what it left uncommitted: hidden ``.tmp`` files, and final-named files no
-  commit log lists (left by crawlers before this one);
+- deletes what it left uncommitted: hidden ``.tmp`` files, and final-named files its
+  commit log does not list (left by crawlers before this one);
 - records it in ``crawl_runs``, when it wrote a session record and had no JOBDIR (a
   JOBDIR session is recorded by its resume): one row, ``finish_reason`` ``killed``,
   ``finished_at`` null (nobody saw it end), the rows it committed counted from its files;
@@ -162,8 +162,10 @@ def _unlocked_keys(out: Path) -> Iterator[str]:
                         hidden.add(m.group(1))
                     elif m := _FINAL.match(path.name):
                         keys.setdefault(m.group(1), set()).add(int(m.group(2)))
+    # A final name of a run without a commit log is of unknown origin: left alone.
     stray = hidden | {key for key, chunks in keys.items()
-                      if not chunks <= set(dataset.read_commits(out, key))}
+                      if dataset.commit_log(out, key).exists()
+                      and not chunks <= set(dataset.read_commits(out, key))}
     for key in sorted(stray):
         if not sessions.lock_path(out, key).exists():
             yield key
