@@ -1,6 +1,7 @@
 """Kills at any moment of the commit protocol, without JOBDIR: a plain glob over OUTPUT_DIR
 (the README's way to read it) counts what the views count, after every kill and after the
-next complete run, which removes what the killed runs left and records them in ``runs``.
+next complete run, which removes what the killed runs left (never what a live run beside
+it writes) and records them in ``runs``.  bench/kill_anywhere.py kills more often.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.views import connect_current
+from crawler.state import sessions
 from mirror.server import MirrorServer
 from pipelines.stores import read_commits
 from tests.crawling import ROOT
@@ -77,7 +79,18 @@ def test_kills_anywhere_then_a_complete_run(tmp_path: Path) -> None:
             kill_at_random(cmd, out, rng.randint(1, 12))
             with connect_current(out) as con:
                 assert_globs_count_what_the_views_count(out, con)
-        complete = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+        # The complete run (with JOBDIR: it cleans up all the same) beside a live one.
+        live = out / "titles" / "crawl_date=2026-01-01" / ".live1-00000.parquet.tmp"
+        live.parent.mkdir(parents=True, exist_ok=True)
+        live.write_bytes(b"being written")
+        lock = sessions.acquire(out, "live1")  # this test process is that live run
+        try:
+            complete = subprocess.run(command(mirror.base_url, out, tmp_path / "job", settings),
+                                      cwd=ROOT, capture_output=True, text=True, check=False)
+            assert live.exists(), "a live run's file was removed"
+        finally:
+            lock.release(ended=True)
+            live.unlink(missing_ok=True)
     assert complete.returncode == 0, complete.stderr[-3000:]
     assert not list(out.rglob("*.tmp")), "what the killed runs left is removed"
     assert not committed_hidden(out, run_id)
@@ -93,25 +106,3 @@ def test_kills_anywhere_then_a_complete_run(tmp_path: Path) -> None:
         assert titles_rows == titles.get(found, 0), found
         assert (finished_at is None) == (reason == "killed")
     assert titles[run_id] >= 3
-
-
-def test_a_live_run_beside_keeps_its_files(tmp_path: Path) -> None:
-    """The next run (here with JOBDIR) cleans up after dead runs only: a live one writing
-    beside it keeps every file (its session lock says it lives)."""
-    from crawler.state import sessions
-
-    out = tmp_path / "out"
-    part = out / "titles" / "crawl_date=2026-01-01"
-    part.mkdir(parents=True)
-    (part / ".live1-00000.parquet.tmp").write_bytes(b"being written")
-    (part / ".dead1-00000.parquet.tmp").write_bytes(b"left by a kill")
-    lock = sessions.acquire(out, "live1")  # this test process is the live run
-    try:
-        with MirrorServer(records=GRAPH) as mirror:
-            done = subprocess.run(command(mirror.base_url, out, tmp_path / "job"), cwd=ROOT,
-                                  capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert (part / ".live1-00000.parquet.tmp").exists()
-        assert not (part / ".dead1-00000.parquet.tmp").exists()
-    finally:
-        lock.release(ended=True)
