@@ -196,11 +196,16 @@ JOIN graph_titles AS g USING (tconst)
 WHERE rn = 1;
 
 -- One row per run: its sessions (a resumed JOBDIR job) summed, and its coverage.
--- seed_key (sorted seeds) groups the runs over the same seeds.
+-- seed_key (sorted seeds) groups the runs over the same seeds.  The run's finish reason
+-- is its last session's; a session that died (killed, recorded by the next run) or a
+-- worker taken for dead (lease_lost) stands only when no other session does.
 CREATE OR REPLACE VIEW runs AS
 WITH sessions AS (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY finished_at DESC) AS last_first
+           ROW_NUMBER() OVER (
+               PARTITION BY run_id
+               ORDER BY finish_reason IN ('killed', 'lease_lost'), finished_at DESC NULLS LAST
+           ) AS last_first
     FROM crawl_runs_raw
 ),
 totals AS (

@@ -153,17 +153,21 @@ def _credits_mode(arguments: str | None) -> str:
 
 
 def previous_coverage(output_dir: str | os.PathLike[str], run_id: str,
-                      credits: str = "page") -> dict[tuple[str, str], float]:
+                      credits: str = "page", min_titles: int = 0
+                      ) -> dict[tuple[str, str], float]:
     """The coverage of the most recent completed run before ``run_id`` with the same
     ``-a credits`` (a full credits page shows more than a title page: a run of the other
-    mode is no measure), its last session's measurement; {} when there is none."""
+    mode is no measure) that measured at least ``min_titles`` titles (a refresh run that
+    fetched a handful, most titles reused, is no baseline): its last session's
+    measurement; {} when there is none."""
     runs = _rows(output_dir, "crawl_runs",
                  ["run_id", "started_at", "finish_reason", "arguments"], exclude_run=run_id)
     runs = [r for r in runs if _credits_mode(r.get("arguments")) == credits]
     cov = _rows(output_dir, "field_coverage",
-                ["run_id", "table_name", "column_name", "coverage", "crawled_at"],
+                ["run_id", "table_name", "column_name", "coverage", "titles", "crawled_at"],
                 exclude_run=run_id)
-    measured = {r["run_id"] for r in cov}
+    measured = {r["run_id"] for r in cov
+                if r["table_name"] == "titles" and (r["titles"] or 0) >= min_titles}
     candidates = [(r["started_at"], r["run_id"]) for r in runs
                   if r["finish_reason"] == "finished" and r["run_id"] in measured]
     if not candidates:

@@ -388,7 +388,8 @@ CRAWL_RUNS = pa.schema(
     [
         _f("run_id", pa.string(), "Id of the crawl run.", nullable=False),
         _f("started_at", TIMESTAMP, "When the run started (UTC)."),
-        _f("finished_at", TIMESTAMP, "When this session of the run closed (UTC)."),
+        _f("finished_at", TIMESTAMP,
+           "When this session of the run closed (UTC); null for a session killed."),
         _f("arguments", pa.string(), "Crawl arguments (-a name=value) as a JSON object."),
         _f("seeds", STRINGS, "Seed tconsts."),
         _f("depth", pa.int32(), "Maximum breadth-first depth asked for."),
@@ -399,7 +400,9 @@ CRAWL_RUNS = pa.schema(
         _f(
             "finish_reason",
             pa.string(),
-            "Why the session closed: finished, shutdown (Ctrl-C), closespider_*, ...",
+            "Why the session closed: finished, shutdown (Ctrl-C), closespider_*, ...; "
+            "killed: it died without closing (recorded by the next run in OUTPUT_DIR); "
+            "lease_lost: a worker of a shared crawl taken for dead while stalled.",
         ),
         *[
             _f(f"{t}_rows", pa.int64(), f"Rows committed to {t} in this session.")

@@ -34,6 +34,7 @@ def real_pages(layout: str | None = None) -> list[Path]:
 LONGEST_FIRST = ("test_resume", "test_archive_resume", "test_s3_output", "test_shared_crawl",
                  "test_shared_forgetting", "test_archive_latest", "test_soak",
                  "test_archive_crawl", "test_imdb_datasets", "test_refresh", "test_schedule",
+                 "test_kill_anywhere",
                  "test_warc_damage", "test_first_contact", "test_timeline",
                  "test_crawl_graph", "test_faults", "test_hostile_http", "test_hostile_world")
 

@@ -139,8 +139,10 @@ class Trigger:
 class KillInside:
     """Extension for the crawl process: SIGKILLs it at ``KILL_AT`` (a setting).
 
-    ``commit:N``: inside the N-th chunk commit of the session, after its files got their
-    final names and before the commit log records it.  ``crawl_run``: at close, when the
+    ``commit:N``: inside the N-th chunk commit of the session, after its files were
+    sealed (under hidden names) and before the commit log records it.  ``publish:N``:
+    after the commit log recorded it, before its files get their final names.
+    ``crawl_run``: at close, when the
     session's crawl_runs row is about to be written (all data committed).  ``job_state``:
     when the spider's job file (or a tmp file beside it) is opened for writing at close,
     before any byte is written: where a kill lands between those two system calls.
@@ -162,6 +164,20 @@ class KillInside:
                 log_commit(exporter, chunk)
 
             ParquetExporter._log_commit = _log_commit  # type: ignore[method-assign]
+        elif point.startswith("publish:"):
+            from pipelines.stores.base import ParquetChunkStore
+
+            target = int(point.split(":")[1])
+            publish = ParquetChunkStore.publish
+            published = Counter[str]()
+
+            def publish_(store: ParquetChunkStore, chunk: Any) -> None:
+                published["publish"] += 1
+                if published["publish"] == target:
+                    kill()
+                publish(store, chunk)
+
+            ParquetChunkStore.publish = publish_  # type: ignore[method-assign]
         elif point == "crawl_run":
             from pipelines.run_recorder import RunRecorder
 
@@ -326,7 +342,10 @@ def assert_same_dataset(out: Path, baseline: dict[str, Counter[str]]) -> None:
 def committed_outcomes(out: Path, job: Path) -> set[str]:
     """Titles whose outcome the job has committed: what a resume must not fetch again."""
     run_id = job_run_id(job)
-    return {
+    hidden = {r["tconst"] for path in committed_hidden(out, run_id)
+              if path.parent.parent.name in ("titles", "failures", "aliases")
+              for r in pq.read_table(path, columns=["tconst"]).to_pylist()}
+    return hidden | {
         r["tconst"]
         for table in ("titles", "failures", "aliases")
         for r in read_committed(out, run_id, table, ["tconst"]).to_pylist()
@@ -349,6 +368,13 @@ def uncommitted_final_files(out: Path, run_id: str) -> list[Path]:
     commits = set(read_commits(out, run_id))
     return [p for p in out.glob("*/crawl_date=*/*.parquet")
             if int(p.stem.rsplit("-", 1)[1]) not in commits]
+
+
+def committed_hidden(out: Path, run_id: str) -> list[Path]:
+    """Files of committed chunks still under hidden names (a kill before their renames)."""
+    commits = set(read_commits(out, run_id))
+    return [p for p in hidden_tmp_files(out)
+            if int(p.name.removesuffix(".parquet.tmp").rsplit("-", 1)[1]) in commits]
 
 
 def job_run_id(job: Path) -> str:
@@ -421,6 +447,7 @@ def test_killed_twice_then_resumed(tmp_path: Path, baseline: dict[str, Counter[s
 
 COMMIT_POINTS = {
     "commit of level 1": "commit:2",
+    "between the commit of level 1 and its renames": "publish:2",
     "commit of the last level": f"commit:{DEPTH + 1}",
     "before the crawl_runs row": "crawl_run",
     "commit of the crawl_runs row": f"commit:{DEPTH + 2}",
@@ -437,9 +464,13 @@ def test_sigkill_inside_the_commit_protocol_then_resume(
         killed = trigger.run(command(mirror.base_url, out, job, kill_inside(point)))
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         assert_readable(out)
+        assert not uncommitted_final_files(out, job_run_id(job))  # glob readers see none
         if point.startswith("commit:"):
-            # Renamed but not in the commit log: complete files a resume must drop.
-            assert uncommitted_final_files(out, job_run_id(job))
+            # Sealed but not in the commit log: hidden files a resume must drop.
+            assert hidden_tmp_files(out)
+        if point.startswith("publish:"):
+            # Committed under hidden names: a resume publishes it, and fetches none of it.
+            assert committed_hidden(out, job_run_id(job))
         resume(trigger, command(mirror.base_url, out, job), out, job)
     assert_same_dataset(out, baseline)
 

@@ -9,22 +9,33 @@ the dataset's stands (``reuse_listed``).  Without ``-a refresh`` every title is
 fetched.  With ``-a credits=full`` a title page stands only with its full credits
 (read with it): one fetched without them, or whose full credits page failed, is
 fetched again.
+
+A title to fetch is claimed first (``crawler.state.title_claims``, a local OUTPUT_DIR,
+one process): one another live refresh run is fetching waits (``deferred``) until that
+run has committed it or ended, then is decided again over what is committed then
+(``ready``): usually reused, so two refresh runs at once never both fetch it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from crawler.crawl import LOGGER_NAME
 from crawler.crawl.outcomes import Outcomes, now
 from crawler.items import ReusedItem
 from crawler.records import Outcome
 from crawler.state.run import utc_now
+from crawler.state.title_claims import TitleClaims
 
 if TYPE_CHECKING:
     from crawler.frontier.local import TitleFrontier
     from crawler.sources.base import Source
     from crawler.state.history import Fetch, History
+
+logger = logging.getLogger(LOGGER_NAME)
 
 
 class Refresh:
@@ -39,6 +50,12 @@ class Refresh:
         self.frontier = frontier
         self.source = source
         self.outcomes = outcomes
+        # The history was read after the run started: commits before then are in it.
+        self.claims = (TitleClaims.open(outcomes.crawler.settings.get("OUTPUT_DIR"),
+                                        outcomes.run.file_key,
+                                        outcomes.run.started_at.timestamp())
+                       if history is not None and not frontier.shared else None)
+        self.deferred: dict[str, None] = {}  # titles another live run is fetching, in order
 
     def to_fetch(self, titles: list[str]) -> list[str]:
         """Which of these titles to fetch, in order; fresh ones are reused instead (a
@@ -61,7 +78,47 @@ class Refresh:
                 for tconst, similar in self.history.edges(reused_pages).items():
                     self.frontier.record_links(tconst, similar)
             todo = joined
-        return to_fetch
+        return self._claimed(to_fetch)
+
+    def _claimed(self, titles: list[str]) -> list[str]:
+        """The titles this run may fetch; those another live run is fetching wait."""
+        if self.claims is None:
+            return titles
+        mine = []
+        for tconst in titles:
+            if self.claims.claim(tconst) is None:
+                mine.append(tconst)
+            else:
+                self.deferred[tconst] = None
+        if len(mine) < len(titles):
+            self.outcomes.stats.inc_value("refresh/waited_for_other_run", len(titles) - len(mine))
+            logger.info("%d title(s) are being fetched by another refresh run in this "
+                        "OUTPUT_DIR: this run waits for its rows rather than fetch them too",
+                        len(titles) - len(mine))
+        return mine
+
+    def undeferred(self, titles: list[str]) -> list[str]:
+        return [t for t in titles if t not in self.deferred]
+
+    def ready(self) -> list[str]:
+        """The waiting titles no live run is fetching any more, decided again over what is
+        committed now: those to fetch (the others reused)."""
+        assert self.claims is not None
+        free = [t for t in self.deferred if not self.claims.waits_on(t)]
+        if not free:
+            return []
+        from crawler.state.job import load_history
+
+        self.claims.loaded_at = time.time()
+        self.history = load_history(self.claims.output_dir, self.outcomes.run)
+        for tconst in free:
+            del self.deferred[tconst]
+        return self.to_fetch(free)
+
+    def committed(self, tconsts: list[str], chunk: int) -> None:
+        """Their rows are committed: another refresh run may reuse them now."""
+        if self.claims is not None:
+            self.claims.committed(tconsts)
 
     def _reuse(self, tconst: str, depth: int) -> tuple[str | None, str | None]:
         """The reused outcome of a fresh title (``title`` or ``alias``; None: fetch it),

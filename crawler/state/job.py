@@ -28,6 +28,7 @@ from crawler.frontier.local import Frontier
 from crawler.records import Outcome
 from crawler.state import dataset
 from crawler.state.atomic import TMP_SUFFIX, write_atomic
+from crawler.state.commits import publish_committed
 from crawler.state.run import RUN_ID_RE, Run
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
     """
     # A local path, or an object store's URI as given (a Path would drop its '//').
     out = output_dir if dataset.is_remote(output_dir) else Path(output_dir)
+    publish_committed(out, run_id)  # a kill between a commit and its renames
     commits = dataset.read_commits(out, run_id)
     for i, chunk in enumerate(commits):
         problem = _chunk_readable(out, run_id, chunk)
