@@ -18,7 +18,7 @@ from analytics.views import connect_current
 from crawler.state import sessions
 from mirror.server import MirrorServer
 from pipelines.stores import read_commits
-from tests.crawling import ROOT
+from tests.crawling import ROOT, VIEWS
 from tests.test_resume import GRAPH, command, committed_hidden, kill_inside
 
 TABLES = ("titles", "failures", "more_like_this", "credits", "crawl_runs")
@@ -85,7 +85,8 @@ def test_kills_anywhere_then_a_complete_run(tmp_path: Path) -> None:
         live.write_bytes(b"being written")
         lock = sessions.acquire(out, "live1")  # this test process is that live run
         try:
-            complete = subprocess.run(command(mirror.base_url, out, tmp_path / "job", settings),
+            complete = subprocess.run(command(mirror.base_url, out, tmp_path / "job",
+                                              {**settings, **VIEWS}),
                                       cwd=ROOT, capture_output=True, text=True, check=False)
             assert live.exists(), "a live run's file was removed"
         finally:
