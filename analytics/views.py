@@ -48,7 +48,8 @@ from crawler.state.atomic import replacing, temporary_name
 from crawler.state.dataset import Remote, committed_paths, is_remote, remote
 from pipelines.schemas import SCHEMAS
 
-VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "more_like_this_latest",
+VIEWS = ("titles_latest", "ratings_latest", "credits_latest", "credit_categories_latest",
+         "more_like_this_latest",
          "ratings_history", "similarity_changes", "runs", "failures_latest", "observations",
          "run_timeline", "run_pairs", "run_more_like_this", "observation_pairs",
          "rating_changes")
@@ -332,7 +333,12 @@ ABOUT = {
                      "archived pages alike, whenever the run was made; a reused title "
                      "resolves to the run that fetched it).",
     "ratings_latest": "ratings rows of that same observation.",
-    "credits_latest": "credits rows of that same observation.",
+    "credits_latest": "credits rows of that same observation: with -a credits=full its "
+                      "full credits page's (credit_page = fullcredits), unless that page "
+                      "failed (titles.full_credits says why).",
+    "credit_categories_latest": "credit_categories rows of that same observation: each "
+                                "category of its full credits page with listed of total "
+                                "(a current-layout crew category lists its first 10).",
     "more_like_this_latest": "more_like_this rows (edges) of that same observation.",
     "ratings_history": "One row per title and observation, live and archived (nulls when the "
                        "page showed no rating); order by observed_at.",

@@ -38,12 +38,22 @@ SELECT * REPLACE (
     COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
         AS source)
 FROM ${ratings};
+-- A credits row says which page it was read from (credit_page: title, or fullcredits with
+-- -a credits=full); files written before that column existed hold title pages' rows.
 CREATE OR REPLACE VIEW credits_raw AS
 SELECT * REPLACE (
     COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
     COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
-        AS source)
+        AS source,
+    COALESCE(credit_page, 'title') AS credit_page)
 FROM ${credits};
+CREATE OR REPLACE VIEW credit_categories_raw AS
+SELECT * REPLACE (
+    COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
+    COALESCE(source, CASE WHEN captured_at IS NOT NULL THEN 'wayback' ELSE 'live' END)
+        AS source)
+FROM ${credit_categories};
+CREATE OR REPLACE VIEW subpage_failures_raw AS SELECT * FROM ${subpage_failures};
 CREATE OR REPLACE VIEW more_like_this_raw AS
 SELECT * REPLACE (
     COALESCE(observed_at, captured_at, crawled_at) AS observed_at,
@@ -133,8 +143,18 @@ FROM (
 ) AS ranked
 WHERE rn = 1;
 
+-- A title's credits rows belong to its fetch (run_id, crawled_at): with -a credits=full
+-- they are its full credits page's (credit_page = 'fullcredits'), unless that page failed
+-- (titles.full_credits says why; the title page's rows stand).
 CREATE OR REPLACE VIEW credits_latest AS
 SELECT c.* FROM credits_raw AS c
+JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
+
+-- The categories (departments) of that same fetch's full credits page, with how many
+-- people each lists of its total: listed < total is a partial list (a current-layout
+-- crew category lists its first 10).  No rows for a title read without its full credits.
+CREATE OR REPLACE VIEW credit_categories_latest AS
+SELECT c.* FROM credit_categories_raw AS c
 JOIN latest_fetch AS l USING (tconst, run_id, crawled_at);
 
 CREATE OR REPLACE VIEW more_like_this_latest AS
@@ -176,11 +196,16 @@ JOIN graph_titles AS g USING (tconst)
 WHERE rn = 1;
 
 -- One row per run: its sessions (a resumed JOBDIR job) summed, and its coverage.
--- seed_key (sorted seeds) groups the runs over the same seeds.
+-- seed_key (sorted seeds) groups the runs over the same seeds.  The run's finish reason
+-- is its last session's; a session that died (killed, recorded by the next run) or a
+-- worker taken for dead (lease_lost) stands only when no other session does.
 CREATE OR REPLACE VIEW runs AS
 WITH sessions AS (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY finished_at DESC) AS last_first
+           ROW_NUMBER() OVER (
+               PARTITION BY run_id
+               ORDER BY finish_reason IN ('killed', 'lease_lost'), finished_at DESC NULLS LAST
+           ) AS last_first
     FROM crawl_runs_raw
 ),
 totals AS (

@@ -18,6 +18,8 @@ from crawler.ids import parse_seeds
 from crawler.masking import check_url, scrub, shown_url
 
 RENDER_MODES = ("never", "auto", "always")
+# -a credits: the title page's credits only, or every credit of its full credits page.
+CREDITS_MODES = ("page", "full")
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class CrawlArguments:
     max_titles: int
     refresh: int = 0  # seconds; a title fetched more recently than this is reused
     as_of: str | None = None  # -a as_of as given (YYYY[-MM[-DD]] or latest): the archive's pages
+    credits: str = defaults.CREDITS  # page, or full: each title's full credits page too
+
+    @property
+    def full_credits(self) -> bool:
+        return self.credits == "full"
 
     @property
     def refresh_text(self) -> str:
@@ -50,6 +57,7 @@ def parse_arguments(
     max_titles: object = defaults.MAX_TITLES,
     refresh: object = defaults.REFRESH,
     as_of: object = None,
+    credits: object = defaults.CREDITS,
 ) -> CrawlArguments:
     args = CrawlArguments(
         seeds=parse_seeds(str(seed)),
@@ -57,6 +65,7 @@ def parse_arguments(
         max_titles=_int("max_titles", max_titles, 1),
         refresh=parse_age("refresh", refresh),
         as_of=None if as_of is None else str(as_of).strip(),
+        credits=check_credits(credits),
     )
     if args.as_of is not None:
         from crawler.sources.archive import LATEST, is_latest, parse_as_of
@@ -70,6 +79,15 @@ def parse_arguments(
                              "past fetches every title; drop -a refresh, or use "
                              "-a as_of=latest")
     return args
+
+
+def check_credits(value: object) -> str:
+    mode = str(value).strip().lower()
+    if mode not in CREDITS_MODES:
+        raise ValueError(f"credits={value!r} is not a credits mode; expected page (the title "
+                         "page's credits) or full (every credit of each title's full credits "
+                         "page too)")
+    return mode
 
 
 def check_render(value: str) -> str:
@@ -131,7 +149,8 @@ def check_object_store(value: str) -> str:
 
 
 # -a arguments the spider takes; ``_job`` is the job id Scrapyd passes to every spider.
-ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "refresh", "as_of", "run_id", "_job")
+ACCEPTED_ARGUMENTS = ("seed", "depth", "max_titles", "refresh", "as_of", "credits", "run_id",
+                      "_job")
 
 
 def check_argument_names(names: list[str]) -> None:
@@ -174,11 +193,13 @@ def check_numeric_settings(get: Callable[[str], object]) -> None:
 
 def job_arguments(args: CrawlArguments) -> dict[str, str]:
     """The arguments a JOBDIR job is recorded with, and must be resumed with (``refresh``
-    only when given, so jobs recorded before it existed still resume)."""
+    and ``credits`` only when given, so jobs recorded before them still resume)."""
     recorded = {"seed": ",".join(args.seeds), "depth": str(args.depth),
                 "max_titles": str(args.max_titles)}
     if args.refresh:
         recorded["refresh"] = args.refresh_text
     if args.as_of is not None:
         recorded["as_of"] = args.as_of
+    if args.credits != defaults.CREDITS:
+        recorded["credits"] = args.credits
     return recorded

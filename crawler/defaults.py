@@ -20,3 +20,4 @@ SEED = "tt0050634"  # Letyat zhuravli (The Cranes Are Flying, 1957)
 DEPTH = 2
 MAX_TITLES = 1000
 REFRESH = "0"  # fetch every title; "7d" reuses titles fetched in the last 7 days
+CREDITS = "page"  # the title page's credits; "full" adds each title's full credits page

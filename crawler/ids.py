@@ -11,6 +11,11 @@ TCONST_PATTERN = "tt[0-9]{7,10}"
 NCONST_PATTERN = "nm[0-9]{7,10}"
 TCONST_RE = re.compile(TCONST_PATTERN)
 _TITLE_PATH_RE = re.compile(rf"/title/({TCONST_PATTERN})(?:/|\Z)")
+# A title's full credits page (-a credits=full): /title/<tconst>/fullcredits/, with the
+# slash as the title page's URL has it (older pages named it without).  A page of a title is
+# named by its tconst and ``page``: None for the title page, FULLCREDITS for this one.
+FULLCREDITS = "fullcredits"
+_PAGE_PATH_RE = re.compile(rf"/title/({TCONST_PATTERN})(?:/|/({FULLCREDITS})/?)?")
 
 
 def is_tconst(value: object) -> bool:
@@ -60,8 +65,25 @@ def parse_seeds(value: str) -> list[str]:
     return seeds
 
 
-def title_url(base_url: str, tconst: str) -> str:
-    """The canonical title URL (``{base}/title/ttN/``), no query, no ``ref_``."""
+def page_path(tconst: str, page: str | None = None) -> str:
+    """``/title/ttN/`` (the title page), or ``/title/ttN/fullcredits/`` (``page``)."""
     if not is_tconst(tconst):
         raise ValueError(f"not a tconst: {tconst!r}")
-    return f"{base_url.rstrip('/')}/title/{tconst}/"
+    if page is None:
+        return f"/title/{tconst}/"
+    if page != FULLCREDITS:
+        raise ValueError(f"not a page of a title: {page!r}")
+    return f"/title/{tconst}/{page}/"
+
+
+def page_of_path(path: str) -> tuple[str, str | None] | None:
+    """(tconst, page) of a path that is exactly a title page or its full credits page
+    (``/title/ttN``, ``/title/ttN/``, ``/title/ttN/fullcredits``, ``.../fullcredits/``)."""
+    m = _PAGE_PATH_RE.fullmatch(path)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def title_url(base_url: str, tconst: str, page: str | None = None) -> str:
+    """The canonical title URL (``{base}/title/ttN/``), no query, no ``ref_``; with
+    ``page``, the title's full credits page."""
+    return f"{base_url.rstrip('/')}{page_path(tconst, page)}"

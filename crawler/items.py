@@ -10,6 +10,11 @@ rows travel and commit together.  Values are as found on the page (see
 it is, for feeds such as ``-o titles.jsonl`` that mix them).  Its rows also say
 when IMDb showed the page and where it was read (``observed_at``, ``source``:
 see ``observation``), so live and archived pages make one timeline.
+
+With ``-a credits=full`` a title's item waits for its full credits page: its
+``credits`` are then that page's (``full_credits_fields``), with its
+``credit_categories``; when that page fails they stay the title page's, and the
+failure travels in ``subpage_failures`` (``credits_failure_fields``).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from typing import Any, ClassVar
 
 import scrapy
 
-from crawler.records import Outcome, TitleRecord
+from crawler.ids import FULLCREDITS
+from crawler.records import FULL_CREDITS_READ, FullCreditsResult, Outcome, TitleRecord
 from crawler.state.run import LIVE, Run
 
 # TitleRecord fields that are not columns of ``titles`` as they are.
 _NESTED = ("credits", "more_like_this")
+CAST_CATEGORIES = frozenset({"actor", "actress", "cast"})
 _RATING = ("average_rating", "num_votes")
 TITLE_FIELDS = tuple(k for k in TitleRecord.__annotations__ if k not in (*_NESTED, *_RATING))
 MONEY_FIELDS = ("budget", "opening_weekend_us_canada", "gross_us_canada", "gross_worldwide")
@@ -61,6 +68,12 @@ class TitleItem(OutcomeItem):
     del _name
     credits = scrapy.Field()  # list of CreditRecord dicts, page order
     more_like_this = scrapy.Field()  # list of SimilarTitleRecord dicts, page order
+    # -a credits=full: FULL_CREDITS_READ or why the full credits page failed (None: not
+    # asked for); when that page's capture was taken; its categories; its failure.
+    full_credits = scrapy.Field()
+    full_credits_captured_at = scrapy.Field()
+    credit_categories = scrapy.Field()  # list of CreditCategoryRecord dicts, page order
+    subpage_failures = scrapy.Field()  # list of dicts: the failed sub-page, why
 
 
 class FailureItem(OutcomeItem):
@@ -104,6 +117,28 @@ def title_item(record: TitleRecord, *, depth: int, run_id: str, crawled_at: str,
         more_like_this=list(record.get("more_like_this") or []),
         depth=depth, run_id=run_id, crawled_at=crawled_at, captured_at=captured_at,
     )
+
+
+def full_credits_fields(result: FullCreditsResult, captured_at: str | None) -> dict[str, Any]:
+    """A title item's fields once its full credits page is read: that page's credits
+    (each saying so, and under which category of the page it is listed) and categories."""
+    credits = [{**c, "credit_page": FULLCREDITS,
+                "page_category": "cast" if c.get("category") in CAST_CATEGORIES
+                else c.get("category")} for c in result["credits"]]
+    categories = [{**c, "position": n, "layout": result["layout"]}
+                  for n, c in enumerate(result["categories"], 1)]
+    return {"credits": credits, "credit_categories": categories,
+            "full_credits": FULL_CREDITS_READ, "full_credits_captured_at": captured_at}
+
+
+def credits_failure_fields(url: str, reason: str, detail: str | None, http_status: int | None,
+                           attempts: int, captured_at: str | None) -> dict[str, Any]:
+    """A title item's fields when its full credits page failed: its credits stay the title
+    page's; the failure is said on the title and in a row of ``subpage_failures``."""
+    failure = {"page": FULLCREDITS, "url": url, "reason": reason, "detail": detail,
+               "http_status": http_status, "attempts": attempts, "captured_at": captured_at}
+    return {"full_credits": reason, "full_credits_captured_at": captured_at,
+            "subpage_failures": [failure]}
 
 
 def observation(values: Mapping[str, Any], run: Run | None = None) -> dict[str, Any]:

@@ -29,6 +29,11 @@ class Outcome(StrEnum):
     REUSED = "reused"  # not fetched again (-a refresh): a row of ``reused``
 
 
+# ``titles.full_credits`` of a title whose credits rows are its full credits page's
+# (-a credits=full); else it holds why that page failed, or null (not asked for).
+FULL_CREDITS_READ = "read"
+
+
 class PageKind(StrEnum):
     """What a fetched page turned out to be (decided before anything is read)."""
 

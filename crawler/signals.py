@@ -35,3 +35,10 @@ run_recorded = object()
 # those titles done only then, so a worker that dies holding uncommitted outcomes loses
 # nothing: its titles go back to the queue.
 chunk_committed = object()
+
+# Sent by the exporter once a chunk's files are sealed, before it is committed (arguments:
+# ``tconsts`` and ``chunk``, as above).  A receiver that returns False vetoes the commit:
+# the chunk is abandoned.  A worker of a shared crawl says False when it no longer holds
+# every one of those titles (its lease expired and they went to another worker), so a
+# stalled worker never commits a title twice (crawler.frontier.shared).
+chunk_committing = object()

@@ -9,7 +9,7 @@ from collections import ChainMap
 from collections.abc import Mapping, MutableMapping
 from typing import Any, cast
 
-from mirror.archive import captures_from_sources, latest_standin
+from mirror.archive import captures_from_sources, fullcredits_captures, with_recorded_challenges
 from mirror.faults import Fault
 from mirror.loader import load_catalogue
 from mirror.server import MirrorServer
@@ -18,10 +18,11 @@ from mirror.synthetic import SyntheticGraph
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mirror", description=__doc__)
-    parser.add_argument(
-        "--pages", help="directory of saved pages <tconst>__<source>__<layout>.html"
-    )
+    parser.add_argument("--pages", help="directory of saved pages "
+                        "<tconst>__<source>__<layout>.html (fullcredits: full credits pages)")
     parser.add_argument("--layout", default="next2021plus", help="preferred saved layout")
+    parser.add_argument("--next-json", metavar="DIR", help="directory of saved __NEXT_DATA__ "
+                        "<tconst>__<source>__fullcredits-next.json: full credits pages")
     parser.add_argument(
         "--catalogue",
         nargs="?",
@@ -46,11 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="pad rendered pages to this size (real pages are ~900 KB)",
     )
-    parser.add_argument(
-        "--js-only-mlt",
-        action="store_true",
-        help="'More like this' only appears after a browser runs the page",
-    )
+    parser.add_argument("--js-only-mlt", action="store_true",
+                        help="'More like this' only appears after a browser runs the page")
     parser.add_argument(
         "--fault-rate",
         type=float,
@@ -62,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--archive",
         metavar="DIR",
         help="archive mode: serve DIR's pages (SOURCES.tsv) as Wayback captures at their "
-        "capture dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/",
+        "dates under /web/<timestamp>id_/https://www.imdb.com/title/<tconst>/[fullcredits/]",
     )
     parser.add_argument(
         "--recorded-challenges",
@@ -93,8 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         options["pad_to_bytes"] = args.pad
     if args.js_only_mlt:
         options["js_only_more_like_this"] = True
+    archive = None
+    if args.archive:
+        archive = {**captures_from_sources(args.archive), **fullcredits_captures(args.archive)}
+        if args.recorded_challenges:
+            archive = with_recorded_challenges(archive)
     mirror = MirrorServer(
         pages_dir=args.pages,
+        next_json_dir=args.next_json,
         records=ChainMap(*cast("list[MutableMapping[str, Any]]", sources)),  # only read
         layout=args.layout,
         render_options=options,
@@ -103,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         host=args.host,
         port=args.port,
-        archive=(None if not args.archive else latest_standin(args.archive)
-                 if args.recorded_challenges else captures_from_sources(args.archive)),
+        archive=archive,
         cache_pages=args.cache_pages,
     )
     print(mirror.base_url, flush=True)

@@ -1,7 +1,9 @@
 """The mirror's archive mode: a local stand-in for the Wayback Machine's raw replay.
 
 ``MirrorServer(archive=captures)`` answers ``/web/<timestamp>[<mod>_]/<IMDb title URL>``
-from ``captures`` (tconst -> its captures, each at its own 14-digit timestamp):
+from ``captures`` (tconst -> its captures, each at its own 14-digit timestamp; a title's
+full credits page ``/title/<tconst>/fullcredits/`` is a URL of its own, keyed
+``<tconst>/fullcredits``: :func:`fullcredits_captures`):
 
 * a timestamp that is not a capture's own -> 302 to the nearest capture's exact URL
   (the earlier one on a tie; 4-13 digits are padded to their lower bound);
@@ -43,7 +45,8 @@ from crawler.ids import is_tconst
 HTML = "text/html; charset=utf-8"
 IMDB = "https://www.imdb.com"
 _REPLAY_RE = re.compile(r"^/web/(\d{4,14})([a-z]{2}_)?/(.+)$")
-_TITLE_RE = re.compile(r"^/title/(tt\d{7,10})/?$")
+_TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/fullcredits)?/?$")
+FULLCREDITS = "fullcredits"
 # SOURCES.tsv layouts that are title pages, and the status imdb.com sent with each.
 TITLE_LAYOUTS = ("next2021plus", "legacy")
 NOT_ARCHIVED = (b"<!DOCTYPE html><html><head><title>Wayback Machine</title></head><body>"
@@ -123,6 +126,26 @@ def captures_from_sources(pages_dir: str | Path,
     return {t: [c[s] for s in sorted(c)] for t, c in out.items()}
 
 
+def fullcredits_key(tconst: str) -> str:
+    """The key of a title's full credits page in an archive's captures."""
+    return f"{tconst}/{FULLCREDITS}"
+
+
+def fullcredits_captures(pages_dir: str | Path) -> dict[str, list[Capture]]:
+    """The saved full credits pages of ``pages_dir`` (SOURCES.tsv layout ``fullcredits``)
+    as captures at their capture dates, keyed by :func:`fullcredits_key`."""
+    found = captures_from_sources(pages_dir, layouts=(FULLCREDITS,))
+    return {fullcredits_key(t): c for t, c in found.items()}
+
+
+def _key(path: str) -> tuple[str, str] | None:
+    """(tconst, captures key) of a title page's or full credits page's path."""
+    m = _TITLE_RE.match(path)
+    if not m:
+        return None
+    return m.group(1), fullcredits_key(m.group(1)) if m.group(2) else m.group(1)
+
+
 def nearest(captures: Sequence[Capture], timestamp: str) -> Capture:
     target = capture_time(timestamp)
     return min(captures, key=lambda c: (abs(capture_time(c.timestamp) - target), c.timestamp))
@@ -133,12 +156,25 @@ def _http_date(moment: datetime) -> str:
 
 
 def tconst_of_replay(path: str) -> str | None:
-    """The tconst a replay path asks for (faults are keyed by it), else None."""
+    """The tconst a replay path asks for, else None."""
     m = _REPLAY_RE.match(path)
     if not m:
         return None
-    t = _TITLE_RE.match(urlsplit(_absolute(m.group(3))).path)
-    return t.group(1) if t else None
+    found = _key(urlsplit(_absolute(m.group(3))).path)
+    return found[0] if found else None
+
+
+def fault_key_of_replay(path: str) -> str | None:
+    """The mirror's fault key of a replay path: ``/title/<tconst>/``, or for a full
+    credits page ``/title/<tconst>/fullcredits/``; None for another path."""
+    m = _REPLAY_RE.match(path)
+    if not m:
+        return None
+    found = _key(urlsplit(_absolute(m.group(3))).path)
+    if found is None:
+        return None
+    tconst, key = found
+    return f"/title/{tconst}/" if key == tconst else f"/title/{key}/"
 
 
 def _absolute(original: str) -> str:
@@ -154,8 +190,8 @@ def answer(captures: Mapping[str, Sequence[Capture]], path: str
     timestamp, modifier, original = m.group(1), m.group(2) or "", _absolute(m.group(3))
     parts = urlsplit(original)
     host = (parts.hostname or "").lower()
-    title = _TITLE_RE.match(parts.path)
-    found = captures.get(title.group(1)) if title and host.endswith("imdb.com") else None
+    title = _key(parts.path)
+    found = captures.get(title[1]) if title and host.endswith("imdb.com") else None
     if not found:
         return 404, {}, NOT_ARCHIVED, HTML
     capture = nearest(found, timestamp)
@@ -176,12 +212,12 @@ def _pad_bound(timestamp: str, upper: bool) -> str:
     return timestamp + ("99991231235959" if upper else "00000101000000")[len(timestamp):]
 
 
-def _cdx_row(tconst: str, capture: Capture, fields: Sequence[str]) -> list[str]:
+def _cdx_row(key: str, capture: Capture, fields: Sequence[str]) -> list[str]:
     body = capture.content() if {"digest", "length"} & set(fields) else b""
     values = {
-        "urlkey": f"com,imdb)/title/{tconst}",
+        "urlkey": f"com,imdb)/title/{key}",
         "timestamp": capture.timestamp,
-        "original": f"{IMDB}/title/{tconst}/",
+        "original": f"{IMDB}/title/{key}/",
         "mimetype": capture.content_type.split(";")[0].strip(),
         "statuscode": str(capture.status),
         "digest": base64.b32encode(hashlib.sha1(body).digest()).decode(),
@@ -196,7 +232,7 @@ def answer_cdx(captures: Mapping[str, Sequence[Capture]], query: str
     captures of one title URL (an exact match), oldest first."""
     params = {k: v[-1] for k, v in parse_qs(query).items()}
     wanted = urlsplit(_absolute(params.get("url", "")))
-    title = _TITLE_RE.match(wanted.path)
+    title = _key(wanted.path)
     if not title or not (wanted.hostname or "").lower().endswith("imdb.com"):
         return 400, {}, b"url= names no IMDb title page", "text/plain"
     fields = [f for f in params.get("fl", ",".join(CDX_FIELDS)).split(",") if f]
@@ -204,11 +240,11 @@ def answer_cdx(captures: Mapping[str, Sequence[Capture]], query: str
         return 400, {}, f"unknown field in fl={','.join(fields)}".encode(), "text/plain"
     low = _pad_bound(params.get("from", ""), upper=False)
     high = _pad_bound(params.get("to", ""), upper=True)
-    found = [c for c in captures.get(title.group(1), []) if low <= c.timestamp <= high]
+    found = [c for c in captures.get(title[1], []) if low <= c.timestamp <= high]
     found.sort(key=lambda c: c.timestamp)
     limit = int(params.get("limit", "0") or 0)
     found = found[:limit] if limit > 0 else found[limit:] if limit < 0 else found
-    rows = [_cdx_row(title.group(1), c, fields) for c in found]
+    rows = [_cdx_row(title[1], c, fields) for c in found]
     if params.get("output") == "json":
         body = json.dumps([fields, *rows] if rows else []).encode()
         return 200, {}, body, "application/json"

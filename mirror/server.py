@@ -6,6 +6,12 @@ Routes::
     /robots.txt                 allows /title/ (or a fault's answer: 500, 404, ...)
     /title/<tconst>             301 -> /title/<tconst>/
     /title/<tconst>/?anything   the page (records first, then saved pages), else 404
+    /title/<tconst>/fullcredits 301 -> /title/<tconst>/fullcredits/
+    /title/<tconst>/fullcredits/
+                                its full credits page: a saved real one first (a legacy
+                                ``fullcredits`` page of ``pages_dir``, a ``fullcredits-next``
+                                ``__NEXT_DATA__`` of ``next_json_dir``), else rendered from
+                                the record (made-up crew for synthetic titles only), else 404
     /_mirror/mlt/<tconst>.json  the "More like this" cards a js-only page loads
     /_mirror/stats              hits per path, as JSON
     /web/<ts>id_/<title URL>    archive mode (``archive=``): Wayback-style replay of
@@ -43,10 +49,17 @@ from crawler.ids import is_tconst
 from crawler.records import TitleRecord
 from mirror import archive as archive_mode
 from mirror.faults import BOMB_BYTES, HUGE_BYTES, WAF_STATUS, Fault, pick, pick_by_rate
-from mirror.render import more_like_this_payload, render_title_page_bytes
+from mirror.render import (
+    fullcredits_page_from_next_json,
+    more_like_this_payload,
+    render_fullcredits_page_bytes,
+    render_title_page_bytes,
+)
+from mirror.synthetic import is_synthetic
 
 ROBOTS_TXT = b"User-agent: *\nAllow: /title/\nDisallow: /search/\n"
-_TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/?)$")
+_TITLE_RE = re.compile(r"^/title/(tt\d{7,10})(/fullcredits)?(/?)$")
+FULLCREDITS = "fullcredits"
 _MLT_RE = re.compile(r"^/_mirror/mlt/(tt\d{7,10})\.json$")
 _NEXT_RE = re.compile(rb'<script id="__NEXT_DATA__" type="application/json">')
 _LAYOUT_FALLBACK = ("next2021plus", "legacy")
@@ -107,10 +120,10 @@ def gzip_zeros(size: int) -> bytes:
     return b"".join(parts)
 
 
-def _page_index(pages_dir: Path) -> dict[str, dict[str, Path]]:
-    """tconst -> {layout: file} for files named ``<tconst>__<source>__<layout>.html``."""
+def _page_index(pages_dir: Path, suffix: str = "html") -> dict[str, dict[str, Path]]:
+    """tconst -> {layout: file} for files named ``<tconst>__<source>__<layout>.<suffix>``."""
     index: dict[str, dict[str, Path]] = {}
-    for file in sorted(pages_dir.glob("*.html")):
+    for file in sorted(pages_dir.glob(f"*.{suffix}")):
         parts = file.stem.split("__")
         if len(parts) == 3 and is_tconst(parts[0]):
             index.setdefault(parts[0], {}).setdefault(parts[2], file)
@@ -172,6 +185,7 @@ class MirrorServer:
         self,
         *,
         pages_dir: str | Path | None = None,
+        next_json_dir: str | Path | None = None,
         records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] | None = None,
         faults: Mapping[str, Fault | Sequence[Fault]] | None = None,
         layout: str = "next2021plus",
@@ -191,6 +205,9 @@ class MirrorServer:
         # tconst -> its captures: /web/ replay URLs are answered (mirror.archive)
         self.archive = archive
         self.pages = _page_index(Path(pages_dir)) if pages_dir is not None else {}
+        # tconst -> {layout: file} of saved __NEXT_DATA__ (fullcredits-next: its full credits)
+        self.next_json = (_page_index(Path(next_json_dir), "json")
+                          if next_json_dir is not None else {})
         self.records: Mapping[str, TitleRecord | tuple[TitleRecord, dict[str, Any]]] = (
             records if records is not None else {}
         )
@@ -279,18 +296,19 @@ class MirrorServer:
         record, options = value if isinstance(value, tuple) else (value, {})
         return record, {**self.render_options, **options}
 
-    def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
-        """(body, status, content type) of a title, or None when the mirror lacks it.
-        Made per request; the most recent few are cached."""
+    def page_bytes(self, tconst: str, page: str | None = None) -> tuple[bytes, int, str] | None:
+        """(body, status, content type) of a title (or of its full credits ``page``), or
+        None when the mirror lacks it.  Made per request; the most recent few are cached."""
+        key = f"{tconst}/{page}" if page else tconst
         with self._lock:
-            cached = self._cache.get(tconst)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(tconst)
+                self._cache.move_to_end(key)
                 return cached
-        found = self._make_page(tconst)
+        found = self._make_fullcredits(tconst) if page else self._make_page(tconst)
         if found is not None and self._cache_pages > 0:
             with self._lock:
-                self._cache[tconst] = found
+                self._cache[key] = found
                 while len(self._cache) > self._cache_pages:
                     self._cache.popitem(last=False)
         return found
@@ -307,6 +325,21 @@ class MirrorServer:
         body = files[layout].read_bytes()
         # The saved WAF page is a block, as imdb.com sends it: 202.
         return body, 202 if layout == "other" else 200, _content_type(body)
+
+    def _make_fullcredits(self, tconst: str) -> tuple[bytes, int, str] | None:
+        saved = self.pages.get(tconst, {}).get(FULLCREDITS)
+        if saved is not None:
+            body = saved.read_bytes()
+            return body, 200, _content_type(body)
+        data = self.next_json.get(tconst, {}).get("fullcredits-next")
+        if data is not None:
+            return fullcredits_page_from_next_json(data.read_bytes(), tconst), 200, HTML
+        found = self.record(tconst)
+        if found is None:
+            return None
+        # A real title's crew is never made up: only synthetic titles get departments.
+        body = render_fullcredits_page_bytes(found[0], made_up_crew=is_synthetic(tconst))
+        return body, 200, HTML
 
     def mlt_json(self, tconst: str) -> bytes | None:
         found = self.record(tconst)
@@ -429,15 +462,15 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             mirror._count(path)
             self._not_found(head)
             return
-        tconst = m.group(1)
+        tconst, page = m.group(1), FULLCREDITS if m.group(2) else None
         attempt = mirror._count(path)
-        if not m.group(2):
-            self._send(301, b"", headers={"Location": f"/title/{tconst}/"}, head=head)
+        if not m.group(3):
+            self._send(301, b"", headers={"Location": f"{path}/"}, head=head)
             return
         fault = mirror._fault_for(path, attempt)
-        if fault is not None and self._apply(fault, tconst, head):
+        if fault is not None and self._apply(fault, tconst, head, page):
             return
-        found = mirror.page_bytes(tconst)
+        found = mirror.page_bytes(tconst, page)
         if found is None:
             self._not_found(head)
             return
@@ -451,7 +484,8 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         assert mirror.archive is not None
         attempt = mirror._count(path)
         tconst = archive_mode.tconst_of_replay(path)
-        listed = mirror.faults.get(f"/title/{tconst}/") if tconst else None
+        key = archive_mode.fault_key_of_replay(path)
+        listed = mirror.faults.get(key) if key else None
         fault = pick(listed, attempt) if listed else None
         if fault is not None and self._answer_instead(fault, tconst or "", head):
             return
@@ -471,13 +505,13 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             mirror.archive, urlsplit(self.path).query)
         self._send(status, body, content_type, headers=headers, head=head)
 
-    def _apply(self, fault: Fault, tconst: str, head: bool) -> bool:
+    def _apply(self, fault: Fault, tconst: str, head: bool, page: str | None = None) -> bool:
         """Serve ``fault``; False when the normal page should follow (a slow response)."""
         if fault.kind == "slow":
             time.sleep(min(float(fault.params.get("delay", 1.0)), self.mirror.max_delay))
             return False
         if not self._answer_instead(fault, tconst, head):
-            self._spoil_page(fault, tconst, head)
+            self._spoil_page(fault, tconst, head, page)
         return True
 
     def _answer_instead(self, fault: Fault, tconst: str, head: bool) -> bool:
@@ -520,11 +554,11 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _spoil_page(self, fault: Fault, tconst: str, head: bool) -> None:
+    def _spoil_page(self, fault: Fault, tconst: str, head: bool, page: str | None = None) -> None:
         """Serve a page gone wrong: another title's, cut, broken or padded."""
         p = fault.params
         kind = fault.kind
-        found = self.mirror.page_bytes(p["tconst"] if kind == "wrong_title" else tconst)
+        found = self.mirror.page_bytes(p["tconst"] if kind == "wrong_title" else tconst, page)
         if found is None:
             self._not_found(head)
             return

@@ -71,6 +71,13 @@ _FIRST_NAMES = ("Anna", "Boris", "Chen", "Dara", "Emil", "Farah", "Goran", "Hana
 _LAST_NAMES = ("Adler", "Brandt", "Costa", "Dumas", "Endo", "Fischer", "Grieg", "Haas", "Ito")
 
 
+def is_synthetic(tconst: str) -> bool:
+    """A tconst of the synthetic graphs' range (tt9000001 .. tt9999999): made-up titles,
+    whose full credits pages may show made-up crew (the catalogue's are real titles)."""
+    return len(tconst) == 9 and tconst.startswith("tt9") and tconst[2:].isdigit() \
+        and int(tconst[2:]) >= FIRST
+
+
 def tconst_of(index: int) -> str:
     """1 -> ``tt9000001``."""
     return f"tt{FIRST + index - 1}"

@@ -5,9 +5,9 @@ crawl would keep succeeding with emptier rows.  After each session the run recor
 measures, for every column of ``titles``, ``ratings``, ``credits`` and
 ``more_like_this``, the share of the run's fetched titles that have a value
 (``field_coverage``), and compares it with the previous completed run in the
-same ``OUTPUT_DIR``.  A column that was covered at least ``DRIFT_MIN_COVERAGE``
-and fell by at least ``DRIFT_MIN_DROP`` trips the alarm: the run ends with exit
-code 3, ``crawl_runs.drifted`` and one line naming each such column.
+same ``OUTPUT_DIR`` made with the same ``-a credits``.  A column that was covered at
+least ``DRIFT_MIN_COVERAGE`` and fell by at least ``DRIFT_MIN_DROP`` trips the alarm:
+the run ends with exit code 3, ``crawl_runs.drifted`` and one line naming each such column.
 
 spidermon (1.27) runs on Scrapy 2.19, but its monitors run on ``spider_closed``,
 after the item pipelines have closed and the run's ``crawl_runs`` row is written;
@@ -16,6 +16,7 @@ the alarm belongs in that row and in the exit code, so it is this small module.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from pipelines.schemas import SCHEMAS
 MEASURED = ("titles", "ratings", "credits", "more_like_this")
 # Columns every row has by construction: measuring them says nothing of the page.
 NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout", "captured_at",
-                "observed_at", "source"}
+                "observed_at", "source", "full_credits", "full_credits_captured_at",
+                "credit_page"}
 COLUMNS = {t: [c for c in SCHEMAS[t].names if c not in NOT_MEASURED] for t in MEASURED}
 COLUMN_SETS = {t: frozenset(c) for t, c in COLUMNS.items()}
 
@@ -141,16 +143,31 @@ def compare(
     return drifts
 
 
-def previous_coverage(output_dir: str | os.PathLike[str], run_id: str
+def _credits_mode(arguments: str | None) -> str:
+    """A run's -a credits, from its recorded arguments (JSON; page when not given)."""
+    try:
+        recorded = json.loads(arguments or "{}")
+    except ValueError:
+        return "page"
+    return str(recorded.get("credits", "page")) if isinstance(recorded, dict) else "page"
+
+
+def previous_coverage(output_dir: str | os.PathLike[str], run_id: str,
+                      credits: str = "page", min_titles: int = 0
                       ) -> dict[tuple[str, str], float]:
-    """The coverage of the most recent completed run before ``run_id`` (its last session's
-    measurement), or {} when there is none."""
-    runs = _rows(output_dir, "crawl_runs", ["run_id", "started_at", "finish_reason"],
-                 exclude_run=run_id)
+    """The coverage of the most recent completed run before ``run_id`` with the same
+    ``-a credits`` (a full credits page shows more than a title page: a run of the other
+    mode is no measure) that measured at least ``min_titles`` titles (a refresh run that
+    fetched a handful, most titles reused, is no baseline): its last session's
+    measurement; {} when there is none."""
+    runs = _rows(output_dir, "crawl_runs",
+                 ["run_id", "started_at", "finish_reason", "arguments"], exclude_run=run_id)
+    runs = [r for r in runs if _credits_mode(r.get("arguments")) == credits]
     cov = _rows(output_dir, "field_coverage",
-                ["run_id", "table_name", "column_name", "coverage", "crawled_at"],
+                ["run_id", "table_name", "column_name", "coverage", "titles", "crawled_at"],
                 exclude_run=run_id)
-    measured = {r["run_id"] for r in cov}
+    measured = {r["run_id"] for r in cov
+                if r["table_name"] == "titles" and (r["titles"] or 0) >= min_titles}
     candidates = [(r["started_at"], r["run_id"]) for r in runs
                   if r["finish_reason"] == "finished" and r["run_id"] in measured]
     if not candidates:

@@ -6,7 +6,7 @@ asked for.  A new file (``downloaded``) is read a block at a time (``pipelines.i
 kept to the graph's titles with ``-a titles=graph``, stamped with its snapshot and written
 as row groups to the table's file of one chunk of the run, together with the file's row
 of ``imdb_dataset_runs``; the chunk is then committed as the crawl's chunks are (see
-``crawler.state.dataset``: hidden name + rename + commit log locally, final name + marker object
+``crawler.state.commits``: hidden name + commit log + rename locally, final name + marker object
 on an object store).  A file that fails anywhere (a broken gzip, a changed header, a bad
 row, a limit, a disk error) leaves no file behind: the chunk is abandoned and only its runs
 row, ``failed`` with the reason, is committed.  ``unchanged`` (HTTP 304) and ``failed``
@@ -37,8 +37,8 @@ from twisted.internet.threads import deferToThread
 
 from crawler import signals as our_signals
 from crawler.sources.imdb_files import FILES, RUNS_TABLE, DatasetFileItem
-from crawler.state import dataset
-from crawler.state.atomic import fsync_dir, fsync_file
+from crawler.state import commits, dataset, sessions
+from crawler.state.atomic import fsync_file
 from pipelines.arrow import skip_pandas
 from pipelines.imdb_tsv import DatasetFileError, TsvReader
 from pipelines.schemas import SCHEMAS
@@ -61,7 +61,6 @@ class Chunk:
         self.number = number
         self.day = day
         self._writers: dict[str, tuple[pq.ParquetWriter, Any, str]] = {}
-        self._renamed: list[Path] = []  # final names given before the commit line
 
     def _final(self, table: str) -> str:
         parts = (table, f"{dataset.PARTITION}={self.day}",
@@ -83,37 +82,25 @@ class Chunk:
         self._writers[table][0].write_table(data, row_group_size=max(1, data.num_rows))
 
     def commit(self) -> None:
-        """Close every file, put it under its final name, then the commit line or marker."""
+        """Close every file, then the commit line or marker, then (locally) give each
+        file its final name: a final name is always committed."""
         try:
-            for writer, sink, where in self._writers.values():
+            for table, (writer, sink, where) in self._writers.items():
                 writer.close()
                 if self.remote is not None:
                     sink.close()  # completes the upload: the object is whole
                 else:
                     fsync_file(Path(where))
-            if self.remote is None:
-                self._rename()
+                    if Path(self._final(table)).exists():  # never overwrite (a bug)
+                        raise FileExistsError(f"{self._final(table)} exists; chunk "
+                                              f"{self.number} not committed")
         except BaseException:
             self.abandon()
             raise
-        if self.remote is not None:
-            dataset.write_marker(self.remote, self.file_key, self.number)
-            return
-        log = dataset.commit_log(self.output_dir, self.file_key)
-        with open(log, "a", encoding="ascii") as f:
-            f.write(f"{self.number}\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-    def _rename(self) -> None:
-        finals = {table: Path(self._final(table)) for table in self._writers}
-        for final in finals.values():
-            if final.exists():  # never overwrite (only a bug or a foreign file gets here)
-                raise FileExistsError(f"{final} exists; chunk {self.number} not committed")
-        for table, (_, _, where) in self._writers.items():
-            os.replace(where, finals[table])
-            self._renamed.append(finals[table])
-            fsync_dir(finals[table].parent)
+        commits.append_commit(self.output_dir, self.file_key, self.number)
+        if self.remote is None:
+            for table, (_, _, where) in self._writers.items():
+                commits.publish(Path(where), Path(self._final(table)))
 
     def abandon(self) -> None:
         """Forget the chunk: its files, whole or not, are deleted (it was never committed)."""
@@ -125,10 +112,6 @@ class Chunk:
                     sink.close()
             with contextlib.suppress(OSError):
                 dataset.remove(self.output_dir, where)
-        for final in self._renamed:
-            with contextlib.suppress(OSError):
-                final.unlink()
-        self._renamed = []
 
 
 def _constant(value: Any, type_: pa.DataType, rows: int) -> pa.Array:
@@ -148,6 +131,7 @@ class DatasetSnapshotPipeline:
         self.errors: list[str] = []  # one line per file that failed
         self._lock = threading.Lock()  # one file at a time: chunk numbers, memory
         self._keys: dict[str, pa.Array] = {}  # graph tconsts / credited nconsts, read once
+        self.session: sessions.SessionLock | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatasetSnapshotPipeline:
@@ -159,6 +143,8 @@ class DatasetSnapshotPipeline:
         self.titles = spider.titles  # type: ignore[union-attr]
         self.started_at = spider.started_at  # type: ignore[union-attr]
         skip_pandas()  # ~45 MB less where pandas is installed (see pipelines.arrow)
+        # Held while it writes, so no other run takes its files for a dead run's.
+        self.session = sessions.acquire(self.output_dir, self.run_id)
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, DatasetFileItem):
@@ -169,6 +155,9 @@ class DatasetSnapshotPipeline:
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("imdb_datasets/errors", list(self.errors))
+        if self.session is not None:
+            self.session.release(ended=True)
+            self.session = None
         # The views see the new snapshots (analytics.extension.BuildViews).
         self.crawler.signals.send_catch_log(
             signal=our_signals.run_recorded,

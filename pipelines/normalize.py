@@ -72,6 +72,12 @@ TEXT_FIELDS = (
     "crawled_at",
 )
 # An edge's columns and the SimilarTitleRecord key each is read from.
+# ``credits.credit_page`` of a credit read from the title page, and what such a credit
+# has of the columns of a full credits page's line.
+TITLE_CREDITS = "title"
+_TITLE_PAGE_LINE = {"credit_page": TITLE_CREDITS, "page_category": None, "job": None,
+                    "episode_count": None, "episode_start_year": None,
+                    "episode_end_year": None}
 EDGE_TEXT = {
     "similar_tconst": "tconst",
     "similar_primary_title": "primary_title",
@@ -126,7 +132,8 @@ def normalize_rating(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def normalize_credit(credit: Mapping[str, Any]) -> dict[str, Any]:
     """One credit: notes -> credited_as / attributes / uncredited; name -> primary_name;
-    category in title.principals vocabulary (see ``pipelines.credits``)."""
+    category in title.principals vocabulary (see ``pipelines.credits``); a full credits
+    line's job and episodes typed."""
     characters = clean_characters(credit.get("characters"))
     uncredited: bool | None
     if "notes" in credit or "attributes" not in credit:
@@ -136,7 +143,7 @@ def normalize_credit(credit: Mapping[str, Any]) -> dict[str, Any]:
         credited_as = credit.get("credited_as")
         attributes = credit.get("attributes") or []
         uncredited = credit.get("uncredited")
-    return {
+    out = {
         "category": normalize_category(credit.get("category"), characters, attributes),
         "ordering": parse_int(credit.get("ordering")),
         "nconst": clean_text(credit.get("nconst")),
@@ -146,6 +153,18 @@ def normalize_credit(credit: Mapping[str, Any]) -> dict[str, Any]:
         "attributes": attributes,
         "uncredited": uncredited,
     }
+    if "job" not in credit and "credit_page" not in credit:
+        out.update(_TITLE_PAGE_LINE)  # a title page's credit (the common case: no parsing)
+        return out
+    out.update({
+        "credit_page": credit.get("credit_page") or TITLE_CREDITS,
+        "page_category": clean_text(credit.get("page_category")),
+        "job": clean_text(credit.get("job")),
+        "episode_count": parse_int(credit.get("episode_count")),
+        "episode_start_year": parse_int(credit.get("episode_start_year")),
+        "episode_end_year": parse_int(credit.get("episode_end_year")),
+    })
+    return out
 
 
 def normalize_edge(card: Mapping[str, Any], rank: int | None = None) -> dict[str, Any]:

@@ -12,11 +12,19 @@ Rows are buffered per table and go out as row groups of ``PARQUET_ROW_GROUP_SIZE
 the open chunk's files, so memory holds at most one row group per table.  An item's
 rows always land in the same chunk.
 
-Commit protocol (a resumed run relies on it): every file of the chunk is sealed (whole,
-under its final name), then the chunk is committed (a line of the run's commit log, or
-a marker object).  So a chunk is part of the dataset only once it is committed.  On
-open, for the same run id (a resumed run), the run's uncommitted files are deleted and
-numbering continues after the last committed chunk.
+Commit protocol (a resumed run relies on it): every file of the chunk is sealed (whole
+and durable; locally still under a hidden name), the chunk is offered for commit
+(``crawler.signals.chunk_committing``: a worker of a shared crawl checks in Redis that
+it still holds every title of it, and abandons the chunk otherwise), then committed (a
+line of the run's commit log, or a marker object), then published (locally, its files
+renamed to their final names).  So a chunk is part of the dataset only once it is
+committed, and locally a final name is always committed.  On open, for the same run id
+(a resumed run), a committed chunk left under hidden names is published, the run's
+uncommitted files are deleted and numbering continues after the last committed chunk.
+
+Each session holds a lock in OUTPUT_DIR while it writes (``crawler.state.sessions``);
+on open, what dead sessions left behind is cleaned up first
+(``pipelines.stores.leftovers``).
 
 When to commit (settings, read in ``ParquetExporter.__init__``; documented in
 ``crawler.settings``): at every ``crawler.signals.checkpoint`` (the spider sends
@@ -44,14 +52,16 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from twisted.python.failure import Failure
 
 from crawler import signals as our_signals
 from crawler.items import OutcomeItem, TitleItem
+from crawler.state import sessions
 from crawler.state.run import RUN_ID_RE, Run
 from pipelines.arrow import skip_pandas
 from pipelines.rows import RowRejected, table_rows, to_arrow, to_row
 from pipelines.run_recorder import RunRecorder
-from pipelines.stores import ChunkKey, ChunkStore, open_store, output_error_line
+from pipelines.stores import ChunkKey, ChunkStore, leftovers, open_store, output_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +95,7 @@ class ParquetExporter:
         self.failure: str | None = None  # why OUTPUT_DIR could not be written, once it failed
         self._closing: asyncio.Future[None] | None = None
         self.recorder: RunRecorder | None = None
+        self.session: sessions.SessionLock | None = None  # held while this session writes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ParquetExporter:
@@ -113,6 +124,13 @@ class ParquetExporter:
         self.store.check_writable()
         skip_pandas()  # ~45 MB less where pandas is installed (see pipelines.arrow)
         self.run = run
+        out = self.store.output_dir
+        self.session = sessions.acquire(out, run.file_key)
+        commits = self.store.committed(run.file_key)
+        self.session.write(leftovers.session_record(
+            run, first_chunk=max(commits) + 1 if commits else 0,
+            jobdir=bool(self.crawler.settings.get("JOBDIR"))))
+        leftovers.clean(self.store, found_by=run.run_id, at=self.now())
         self.chunk = self.store.recover(run.file_key)
 
     def process_item(self, item: Any) -> Any:
@@ -167,6 +185,9 @@ class ParquetExporter:
         self._closed_sent = True
         self.crawler.signals.send_catch_log(signal=our_signals.exporter_closed,
                                             run=self.run, reason=reason, at=self.now())
+        if self.session is not None:  # its last commit is done: the session ended
+            self.session.release(ended=True)
+            self.session = None
 
     def _write_due(self, closing: bool) -> None:
         """Outcomes the spider holds for this commit (see ``crawler.signals.outcomes_due``)."""
@@ -281,14 +302,28 @@ class ParquetExporter:
         """Make the open chunk part of the dataset (see the module doc); no rows, no-op."""
         for table in list(self._open.buffers):
             self._flush(table)
-        tables = self.store.seal(self._key())
-        if tables:
+        key = self._key()
+        tables = self.store.seal(key)
+        if tables and not self._may_commit():
+            self.store.abandon(key)
+            self.crawler.stats.inc_value("parquet/abandoned_chunks")
+        elif tables:
             self._log_commit(self.chunk)
-            self._committed(tables)
+            self._committed(tables)  # committed now, whatever happens to the renames
+            self.store.publish(key)
         self._open = OpenChunk()
 
+    def _may_commit(self) -> bool:
+        """Whether every receiver of ``chunk_committing`` lets the sealed chunk be
+        committed (a shared crawl's worker that lost its titles says no)."""
+        answers = self.crawler.signals.send_catch_log(
+            signal=our_signals.chunk_committing, tconsts=self._open.tconsts, chunk=self.chunk)
+        return all(answer is not False and not isinstance(answer, Failure)
+                   for _, answer in answers)
+
     def _log_commit(self, chunk: int) -> None:
-        """The commit point, every file of the chunk sealed (tests kill the crawl here)."""
+        """The commit point, every file of the chunk sealed, none published yet (tests
+        kill the crawl here)."""
         assert self.run is not None
         self.store.commit(ChunkKey(self.run.file_key, chunk))
 

@@ -1,8 +1,10 @@
 """From an outcome item to typed table rows: pure functions, no Scrapy, no I/O.
 
 A ``TitleItem`` fans out into rows of ``titles``, ``ratings``, ``credits`` and
-``more_like_this``; a ``FailureItem``, an ``AliasItem`` and a ``ReusedItem`` are one row
-of ``failures``, ``aliases`` and ``reused``.  Each row is then coerced to its table's
+``more_like_this`` (with ``-a credits=full``, ``credit_categories`` and
+``subpage_failures`` too: rows of its full credits page carry that page's capture);
+a ``FailureItem``, an ``AliasItem`` and a ``ReusedItem`` are one row of ``failures``,
+``aliases`` and ``reused``.  Each row is then coerced to its table's
 schema (``pipelines.schemas``) so types never drift: ``to_row`` keeps the schema's
 columns and types timestamps and dates, ``to_arrow`` builds the Arrow table, rejecting
 only the rows that cannot be converted.
@@ -18,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from crawler.items import AliasItem, FailureItem, ReusedItem, TitleItem, observation
+from crawler.records import FULL_CREDITS_READ
 from crawler.state.run import Run
 from pipelines.schemas import SCHEMAS
 from pipelines.values import parse_timestamp
@@ -59,8 +62,16 @@ def table_rows(item: Any, run: Run | None = None) -> Iterable[tuple[str, dict[st
         if values.get("average_rating") is not None or values.get("num_votes") is not None:
             yield "ratings", values
         tconst = values.get("tconst")
+        full = stamp
+        if values.get("full_credits") == FULL_CREDITS_READ:
+            full = _sub_stamp(values, values.get("full_credits_captured_at"), run)
         for credit in values.get("credits") or ():
-            yield "credits", {**credit, "tconst": tconst, **stamp}
+            yield "credits", {**credit, "tconst": tconst, **full}
+        for category in values.get("credit_categories") or ():
+            yield "credit_categories", {**category, "tconst": tconst, **full}
+        for failure in values.get("subpage_failures") or ():
+            yield "subpage_failures", {**failure, "tconst": tconst,
+                                       **_sub_stamp(values, failure.get("captured_at"), run)}
         for edge in values.get("more_like_this") or ():
             yield "more_like_this", {**edge, "tconst": tconst, **stamp}
     elif isinstance(item, FailureItem):
@@ -69,6 +80,14 @@ def table_rows(item: Any, run: Run | None = None) -> Iterable[tuple[str, dict[st
         yield "aliases", values
     elif isinstance(item, ReusedItem):
         yield "reused", values
+
+
+def _sub_stamp(values: dict[str, Any], captured_at: Any, run: Run | None) -> dict[str, Any]:
+    """The stamp of a sub-page's rows: the title's run and fetch (``crawled_at``), the
+    sub-page's own capture and observation."""
+    own = {"run_id": values.get("run_id"), "crawled_at": values.get("crawled_at"),
+           "captured_at": captured_at, "source": values.get("source")}
+    return {**own, **observation(own, run)}
 
 
 @functools.lru_cache(maxsize=16)

@@ -113,7 +113,9 @@ class RunRecorder:
             if run.worker is None:  # a worker of a shared crawl measures its own titles
                 counter.start_from(coverage.run_so_far(self.output_dir, run.run_id))
             measured = counter.measured()
-            before = coverage.previous_coverage(self.output_dir, run.run_id)
+            before = coverage.previous_coverage(
+                self.output_dir, run.run_id, run.arguments.get("credits", "page"),
+                self.crawler.settings.getint("DRIFT_MIN_TITLES"))
         except (OSError, pa.ArrowException) as exc:
             logger.error("field coverage could not be measured: %s", exc)
             return []

@@ -141,6 +141,21 @@ TITLES = pa.schema(
         *_stamp(),
         _captured(),
         *_observed("the page the row comes from"),
+        _f(
+            "full_credits",
+            pa.string(),
+            "-a credits=full: 'read' when the title's credits rows are those of its full "
+            "credits page (/title/<tconst>/fullcredits/), else why that page failed "
+            "(not_found, blocked, not_archived, ...: details in subpage_failures), the "
+            "credits rows then being the title page's; null when the run did not ask for it "
+            "(-a credits=page, the default).",
+        ),
+        _f(
+            "full_credits_captured_at",
+            TIMESTAMP,
+            "-a credits=full in -a as_of runs: when the archive captured the full credits "
+            "page (its own capture, found as the title page's is); null otherwise.",
+        ),
     ]
 )
 
@@ -189,6 +204,68 @@ CREDITS = pa.schema(
         *_stamp(),
         _captured(),
         *_observed("the page the row comes from"),
+        _f(
+            "credit_page",
+            pa.string(),
+            "The page the row was read from: title (the title page's top credits) or "
+            "fullcredits (its full credits page, -a credits=full: every person it lists). A "
+            "title's rows of one fetch all come from one page. Null in files written before "
+            "it existed: title.",
+        ),
+        _f(
+            "page_category",
+            pa.string(),
+            "fullcredits rows: the category (department) the page lists the person under, "
+            "as credit_categories.category (cast for actor, actress, self, ... rows); null "
+            "for title rows.",
+        ),
+        _f(
+            "job",
+            pa.string(),
+            "fullcredits rows: the crew job as shown (associate producer, written by, "
+            "digital compositor); null when the page shows none, and for the cast.",
+        ),
+        _f("episode_count", pa.int32(), "Series: episodes credited, where the page shows it."),
+        _f("episode_start_year", pa.int32(), "Series: first year of those episodes."),
+        _f("episode_end_year", pa.int32(), "Series: last year of those episodes, when "
+           "they span several."),
+    ]
+)
+
+CREDIT_CATEGORIES = pa.schema(
+    [
+        _f("tconst", pa.string(), TCONST, nullable=False),
+        _f("position", pa.int32(), "1-based position of the category on the page."),
+        _f(
+            "category",
+            pa.string(),
+            "IMDb's id of the category (director, cast, visual_effects, ...); credits rows "
+            "listed under it have it as page_category. A heading of an old page that maps "
+            "to no id keeps its text.",
+        ),
+        _f("category_id", pa.string(), "The category's id exactly as the page gives it; "
+           "null when it gives none (old pages' headings)."),
+        _f("name", pa.string(), "The category's heading as shown: Visual Effects, Directed by."),
+        _f(
+            "listed",
+            pa.int32(),
+            "People (lines) the page lists in the category: credits rows of it.",
+        ),
+        _f(
+            "total",
+            pa.int32(),
+            "How many people IMDb says the category has. The current page lists the whole "
+            "cast but only a crew category's first 10 (it loads the rest with a script): "
+            "listed < total says the list is partial (Visual Effects: 10 of 791). Old pages "
+            "list everyone: total = listed.",
+        ),
+        _f("alphabetical_from", pa.int32(), "Cast: the ordering from which the rest of the "
+           "cast is listed alphabetically, when the page says so."),
+        _f("layout", pa.string(), "The page's layout: fullcredits-next (current), "
+           "reference-next, fullcredits-legacy (before 2021)."),
+        *_stamp(),
+        _captured(),
+        *_observed("the full credits page"),
     ]
 )
 
@@ -259,6 +336,26 @@ ALIASES = pa.schema(
     ]
 )
 
+SUBPAGE_FAILURES = pa.schema(
+    [
+        _f("tconst", pa.string(), "The title (a row of titles) whose sub-page failed.",
+           nullable=False),
+        _f("page", pa.string(), "The sub-page: fullcredits (-a credits=full)."),
+        _f("url", pa.string(), "URL that was requested."),
+        _f("reason", pa.string(), "Why, as in failures: not_found, blocked, not_archived, "
+           "http_503, wrong_title, ... (not_fetched: the crawl stopped first)."),
+        _f("detail", pa.string(), "What was seen, as in failures."),
+        _f("http_status", pa.int32(), "HTTP status of the last attempt, if any."),
+        _f("attempts", pa.int32(), "How many times it was tried."),
+        _f("run_id", pa.string(), "Id of the crawl run that wrote the row.", nullable=False),
+        _f("crawled_at", TIMESTAMP, "The title's crawled_at: the row belongs to that fetch.",
+           nullable=False),
+        _captured(),
+        *_observed("the answer that failed", "; an archive run's failure without a "
+                   "capture: the run's as_of"),
+    ]
+)
+
 REUSED = pa.schema(
     [
         _f("tconst", pa.string(), "Title not fetched again: its last fetch was fresh enough.",
@@ -291,7 +388,8 @@ CRAWL_RUNS = pa.schema(
     [
         _f("run_id", pa.string(), "Id of the crawl run.", nullable=False),
         _f("started_at", TIMESTAMP, "When the run started (UTC)."),
-        _f("finished_at", TIMESTAMP, "When this session of the run closed (UTC)."),
+        _f("finished_at", TIMESTAMP,
+           "When this session of the run closed (UTC); null for a session killed."),
         _f("arguments", pa.string(), "Crawl arguments (-a name=value) as a JSON object."),
         _f("seeds", STRINGS, "Seed tconsts."),
         _f("depth", pa.int32(), "Maximum breadth-first depth asked for."),
@@ -302,7 +400,9 @@ CRAWL_RUNS = pa.schema(
         _f(
             "finish_reason",
             pa.string(),
-            "Why the session closed: finished, shutdown (Ctrl-C), closespider_*, ...",
+            "Why the session closed: finished, shutdown (Ctrl-C), closespider_*, ...; "
+            "killed: it died without closing (recorded by the next run in OUTPUT_DIR); "
+            "lease_lost: a worker of a shared crawl taken for dead while stalled.",
         ),
         *[
             _f(f"{t}_rows", pa.int64(), f"Rows committed to {t} in this session.")
@@ -347,8 +447,10 @@ SCHEMAS: dict[str, pa.Schema] = {
     "titles": TITLES,
     "ratings": RATINGS,
     "credits": CREDITS,
+    "credit_categories": CREDIT_CATEGORIES,
     "more_like_this": MORE_LIKE_THIS,
     "failures": FAILURES,
+    "subpage_failures": SUBPAGE_FAILURES,
     "aliases": ALIASES,
     "reused": REUSED,
     "field_coverage": FIELD_COVERAGE,

@@ -4,7 +4,10 @@ Starts the local mirror (mirror) on 127.0.0.1 over the catalogue (the seed
 title with every fact of its page, and its 11 "More like this" titles with what is
 known of them), runs `scrapy crawl more_like_this` against it, then reads `output/`
 back as hive-partitioned Parquet with DuckDB, Polars and pandas, and writes the HTML
-report (output/report.html).  It ends with two crawls of the past over the mirror's
+report (output/report.html).  A crawl with -a credits=full then shows one title's
+departments from its full credits page, each with how many people it lists of its total
+(a real older page of ../shared lists everyone; the synthetic title's current-layout page
+lists only a crew category's first 10).  It ends with two crawls of the past over the mirror's
 archive mode (the real pages of ../shared at their capture dates when they are there,
 else the catalogue captured at one date): -a as_of=<date>, then -a as_of=latest where
 every title's newest capture recorded imdb.com's 2026 challenge.
@@ -36,8 +39,10 @@ from mirror.archive import Capture, captures_from_sources, with_recorded_challen
 from mirror.loader import load_catalogue  # noqa: E402
 from mirror.render import render_title_page_bytes  # noqa: E402
 from mirror.server import MirrorServer  # noqa: E402
+from mirror.synthetic import SyntheticGraph  # noqa: E402
 
-REAL_PAGES = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared")) / "pages" / "real"
+SHARED = Path(os.environ.get("IMDB_SHARED", ROOT.parent / "shared"))
+REAL_PAGES = SHARED / "pages" / "real"
 # When the demo's archive recorded imdb.com's challenge for every title (after 2026-03-20).
 CHALLENGED_AT = "20261101000000"
 TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases", "crawl_runs")
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     show_readers(con, out)
     banner("the report (scrapy report)")
     print(f"  {write_report(out)}")
-    return crawl_the_past(con, out)
+    return show_full_credits(con, out) or crawl_the_past(con, out)
 
 
 def show_written(con: duckdb.DuckDBPyConnection, out: Path, run_id: str) -> None:
@@ -192,6 +197,42 @@ def show_readers(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         same = "same" if n_duck == n_polars == n_pandas else "DIFFERENT"
         print(f"{table:<16} duckdb {n_duck:>5}  polars {n_polars:>5}  pandas {n_pandas:>5}  "
               f"({same})")
+
+
+def show_full_credits(con: duckdb.DuckDBPyConnection, out: Path) -> int:
+    """A crawl with -a credits=full: each title's full credits page too; one title's
+    departments with listed of total (credit_categories)."""
+    synthetic = "tt9000001"  # a made-up title: its page lists a crew category's first 10
+    if (REAL_PAGES / "SOURCES.tsv").is_file():  # The Dark Knight's older page: all listed
+        real, pages, records = "tt0468569", REAL_PAGES, dict(SyntheticGraph(1))
+    else:
+        real, pages, records = "tt0050634", None, {**load_catalogue(), **SyntheticGraph(1)}
+    with MirrorServer(pages_dir=pages, records=records) as mirror:
+        banner(f"full credits: -a credits=full, {real} and {synthetic} at {mirror.base_url}")
+        proc = crawl(out, f"IMDB_BASE_URL={mirror.base_url}", "-a", f"seed={real},{synthetic}",
+                     "-a", "depth=0", "-a", "credits=full", log_level="WARNING")
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return proc.returncode
+    run_id = one(con, f"select run_id from {scan(out, 'crawl_runs')} "
+                      "order by finished_at desc limit 1")
+    print(f"  {synthetic}'s departments: the people its full credits page lists of the total "
+          "it states")
+    print_rows(con, f"""
+        select position, category, name, listed, total,
+               case when listed < total then 'partial' else 'complete' end as list
+        from {scan(out, 'credit_categories')} where tconst = ? and run_id = ? order by position
+    """, synthetic, run_id, none="none: its full credits page was not read")
+    print("  each title's credits rows are its full credits page's, one per person and job:")
+    print_rows(con, f"""
+        select t.tconst, t.primary_title, t.full_credits,
+               (select count(*) from {scan(out, 'credit_categories')} c
+                where c.tconst = t.tconst and c.run_id = t.run_id) as departments,
+               (select count(*) from {scan(out, 'credits')} c
+                where c.tconst = t.tconst and c.run_id = t.run_id) as credits
+        from {scan(out, 'titles')} t where t.run_id = ? order by t.tconst
+    """, run_id, none="none: no title was read")
+    return 0
 
 
 def crawl_the_past(con: duckdb.DuckDBPyConnection, out: Path) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.arguments import check_output_dir, check_render, parse_arguments
+from crawler.arguments import check_output_dir, check_render, job_arguments, parse_arguments
 from crawler.checks import check_base_url
 from crawler.download.retry import retry_after_seconds
 from crawler.ids import is_tconst, parse_seed, parse_seeds, tconst_from_url, title_url
@@ -82,6 +82,17 @@ def test_depth_and_max_titles() -> None:
         parse_arguments("tt0050634", "2", "0")
     with pytest.raises(ValueError, match=r"depth='two' is not a whole number"):
         parse_arguments("tt0050634", "two", "10")
+
+
+def test_credits_mode_is_page_or_full_and_recorded_only_when_full() -> None:
+    assert parse_arguments("tt0050634").credits == "page"
+    args = parse_arguments("tt0050634", credits=" Full ")
+    assert (args.credits, args.full_credits) == ("full", True)
+    assert job_arguments(args)["credits"] == "full"
+    # A job recorded before -a credits existed resumes: the default is not recorded.
+    assert "credits" not in job_arguments(parse_arguments("tt0050634"))
+    with pytest.raises(ValueError, match=r"credits='all' is not a credits mode; expected page"):
+        parse_arguments("tt0050634", credits="all")
 
 
 def test_render_mode_and_base_url() -> None:

@@ -40,6 +40,8 @@ def run(args: list[str]) -> subprocess.CompletedProcess[str]:
         ({}, {"DOWNLOAD_DELAY": "-1"}, "DOWNLOAD_DELAY='-1' is out of range; expected a "
                                        "number >= 0"),
         ({"seed": "tt\u0660\u0661\u0663\u0663\u0660\u0669\u0663"}, {}, "invalid seed"),
+        ({"credits": "all"}, {}, "credits='all' is not a credits mode; expected page (the "
+                                 "title page's credits) or full"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(
@@ -51,7 +53,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(
     max_titles = args.pop("max_titles", None)
     cmd = crawl_command(UNUSED, out, seed=seed, depth=None,
                         max_titles=int(max_titles) if max_titles else None,
-                        settings=settings, extra_args={"depth": str(depth)})
+                        settings=settings, extra_args={"depth": str(depth), **args})
     proc = run(cmd)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]

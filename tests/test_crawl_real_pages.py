@@ -52,6 +52,11 @@ def test_every_seed_page_becomes_a_title_row_once(depth0: dict[str, Any]) -> Non
     assert sorted(r["tconst"] for r in titles) == SEEDS
     assert read_table(depth0["out"], "failures") == []
     assert all(depth0["hits"][f"/title/{t}/"] == 1 for t in SEEDS)
+    # -a credits=page (the default): one request per title page, no full credits page
+    # (tests/test_crawl_full_credits.py: two with credits=full).
+    assert {p for p in depth0["hits"] if p.startswith("/title/")} == {
+        f"/title/{t}/" for t in SEEDS}
+    assert {r["full_credits"] for r in titles} == {None}
 
 
 def test_titles_and_ratings_hold_the_pages_own_values(depth0: dict[str, Any]) -> None:

@@ -49,21 +49,26 @@ def test_the_demo_works_with_nothing_beside_the_clone(tmp_path: Path) -> None:
 
     record, _ = load_catalogue()[SEED]
     titles = [r for r in read_table(out, "titles") if r["tconst"] == SEED]
-    # One row from the live crawl of the mirror, two from its archive (as_of=2021-06, then
-    # as_of=latest past a newer recorded challenge), both from the one 2021-06-01 capture.
+    # Two rows from live crawls of the mirror (the second with -a credits=full), two from
+    # its archive (as_of=2021-06, then as_of=latest past a newer recorded challenge), both
+    # from the one 2021-06-01 capture.
     assert sorted((r["source"], str(r["captured_at"])) for r in titles) == [
-        ("live", "None"), ("wayback", "2021-06-01 00:00:00+00:00"),
+        ("live", "None"), ("live", "None"), ("wayback", "2021-06-01 00:00:00+00:00"),
         ("wayback", "2021-06-01 00:00:00+00:00")]
+    assert sorted(str(r["full_credits"]) for r in titles) == ["None", "None", "None", "read"]
+    # The full credits part: the synthetic title's departments, one listed partially.
+    assert "tt9000001's departments" in proc.stdout
+    assert re.search(r"visual_effects +Visual Effects +10 +\d+ +partial", proc.stdout)
     assert {(r["primary_title"], r["start_year"], r["title_type"]) for r in titles} == {
         ("Letyat zhuravli", 1957, "movie")}
     assert "the newest pages: as_of=latest" in proc.stdout
     ratings = [r for r in read_table(out, "ratings") if r["tconst"] == SEED]
-    assert [r["average_rating"] for r in ratings] == [record["average_rating"]] * 3 == [8.3] * 3
+    assert [r["average_rating"] for r in ratings] == [record["average_rating"]] * 4 == [8.3] * 4
     edges = ds.dataset(out / "more_like_this", format="parquet", partitioning="hive")
     ranks = edges.to_table(filter=ds.field("tconst") == SEED).column("rank").to_pylist()
-    assert sorted(ranks) == sorted(list(range(1, 12)) * 3)  # its 11 cards, in every run
+    assert sorted(ranks) == sorted(list(range(1, 12)) * 4)  # its 11 cards, in every run
     runs = read_table(out, "crawl_runs")
-    assert sorted(r["finish_reason"] for r in runs) == ["finished"] * 3
+    assert sorted(r["finish_reason"] for r in runs) == ["finished"] * 4
 
 
 # --- a quiet healthy crawl ---------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_an_argument_typo_is_refused_naming_the_accepted_ones(tmp_path: Path) ->
                      extra_args={"max_title": "5", "dept": "0"})
     assert proc.returncode == 2
     assert proc.stderr == (ERROR + "unknown argument(s) -a dept, -a max_title; accepted: "
-                           "seed, depth, max_titles, refresh, as_of, run_id\n")
+                           "seed, depth, max_titles, refresh, as_of, credits, run_id\n")
     assert not (tmp_path / "out").exists()
 
 

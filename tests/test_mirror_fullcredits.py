@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.error import HTTPError
+from urllib.request import urlopen
 
 import pytest
 from lxml import html as lxml_html
@@ -19,6 +21,7 @@ from mirror.render.fullcredits import (
     fullcredits_page_from_next_json,
     render_fullcredits_page_bytes,
 )
+from mirror.server import MirrorServer
 from mirror.synthetic import SyntheticGraph
 from tests.conftest import SHARED, needs_shared
 
@@ -129,3 +132,26 @@ def test_real_next_json_served_as_a_page_reads_as_the_json() -> None:
         assert (result["credits"], result["categories"]) == (read.credits, read.categories)
         vfx = next(c for c in result["categories"] if c["category"] == "visual_effects")
         assert (vfx["listed"], vfx["total"]) == (10, 791)
+
+
+def test_the_server_serves_full_credits_made_up_crew_for_synthetic_titles_only() -> None:
+    catalogue = load_catalogue()
+    records = {"tt0050634": catalogue["tt0050634"], MOVIE["tconst"]: MOVIE}
+    with MirrorServer(records=records) as mirror:
+        def get(path: str) -> tuple[int, bytes, str | None]:
+            try:
+                with urlopen(f"{mirror.base_url}{path}") as answer:  # follows the 301
+                    return answer.status, answer.read(), answer.url
+            except HTTPError as error:
+                return error.code, b"", None
+
+        status, body, url = get("/title/tt0050634/fullcredits")
+        assert (status, url) == (200, f"{mirror.base_url}/title/tt0050634/fullcredits/")
+        real = _read(body, "tt0050634")
+        assert [c["category"] for c in real["categories"]] == ["director", "writer", "cast"]
+        status, body, _ = get(f"/title/{MOVIE['tconst']}/fullcredits/")
+        made_up = _read(body, MOVIE["tconst"])
+        assert made_up["categories"] == full_credits_of(MOVIE, made_up_crew=True).categories
+        assert get("/title/tt0000001/fullcredits/")[0] == 404
+        assert get("/title/tt0050634/")[0] == 200  # the title page as before
+        assert mirror.hits["/title/tt0050634/fullcredits"] == 1  # the 301

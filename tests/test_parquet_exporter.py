@@ -17,6 +17,7 @@ import scrapy
 from scrapy.utils.test import get_crawler
 
 from crawler.items import AliasItem, FailureItem, TitleItem
+from crawler.state import sessions
 from crawler.state.run import Run
 from pipelines import parquet as parquet_module
 from pipelines.normalize import NormalizeTitlePipeline
@@ -233,11 +234,12 @@ def test_resumed_run_drops_uncommitted_and_does_not_duplicate(tmp_path: Path) ->
     first = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=2, PARQUET_ROW_GROUP_SIZE=1)
     feed(first, TCONSTS[:3])  # chunk 0 committed (2 titles), chunk 1 open with 1 title
     assert hidden(tmp_path)
-    # a crash between the renames and the commit log leaves a final name uncommitted
+    # a final name no commit log lists (as crawlers before commit-then-rename left them)
     orphan = tmp_path / "titles" / "crawl_date=2024-05-01" / "run1-00001.parquet"
     pq.write_table(pa.Table.from_pylist([{"tconst": "tt0000001"}]), orphan)
     other_run = tmp_path / "titles" / "crawl_date=2024-05-01" / ".run11-00001.parquet.tmp"
     other_run.write_bytes(b"another run's work in progress")
+    sessions.acquire(tmp_path, "run11")  # ... by a live session
     del first  # killed: close_spider never runs
 
     second = make_exporter(tmp_path, PARQUET_COMMIT_ROWS=2)

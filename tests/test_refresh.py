@@ -226,3 +226,37 @@ def test_two_runs_side_by_side_in_one_output_dir(full_run: Path, tmp_path: Path)
         rows = [(r["run_id"], r["tconst"], r.get("similar_tconst"), r.get("category"),
                  r.get("ordering")) for r in read_table(out, table)]
         assert len(rows) == len(set(rows)), table
+
+
+def test_two_refresh_runs_at_once_fetch_each_stale_title_once(full_run: Path,
+                                                               tmp_path: Path) -> None:
+    """Every title is stale; two refresh runs start together: each title is fetched by one
+    of them (its claim), the other waits for that row and reuses it (issue 19, 9b)."""
+    out = copy_of(full_run, tmp_path)
+    age(out, SCHEDULED, timedelta(days=10))
+    depth = 2
+    scheduled = {t for t in EXPECTED.order if EXPECTED.depth[t] <= depth}
+    with MirrorServer(records=GRAPH) as mirror:
+        cmd = crawl_command(mirror.base_url, out, seed=SEED, depth=depth, max_titles=MAX_TITLES,
+                            extra_args={"refresh": "7d"}, settings={"DOWNLOAD_DELAY": "0.1"})
+        procs = [subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for _ in range(2)]
+        logs = [p.communicate(timeout=300)[1] for p in procs]
+        fetched = title_requests(mirror)
+    assert [p.returncode for p in procs] == [0, 0], [log[-2000:] for log in logs]
+    pages = scheduled - set(EXPECTED.missing)
+    assert {t: fetched[t] for t in pages} == dict.fromkeys(pages, 1)
+    assert any("being fetched by another refresh run" in log for log in logs)
+    _, *others = run_ids(out)
+    assert len(others) == 2
+    fetched_by = {run: {r["tconst"] for r in read_table(out, "titles") if r["run_id"] == run}
+                  for run in others}
+    for run, other in (others, others[::-1]):
+        assert set(outcomes_of(out, run)) == scheduled  # each run accounts for every title
+        reused = {r["tconst"]: r["fetched_run_id"] for r in read_table(out, "reused")
+                  if r["run_id"] == run}
+        assert set(reused) == pages - fetched_by[run]
+        assert set(reused.values()) <= {other}  # what it did not fetch, the other did
+    # No claim is left: only tombstones of committed fetches (pruned by later runs).
+    claims = list((out / "_state" / "claims").iterdir())
+    assert claims and all(p.read_text().endswith("\ncommitted") for p in claims)

@@ -73,6 +73,8 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("captured_at", "timestamp[us, tz=UTC]"),
         ("observed_at", "timestamp[us, tz=UTC]"),
         ("source", "string"),
+        ("full_credits", "string"),
+        ("full_credits_captured_at", "timestamp[us, tz=UTC]"),
     ],
     "ratings": [
         ("tconst", "string"),
@@ -95,6 +97,42 @@ PINNED: dict[str, list[tuple[str, str]]] = {
         ("credited_as", "string"),
         ("attributes", "list<string>"),
         ("uncredited", "bool"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
+        ("credit_page", "string"),
+        ("page_category", "string"),
+        ("job", "string"),
+        ("episode_count", "int32"),
+        ("episode_start_year", "int32"),
+        ("episode_end_year", "int32"),
+    ],
+    "credit_categories": [
+        ("tconst", "string"),
+        ("position", "int32"),
+        ("category", "string"),
+        ("category_id", "string"),
+        ("name", "string"),
+        ("listed", "int32"),
+        ("total", "int32"),
+        ("alphabetical_from", "int32"),
+        ("layout", "string"),
+        ("run_id", "string"),
+        ("crawled_at", "timestamp[us, tz=UTC]"),
+        ("captured_at", "timestamp[us, tz=UTC]"),
+        ("observed_at", "timestamp[us, tz=UTC]"),
+        ("source", "string"),
+    ],
+    "subpage_failures": [
+        ("tconst", "string"),
+        ("page", "string"),
+        ("url", "string"),
+        ("reason", "string"),
+        ("detail", "string"),
+        ("http_status", "int32"),
+        ("attempts", "int32"),
         ("run_id", "string"),
         ("crawled_at", "timestamp[us, tz=UTC]"),
         ("captured_at", "timestamp[us, tz=UTC]"),
@@ -338,7 +376,7 @@ def test_every_field_is_described_and_typed() -> None:
 
 
 def test_every_item_field_has_a_column() -> None:
-    nested = {"credits", "more_like_this", "outcome"}
+    nested = {"credits", "more_like_this", "outcome", "credit_categories", "subpage_failures"}
     raw_money = set(RENAMED["titles"])
     title_columns = set(SCHEMAS["titles"].names) | set(SCHEMAS["ratings"].names)
     for name in TitleItem.fields:

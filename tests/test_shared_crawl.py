@@ -304,3 +304,51 @@ def test_workers_writing_to_an_object_store_one_killed_mid_level(
     assert got == outcomes(single)  # every scheduled title once, as one process has them
     assert Counter((r["tconst"], r["similar_tconst"], r["rank"])
                    for r in s3_rows(uri, "more_like_this")) == edges(single)
+
+
+def test_a_worker_stalled_past_its_lease_writes_nothing_twice(
+    tmp_path: Path, redis_url: str, single: Path
+) -> None:
+    """w0 is SIGSTOPped holding fetched, uncommitted titles; once it is taken for dead and
+    w1 has committed them, it goes on: it must commit none of them again (issue 19)."""
+    out = tmp_path / "out"
+    client = redis.Redis.from_url(redis_url)
+    with mirror() as server:
+        procs = [start_worker(server.base_url, out, redis_url, f"w{i}", settings=SLOW)
+                 for i in range(2)]
+        for _ in range(3):  # stopped just as it committed its titles: let it go on
+            wait_until(lambda: int(client.hget("mlt:meta", "depth") or 0) >= 1
+                       and client.hlen("mlt:out:w0") > 0)
+            procs[0].send_signal(signal.SIGSTOP)
+            fetched = [t.decode() for t in client.hkeys("mlt:out:w0")]
+            if fetched:
+                break
+            procs[0].send_signal(signal.SIGCONT)
+        assert fetched
+        try:
+            # A second live process under its name is refused: w0 holds its session lock.
+            twin = run_crawl(server.base_url, out, seed=SEED, depth=DEPTH,
+                             max_titles=MAX_TITLES, settings=shared(redis_url, "w0"))
+            assert twin.returncode == 2, twin.stderr[-2000:]
+            assert "a worker of that name is running" in twin.stderr
+            wait_until(lambda: client.hexists("mlt:reaped", "w0"))  # its lease ran out
+            # ... and w1 fetched and committed again what w0 had fetched
+            wait_until(lambda: all(client.hexists("mlt:done", t)
+                                   or client.hget("mlt:claims", t) == b"w0" for t in fetched))
+        finally:
+            procs[0].send_signal(signal.SIGCONT)
+        (stalled, stalled_log), (other, other_log) = finish(procs)
+    assert other == 0, other_log[-2000:]
+    # The raw tables hold each title once, and the crawl one process makes.
+    for table in (*OUTCOME_TABLES, "more_like_this"):
+        rows = [(r["tconst"], r["run_id"], r.get("similar_tconst")) for r in read_table(out, table)]
+        assert len(rows) == len(set(rows)), table
+    assert_same_crawl(out, single)
+    lines = [line for line in stalled_log.splitlines() if "ERROR: worker w0 lost its" in line]
+    assert len(lines) == 1 and "taken for dead" in lines[0], stalled_log[-3000:]
+    assert stalled == 1, stalled_log[-2000:]
+    assert "finish reason lease_lost" in stalled_log.strip().splitlines()[-1]
+    runs = read_table(out, "crawl_runs")
+    assert sorted(r["finish_reason"] for r in runs) == ["finished", "lease_lost"]
+    counted = sum(r[f"{t}_rows"] for r in runs for t in ("titles", "failures", "aliases"))
+    assert counted + sum(r["reused_rows"] for r in runs) == MAX_TITLES

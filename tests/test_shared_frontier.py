@@ -25,7 +25,7 @@ STARTED = "2026-11-27T00:00:00+00:00"
 
 def shared(url: str, worker: str, seeds: list[str], depth: int, max_titles: int,
            out: Path, key: str = "mlt", committed: dict[str, list[str]] | None = None,
-           lease: float = 30) -> SharedFrontier:
+           lease: float = 30, settled: bool | None = False) -> SharedFrontier:
     """A worker's frontier in the crawl under ``key`` (created by the first call)."""
     from datetime import datetime
 
@@ -35,7 +35,8 @@ def shared(url: str, worker: str, seeds: list[str], depth: int, max_titles: int,
     crawl = open_crawl(client, key, run, out, lease_seconds=lease)
     return SharedFrontier(client, key, worker, epoch=crawl.epoch, lease_seconds=lease,
                           claim_batch=7,
-                          committed_since=lambda w, last: (committed or {}).get(w, []))
+                          committed_since=lambda w, last: (committed or {}).get(w, []),
+                          settle=lambda w, chunk, own: settled)
 
 
 def random_world(seed: int) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -113,6 +114,32 @@ def test_a_dead_workers_titles_go_back_except_those_its_commit_log_holds(
     again = alive.take()
     assert sorted(again) == sorted(seeds[3:])  # the 4 given back and the 3 never claimed
     assert client.hlen("mlt:claims") == 7
+
+
+@pytest.mark.parametrize(("settled", "done", "back"),
+                         [(True, 2, 1), (False, 0, 3), (None, 0, 1)],
+                         ids=["committed", "not committed", "its worker lives"])
+def test_a_chunk_a_dead_worker_was_committing_is_settled_by_its_commit_log(
+    redis_url: str, tmp_path: Path, settled: bool | None, done: int, back: int
+) -> None:
+    seeds = [tconst_of(i) for i in range(3)]
+    dead = shared(redis_url, "dead", seeds, 0, 100, tmp_path, lease=0)
+    got = dead.take()
+    for tconst in got:
+        dead.record_links(tconst, [])
+        dead.resolve(tconst, "title")
+    assert dead.chunk_committing(got[:2], 0)  # it claimed the commit of two, then stalled
+    alive = shared(redis_url, "alive", seeds, 0, 100, tmp_path, settled=settled)
+    assert alive.reap() == back
+    client = redis.Redis.from_url(redis_url)
+    assert client.hlen("mlt:done") == done
+    # Held for it while it lives: the level waits for it to finish its commit.
+    assert {k.decode() for k in client.hkeys("mlt:claims")} == (
+        set(got[:2]) if settled is None else set())
+    # Taken for dead, it commits nothing more, and says so once.
+    assert not dead.chunk_committing(got[2:], 1)
+    assert dead.stop_reason == "lease_lost" and dead.lease_lost is not None
+    assert dead.take() == []
 
 
 def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from crawler.ids import FULLCREDITS
 from crawler.sources.archive import Archive, memento_header, replay_url
 from crawler.sources.base import (
     Ask,
+    Credits,
     Follow,
     Merge,
     NextCapture,
@@ -31,7 +34,7 @@ from crawler.sources.base import (
 from crawler.sources.cdx import Walk, cdx_url
 from crawler.sources.live import LiveSource
 from crawler.sources.wayback import WaybackSource
-from mirror.render import render_title_page_bytes
+from mirror.render import render_fullcredits_page_bytes, render_title_page_bytes
 from mirror.synthetic import synthetic_graph
 
 SITE = "https://www.imdb.com"
@@ -302,6 +305,95 @@ def test_latest_capture_of_a_page_is_a_page() -> None:
     walk = Walk(("20180315000000",), 2, "20260401000000", "archived_blocked")
     answer = LATEST.answer(capture(200, PAGE, meta={"walk": walk}))
     assert isinstance(answer, Page) and answer.captured_at == "2018-03-15T00:00:00+00:00"
+
+
+# --- a title's full credits page (-a credits=full): a URL of its own, the same rules ------
+
+CREDITS_PAGE = render_fullcredits_page_bytes(GRAPH[FIRST], made_up_crew=True)
+FC = {"page": FULLCREDITS}
+
+
+def credits_reply(status: int, body: bytes = b"", **headers: str) -> Reply:
+    reply = site_reply(status, body, url=f"{SITE}/title/{FIRST}/fullcredits/", **headers)
+    return replace(reply, meta={**reply.meta, **FC})
+
+
+def test_live_asks_the_full_credits_page_of_the_title() -> None:
+    assert live().ask(FIRST, FULLCREDITS) == Ask(f"{SITE}/title/{FIRST}/fullcredits/",
+                                                 {"archive": False, **FC})
+    assert live().title_url(FIRST, FULLCREDITS) == f"{SITE}/title/{FIRST}/fullcredits/"
+    assert live("always").ask(FIRST, FULLCREDITS).meta == {"archive": False, **FC,
+                                                           "playwright": True}
+
+
+def test_live_full_credits_page_is_read_and_counted_apart() -> None:
+    answer = live("auto").answer(credits_reply(200, CREDITS_PAGE))  # never rendered
+    assert isinstance(answer, Credits) and answer.source == "live"
+    assert answer.result["found_tconst"] == FIRST
+    assert answer.counts == ("fullcredits/status/200", "fullcredits/credits")
+    vfx = next(c for c in answer.result["categories"] if c["category"] == "visual_effects")
+    assert vfx["listed"] == 10 < vfx["total"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("reply", "reason"), [
+    (credits_reply(404), "not_found"),
+    (credits_reply(202, x_amzn_waf_action="challenge"), "blocked"),
+    (credits_reply(200, PAGE), "other"),  # a title page is no full credits page
+    (credits_reply(200, render_fullcredits_page_bytes(GRAPH[SECOND])), "wrong_title"),
+])
+def test_live_full_credits_refusals(reply: Reply, reason: str) -> None:
+    answer = live().answer(reply)
+    assert isinstance(answer, Refusal) and answer.reason == reason
+    assert answer.counts[0] == f"fullcredits/status/{reply.status}"
+
+
+def test_live_full_credits_redirects_and_retries_keep_asking_for_it() -> None:
+    target = f"{SITE}/title/{FIRST}/fullcredits/?ref_=x"
+    assert live().answer(credits_reply(308, Location=target)) == Follow(
+        Ask(target, {"archive": False, **FC}), counts=("fullcredits/status/308",))
+    merged = live().answer(credits_reply(301, Location=f"/title/{SECOND}/fullcredits/"))
+    assert isinstance(merged, Merge) and merged.canonical == SECOND
+    retry = live().answer(credits_reply(200, b""))
+    assert isinstance(retry, Retry) and retry.ask.meta["page"] == FULLCREDITS
+    assert retry.counts == ("fullcredits/status/200", "fullcredits/empty")
+
+
+def test_wayback_reads_the_full_credits_capture_nearest_as_of() -> None:
+    assert DATED.ask(FIRST, FULLCREDITS) == Ask(
+        replay_url(ARCHIVE, "20180101000000", FIRST, FULLCREDITS), {"archive": True, **FC})
+    reply = capture(200, CREDITS_PAGE, meta=FC)
+    answer = DATED.answer(replace(reply, url=replay_url(ARCHIVE, "20180315000000", FIRST,
+                                                       FULLCREDITS)))
+    assert isinstance(answer, Credits)
+    assert (answer.source, answer.captured_at) == ("wayback", "2018-03-15T00:00:00+00:00")
+    far = DATED.answer(capture(200, CREDITS_PAGE, timestamp="20200315000000", meta=FC))
+    assert isinstance(far, Refusal) and far.reason == "not_archived"  # the same distance rule
+    nearest = replay_url(ARCHIVE, "20180315000000", FIRST, FULLCREDITS)
+    own = Reply(FIRST, replay_url(ARCHIVE, "20180101000000", FIRST, FULLCREDITS), 302,
+                {b"Location": nearest.encode()}, b"", FC)
+    assert DATED.answer(own) == Follow(Ask(nearest, {"archive": True, **FC}),
+                                       counts=("fullcredits/status/302",))
+
+
+def test_latest_lists_the_full_credits_captures_of_their_own_and_walks_them() -> None:
+    ask = LATEST.ask(FIRST, FULLCREDITS)
+    assert ask == Ask(cdx_url(ARCHIVE, FIRST, FULLCREDITS), {"archive": True, "cdx": True, **FC})
+    assert "url=www.imdb.com/title/tt9000001/fullcredits/&" in ask.url
+    # In a refresh run the dataset's capture of the title stands for the title page only:
+    # the full credits page is read whenever the title page is.
+    source = LATEST.for_run(NOW, lambda tconst: utc(2018, 3, 15))
+    rows = [["20180315000000", "200", "text/html"], ["20260401000000", "202", "text/html"]]
+    listing = replace(listing_reply(rows), meta={"cdx": True, **FC})
+    answer = source.answer(listing)
+    assert isinstance(answer, NextCapture)
+    assert answer.ask.url == replay_url(ARCHIVE, "20180315000000", FIRST, FULLCREDITS)
+    assert answer.ask.meta["page"] == FULLCREDITS
+    assert isinstance(source.answer(listing_reply(rows)), ReuseCapture)  # the title page's
+    walk = answer.ask.meta["walk"]
+    read = LATEST.answer(capture(200, CREDITS_PAGE, meta={"walk": walk, **FC}))
+    assert isinstance(read, Credits) and read.captured_at == "2018-03-15T00:00:00+00:00"
+    gone = LATEST.answer(capture(404, b"", meta={"walk": walk, **FC}))
+    assert isinstance(gone, Refusal) and gone.reason == "archived_blocked"
 
 
 def test_sources_import_no_scrapy() -> None:

@@ -12,8 +12,9 @@ Exit codes (also in docs/reliability.md):
 - 0: the run completed (a rerun of a finished JOBDIR job does nothing and exits 0);
 - 1: it did not: stopped by blocks, by a browser that failed, by SIGTERM/Ctrl-C,
   by an OUTPUT_DIR that could not be written, by a shared crawl's Redis that could not
-  be reached or forgot the crawl, or it fetched no title at all, or its views could not
-  be rebuilt (its data is committed; ``dataset.duckdb``, older, is removed);
+  be reached or forgot the crawl, by a lease this worker lost while it held titles, or
+  it fetched no title at all, or its views could not be rebuilt (its data is committed;
+  ``dataset.duckdb``, older, is removed);
 - 2: refused before it started;
 - 3: it completed, but field coverage fell sharply against the previous completed run
   (IMDb's page may have changed; see ``pipelines.coverage``).
@@ -64,6 +65,9 @@ FAILED_REASONS = {
                        "resumes from what its workers committed to OUTPUT_DIR",
     "shutdown": "interrupted before the crawl was done; run the same command again "
                 "(with JOBDIR it resumes)",
+    "lease_lost": "this worker stalled past FRONTIER_LEASE_SECONDS and was taken for dead: "
+                  "the titles it held went to other workers, which write them (nothing is "
+                  "lost or written twice); keep the lease above any pause a worker may take",
 }
 
 
@@ -91,6 +95,7 @@ class Command(ScrapyCrawl):
                 spargs.get("max_titles", defaults.MAX_TITLES),
                 spargs.get("refresh", defaults.REFRESH),
                 spargs.get("as_of"),
+                spargs.get("credits", defaults.CREDITS),
             )
             render = check_render(settings.get("RENDER", "never"))
             check_base_url(settings.get("IMDB_BASE_URL"))
@@ -153,7 +158,17 @@ def check_shared(settings: BaseSettings, arguments: dict[str, str], jobdir: str 
         raise ValueError("FRONTIER_URL and JOBDIR: a shared crawl keeps its state in Redis; "
                          "drop JOBDIR")
     key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
-    crawl = check_crawl(settings.get("FRONTIER_URL"), key, arguments, settings.get("OUTPUT_DIR"))
+    output_dir = settings.get("OUTPUT_DIR")
+    crawl = check_crawl(settings.get("FRONTIER_URL"), key, arguments, output_dir)
+    worker = settings.get("FRONTIER_WORKER")
+    if crawl is not None and worker:
+        from crawler.state import dataset, sessions
+
+        if not dataset.is_remote(output_dir) and sessions.is_live(
+                output_dir, f"{crawl.run_id}.{worker}"):
+            raise ValueError(f"FRONTIER_WORKER={worker!r}: a worker of that name is running "
+                             f"run {crawl.run_id} already (it holds its session lock in "
+                             "OUTPUT_DIR); give each worker its own name")
     if crawl is not None and crawl.state == "finished":
         print(f"scrapy crawl {SPIDER}: the shared crawl {key!r} at FRONTIER_URL (run "
               f"{crawl.run_id}) is finished; nothing to do (use another FRONTIER_KEY for a "
@@ -172,6 +187,8 @@ def run_problem(crawler: Crawler) -> str | None:
     refused = stats.get_value("blocks/refused")
     if reason == "blocked" and refused:
         return str(refused)  # the site refused the first answers: what works instead
+    if reason == "lease_lost" and not stats.get_value("frontier/lease_lost_titles"):
+        return None  # taken for dead while it held nothing: no work of it was lost
     if reason in FAILED_REASONS:
         return f"finish reason {reason}: {FAILED_REASONS[reason]}"
     if stats.get_value("titles/failed") and not (

@@ -9,10 +9,14 @@ the end of its level, then recorded as ``lost``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
+
+from scrapy import signals
+from twisted.internet import task
 
 from crawler import signals as our_signals
 from crawler.crawl import LOGGER_NAME
@@ -32,6 +36,8 @@ logger = logging.getLogger(LOGGER_NAME)
 
 # A level's titles are requested this many at a time, whenever Scrapy's scheduler runs dry.
 FEED_BATCH = 64
+# Seconds between looks at titles another refresh run is fetching (crawl.refresh).
+WAIT_POLL_SECONDS = 0.5
 
 
 class Feeder:
@@ -46,6 +52,11 @@ class Feeder:
         self.request = request  # a title's request at a depth (the spider's)
         self.unrequested: deque[str] = deque()  # titles taken, to be requested
         self.refetched: set[str] = set()  # titles fetched again after being lost once
+        self.waiting: task.LoopingCall | None = None  # looks while other runs hold titles
+        self.closing: asyncio.Future[None] | None = None
+        if refresh.claims is not None:  # the claims of a refresh run go with its commits
+            crawler.signals.connect(refresh.committed, signal=our_signals.chunk_committed)
+            crawler.signals.connect(refresh.claims.release_all, signal=signals.spider_closed)
 
     def start(self, run: Run) -> Iterator[scrapy.Request]:
         """The first requests, as Scrapy has room for them: no pile-up."""
@@ -79,9 +90,12 @@ class Feeder:
             return False
         if self.feed():
             return True
-        if self.frontier.pending and self.recover_lost(self.frontier.pending):
+        pending = self.refresh.undeferred(self.frontier.pending)
+        if pending and self.recover_lost(pending):
             return True
         while True:
+            if self.refresh.deferred and self.wait_for_other_runs():
+                return True  # another refresh run is fetching titles of this level
             if not self.frontier.level_fetched():
                 return True  # other workers still fetching
             self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
@@ -95,6 +109,30 @@ class Feeder:
                         self.frontier.depth, self.frontier.level_size())
             if self.feed():
                 return True
+
+    def wait_for_other_runs(self) -> bool:
+        """Titles of the level another refresh run is fetching: commit what this run has
+        (that run may wait on it too), then take up those it is done with.  False once
+        none is left to wait for and none was requested: the level may be complete."""
+        self.crawler.signals.send_catch_log(signal=our_signals.checkpoint)
+        self.unrequested.extend(self.refresh.ready())
+        if self.feed() or self.refresh.deferred:
+            if self.waiting is None:  # look again soon, not at Scrapy's 5 s idle beat
+                self.waiting = task.LoopingCall(self.look_again)
+                self.waiting.start(WAIT_POLL_SECONDS, now=False)
+            return True
+        return False
+
+    def look_again(self) -> None:
+        engine = self.crawler.engine
+        running = engine is not None and engine.running and self.closing is None
+        if running and engine is not None and engine.spider_is_idle() and (
+                self.refresh.deferred and not self.step()):
+            self.closing = asyncio.ensure_future(engine.close_spider_async(reason="finished"))
+        if (not running or not self.refresh.deferred) and self.waiting is not None:
+            if self.waiting.running:
+                self.waiting.stop()
+            self.waiting = None
 
     def feed(self) -> bool:
         """Request the level's next FEED_BATCH titles; False when there was none to request

@@ -4,17 +4,29 @@ Every title the spider schedules ends as one row of ``titles``, ``failures``,
 ``aliases`` or ``reused``.  Callbacks yield most of them; the others (reused titles,
 titles given up as lost and, when a crawl without JOBDIR stops early, the titles it
 never reached) wait in ``due`` for the exporter's next commit
-(``crawler.signals.outcomes_due``).
+(``crawler.signals.outcomes_due``).  With ``-a credits=full`` a title whose page is
+read waits in ``awaiting`` for its full credits page (``crawler.crawl.credits``): it
+has its outcome, one ``titles`` row, only once that page is answered.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from crawler.crawl import LOGGER_NAME
 from crawler.frontier.local import clean_links
-from crawler.items import AliasItem, FailureItem, OutcomeItem, TitleItem, title_item
+from crawler.ids import FULLCREDITS
+from crawler.items import (
+    AliasItem,
+    FailureItem,
+    OutcomeItem,
+    TitleItem,
+    credits_failure_fields,
+    title_item,
+)
 from crawler.records import Outcome, TitleRecord
 from crawler.state.run import utc_now
 
@@ -34,6 +46,17 @@ def now() -> str:
     return utc_now().isoformat(timespec="microseconds")
 
 
+@dataclass(frozen=True)
+class TitlePage:
+    """A title page read, its item waiting for the title's full credits page."""
+
+    tconst: str
+    depth: int
+    record: TitleRecord
+    crawled_at: str
+    captured_at: str | None
+
+
 class Outcomes:
     """Builds outcome rows, resolves their titles in the frontier, counts them."""
 
@@ -47,6 +70,7 @@ class Outcomes:
         self.max_merge_chain = max_merge_chain
         self.due: list[OutcomeItem] = []  # outcomes for the exporter's next commit
         self.last_block: dict[str, str] = {}  # tconst -> reason of its last block
+        self.awaiting: dict[str, TitlePage] = {}  # tconst -> its page (credits=full)
 
     @property
     def stats(self) -> StatsCollector:
@@ -67,16 +91,25 @@ class Outcomes:
         )
 
     def title(self, tconst: str, depth: int, record: TitleRecord, crawled_at: str,
-              captured_at: str | None) -> TitleItem:
-        """A title page's row; its "More like this" titles become the next level's."""
+              captured_at: str | None, fields: Mapping[str, Any] | None = None) -> TitleItem:
+        """A title page's row; its "More like this" titles become the next level's.
+        ``fields``: what its full credits page adds (``crawler.items``)."""
         record = self._with_clean_links(tconst, record)
         item = title_item(record, depth=depth, run_id=self.run.run_id,
                           crawled_at=crawled_at, captured_at=captured_at)
+        if fields:
+            item.update(fields)
         self.stats.inc_value("titles/done")
         self.frontier.record_links(
             tconst, [s["tconst"] for s in record.get("more_like_this") or []])
         self.frontier.resolve(tconst, Outcome.TITLE)
         return item
+
+    def awaited(self, tconst: str, fields: Mapping[str, Any]) -> TitleItem:
+        """The row of a title that waited for its full credits page, with ``fields``."""
+        page = self.awaiting.pop(tconst)
+        return self.title(tconst, page.depth, page.record, page.crawled_at, page.captured_at,
+                          fields)
 
     def merge(self, url: str, tconst: str, depth: int, canonical: str, status: int,
               attempts: int, crawled_at: str, captured_at: str | None
@@ -123,14 +156,22 @@ class Outcomes:
 
         Without JOBDIR those are recorded as failures, so the dataset accounts for every
         scheduled title: ``blocked`` (or the block's own reason) when their last answer
-        was a block, else ``not_fetched``.  With JOBDIR a rerun fetches them instead.
+        was a block, else ``not_fetched``; a title whose page was read while its full
+        credits page had no answer is a title with its title page's credits and that
+        sub-page failure.  With JOBDIR a rerun fetches them instead.
         """
         due, self.due = self.due, []
         if not closing or self.jobdir is not None or self.frontier.shared:
             return due
         stamp = now()
-        for tconst in self.frontier.pending:
+        for tconst in list(self.frontier.pending):
             reason = self.last_block.get(tconst, "not_fetched")
+            if tconst in self.awaiting:  # its page was read: its title-page credits stand
+                due.append(self.awaited(tconst, credits_failure_fields(
+                    self.source.title_url(tconst, FULLCREDITS), reason,
+                    "the crawl stopped before the full credits page had an answer", None, 0,
+                    None)))
+                continue
             due.append(FailureItem(
                 tconst=tconst, url=self.source.title_url(tconst),
                 depth=self.frontier.depth, reason=reason, http_status=None, attempts=0,

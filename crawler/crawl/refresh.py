@@ -6,35 +6,56 @@ row, and its recorded edges (or its merge) carry the walk on.  With
 ``as_of=latest`` an older one is read again only when the archive lists a newer
 usable capture than the dataset's (``known_capture``, handed to the source); else
 the dataset's stands (``reuse_listed``).  Without ``-a refresh`` every title is
-fetched.
+fetched.  With ``-a credits=full`` a title page stands only with its full credits
+(read with it): one fetched without them, or whose full credits page failed, is
+fetched again.
+
+A title to fetch is claimed first (``crawler.state.title_claims``, a local OUTPUT_DIR,
+one process): one another live refresh run is fetching waits (``deferred``) until that
+run has committed it or ended, then is decided again over what is committed then
+(``ready``): usually reused, so two refresh runs at once never both fetch it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from crawler.crawl import LOGGER_NAME
 from crawler.crawl.outcomes import Outcomes, now
 from crawler.items import ReusedItem
 from crawler.records import Outcome
 from crawler.state.run import utc_now
+from crawler.state.title_claims import TitleClaims
 
 if TYPE_CHECKING:
     from crawler.frontier.local import TitleFrontier
     from crawler.sources.base import Source
     from crawler.state.history import Fetch, History
 
+logger = logging.getLogger(LOGGER_NAME)
+
 
 class Refresh:
     """Reuse decisions over ``history`` (None: no ``-a refresh``, nothing is reused)."""
 
     def __init__(self, history: History | None, refresh_seconds: int,
-                 frontier: TitleFrontier, source: Source, outcomes: Outcomes) -> None:
+                 frontier: TitleFrontier, source: Source, outcomes: Outcomes,
+                 full_credits: bool = False) -> None:
         self.history = history
+        self.full_credits = full_credits
         self.max_age = timedelta(seconds=refresh_seconds)
         self.frontier = frontier
         self.source = source
         self.outcomes = outcomes
+        # The history was read after the run started: commits before then are in it.
+        self.claims = (TitleClaims.open(outcomes.crawler.settings.get("OUTPUT_DIR"),
+                                        outcomes.run.file_key,
+                                        outcomes.run.started_at.timestamp())
+                       if history is not None and not frontier.shared else None)
+        self.deferred: dict[str, None] = {}  # titles another live run is fetching, in order
 
     def to_fetch(self, titles: list[str]) -> list[str]:
         """Which of these titles to fetch, in order; fresh ones are reused instead (a
@@ -57,7 +78,47 @@ class Refresh:
                 for tconst, similar in self.history.edges(reused_pages).items():
                     self.frontier.record_links(tconst, similar)
             todo = joined
-        return to_fetch
+        return self._claimed(to_fetch)
+
+    def _claimed(self, titles: list[str]) -> list[str]:
+        """The titles this run may fetch; those another live run is fetching wait."""
+        if self.claims is None:
+            return titles
+        mine = []
+        for tconst in titles:
+            if self.claims.claim(tconst) is None:
+                mine.append(tconst)
+            else:
+                self.deferred[tconst] = None
+        if len(mine) < len(titles):
+            self.outcomes.stats.inc_value("refresh/waited_for_other_run", len(titles) - len(mine))
+            logger.info("%d title(s) are being fetched by another refresh run in this "
+                        "OUTPUT_DIR: this run waits for its rows rather than fetch them too",
+                        len(titles) - len(mine))
+        return mine
+
+    def undeferred(self, titles: list[str]) -> list[str]:
+        return [t for t in titles if t not in self.deferred]
+
+    def ready(self) -> list[str]:
+        """The waiting titles no live run is fetching any more, decided again over what is
+        committed now: those to fetch (the others reused)."""
+        assert self.claims is not None
+        free = [t for t in self.deferred if not self.claims.waits_on(t)]
+        if not free:
+            return []
+        from crawler.state.job import load_history
+
+        self.claims.loaded_at = time.time()
+        self.history = load_history(self.claims.output_dir, self.outcomes.run)
+        for tconst in free:
+            del self.deferred[tconst]
+        return self.to_fetch(free)
+
+    def committed(self, tconsts: list[str], chunk: int) -> None:
+        """Their rows are committed: another refresh run may reuse them now."""
+        if self.claims is not None:
+            self.claims.committed(tconsts)
 
     def _reuse(self, tconst: str, depth: int) -> tuple[str | None, str | None]:
         """The reused outcome of a fresh title (``title`` or ``alias``; None: fetch it),
@@ -65,8 +126,7 @@ class Refresh:
         if self.history is None:
             return None, None
         fetch = self.history.reusable(tconst, utc_now(), self.max_age)
-        if fetch is None or (fetch.captured_at is not None
-                             and not self.source.reaches(fetch.captured_at)):
+        if fetch is None or not self._stands(fetch):
             return None, None
         return self._reused(tconst, depth, fetch)
 
@@ -89,6 +149,14 @@ class Refresh:
         self.frontier.resolve(tconst, Outcome.REUSED)
         return fetch.outcome, joined
 
+    def _stands(self, fetch: Fetch) -> bool:
+        """A fetch may stand for its title in this run: within the source's reach, and,
+        with credits=full, a page read with its full credits."""
+        if fetch.captured_at is not None and not self.source.reaches(fetch.captured_at):
+            return False
+        return not (self.full_credits and fetch.outcome == Outcome.TITLE
+                    and not fetch.full_credits)
+
     def _followable(self, tconst: str, canonical: str | None) -> bool:
         return canonical is not None and not self.frontier.merge_problem(
             tconst, canonical, self.outcomes.max_merge_chain)
@@ -97,8 +165,7 @@ class Refresh:
         """In a refresh run, the time of the dataset's capture of the title when it may
         stand for it: a page, or a merge that can still be followed, within reach."""
         fetch = self.history.latest(tconst) if self.history is not None else None
-        if (fetch is None or fetch.captured_at is None
-                or not self.source.reaches(fetch.captured_at)):
+        if fetch is None or fetch.captured_at is None or not self._stands(fetch):
             return None
         if fetch.outcome == Outcome.ALIAS and not self._followable(
                 tconst, fetch.canonical_tconst):

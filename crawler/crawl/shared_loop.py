@@ -1,7 +1,9 @@
 """A worker's loop in a shared crawl (FRONTIER_URL): the worker waits on the others
 (a level's last titles, their commits), so it looks again every FRONTIER_POLL_SECONDS
 rather than at Scrapy's 5 s idle beat; once a second it renews its lease and requeues
-the titles of workers that died; it closes when the crawl is stopped or over."""
+the titles of workers that died; it closes when the crawl is stopped or over, or when
+this worker lost its lease (its commit-time claim, ``chunk_committing``, is wired here).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from twisted.internet import task
 
+from crawler import signals as our_signals
 from crawler.crawl import LOGGER_NAME
 from crawler.frontier.local import FrontierUnavailable
+from crawler.frontier.shared import SharedFrontier
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -40,6 +44,16 @@ class SharedLoop:
         self.closing: asyncio.Future[None] | None = None
         crawler.signals.connect(self.start, signal=signals.spider_opened)
         crawler.signals.connect(self.stop, signal=signals.spider_closed)
+        if isinstance(frontier, SharedFrontier):
+            crawler.signals.connect(frontier.chunk_committing,
+                                    signal=our_signals.chunk_committing)
+            frontier.on_lease_lost = self.lease_lost
+
+    def lease_lost(self, line: str, titles: int) -> None:
+        """Recorded at once: the session's crawl_runs row and exit code say so."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("run/error", line)
+        self.crawler.stats.set_value("frontier/lease_lost_titles", titles)
 
     def start(self) -> None:
         self.call.start(self.interval, now=False)
@@ -73,7 +87,8 @@ class SharedLoop:
         logger.info("shared crawl: closing this worker (%s)", reason)
         error = {"frontier_lost": "the shared frontier (FRONTIER_URL) could not be reached",
                  "frontier_forgot": "Redis lost the shared crawl's state (FRONTIER_URL): "
-                                    "run the same command again to resume the run"}.get(reason)
+                                    "run the same command again to resume the run",
+                 "lease_lost": getattr(self.frontier, "lease_lost", None)}.get(reason)
         if error:
             self.crawler.stats.set_value("run/error", error)
         assert self.crawler.engine is not None

@@ -14,10 +14,19 @@ How nothing is lost:
 - An outcome it reaches is held as *its* until the exporter commits the chunk
   holding the title's rows (``crawler.signals.chunk_committed``); only then is the
   title *done*, and a done title is never handed out again.
-- A worker whose lease expired (killed, or cut off) is *reaped* by any other: the
-  titles it held go back to the queue, except those its commit log shows committed
+- Before a worker commits a chunk it *claims the commit* (``lua/begin_commit.lua``):
+  atomically, every title of the chunk must still be its own, and the chunk is recorded
+  as being committed.  Otherwise its lease lapsed and the titles went to another
+  worker: the chunk is abandoned (never committed), the worker says so in one line and
+  stops (``lease_lost``).  So a stalled worker never writes a title twice.
+- A worker whose lease expired (killed, stalled, or cut off) is *reaped* by any other:
+  the titles it held go back to the queue, except those its commit log shows committed
   in chunks Redis had not heard of (it died, or lost Redis, right after a commit),
-  which are done.  So the commit log on disk decides, never a guess.
+  which are done; and it is marked reaped, so it can neither claim nor commit again.  A
+  chunk it was committing is settled by its commit log once the worker is known dead
+  (its session lock is free: ``crawler.state.commits.settle``), and waits for it while
+  it lives (a stalled worker finishes its commit when it goes on).  So the commit log on
+  disk decides, never a guess.
 - A level is *fetched* when no title of it waits in the queue or is held without
   an outcome; each worker then commits its part; it is *complete* once nothing is
   held, and exactly one worker then turns it into the next level.
@@ -48,7 +57,8 @@ Keys, under ``<FRONTIER_KEY>:`` (default ``mlt``):
   turned into the next;
 - ``claims`` (hash tconst -> worker) and ``claims:<worker>`` (set); ``out:<worker>``
   (hash tconst -> outcome, not committed yet); ``commits:<worker>`` (hash: the last
-  chunk Redis heard it commit);
+  chunk Redis heard it commit); ``committing:<worker>`` (hash: the chunk it is
+  committing and its titles); ``reaped`` (hash: workers taken for dead);
 - ``done`` (hash tconst -> outcome, committed); ``links`` (hash tconst -> JSON list,
   the current level's edges); ``aliases`` / ``alias_of`` (merges, both ways);
 - ``workers`` (sorted set worker -> lease expiry, ms);
@@ -63,6 +73,7 @@ import logging
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -112,6 +123,7 @@ _RESOLVE = _guarded("resolve")
 _ALIAS = _guarded("alias")
 _LINKS = _guarded("links")
 _COMMIT = _guarded("mark_done", "commit")
+_BEGIN_COMMIT = _guarded("begin_commit")
 _REQUEUE_MINE = _guarded("requeue", "requeue_mine")
 _EXPIRED = _guarded("expired", writes=False)
 _COUNTS = _guarded("counts", writes=False)
@@ -173,6 +185,7 @@ class SharedFrontier:
     def __init__(self, client: redis.Redis, key: str, worker: str, *, epoch: str,
                  lease_seconds: float, claim_batch: int,
                  committed_since: Callable[[str, int], list[str]],
+                 settle: Callable[[str, int, bool], bool | None] | None = None,
                  on_commit: Callable[[int], None] | None = None,
                  on_finished: Callable[[], None] | None = None) -> None:
         self.client = client
@@ -185,6 +198,14 @@ class SharedFrontier:
         self.claim_batch = claim_batch
         # (worker, chunk) -> titles in that worker's chunks committed after that one
         self.committed_since = committed_since
+        # (worker, chunk, own) -> whether the chunk it was committing is committed (None:
+        # not known yet, the worker lives); ``own``: this worker's earlier process
+        self.settle = settle or (lambda worker, chunk, own: False)
+        self.on_lease_lost: Callable[[str, int], None] | None = None  # (line, titles lost)
+        self.lease_lost: str | None = None  # why this worker lost its lease, once it did
+        self.lost_titles = 0  # titles it held then, whose rows it did not commit
+        self.renewed = time.monotonic()  # when Redis last renewed its lease
+        self._held_logged: set[str] = set()  # stalled workers whose commit waits for them
         self.on_commit = on_commit  # (generation) once Redis heard of a commit
         self.on_finished = on_finished  # once the crawl is seen finished
         self.lost: str | None = None  # why Redis could not be reached, once it could not
@@ -249,11 +270,13 @@ class SharedFrontier:
             return "frontier_lost"
         if self.forgot is not None:
             return "frontier_forgot"
+        if self.lease_lost is not None:
+            return "lease_lost"
         return self._meta.get("stop_reason") or None
 
     @property
     def finished(self) -> bool:
-        return (self.lost is None and self.forgot is None
+        return (self.lost is None and self.forgot is None and self.lease_lost is None
                 and self._meta.get("state") == "finished")
 
     @property
@@ -360,6 +383,49 @@ class SharedFrontier:
 
     # --- commits, leases, reaping --------------------------------------------------------
 
+    def chunk_committing(self, tconsts: Sequence[str], chunk: int) -> bool:
+        """The commit-time claim (see the module doc): whether the exporter may commit a
+        chunk holding these titles.  Without Redis (lost, or forgot the crawl) it may only
+        while its lease, renewed last at ``renewed``, cannot have lapsed yet."""
+        if not tconsts:
+            return True  # a session's own rows (crawl_runs): no title to fence
+        if self.lease_lost is not None:
+            return False
+        if self.lost is None and self.forgot is None:
+            try:
+                answer = _text(self._call(_BEGIN_COMMIT, self.worker, self.lease_ms, chunk,
+                                          json.dumps(list(tconsts))))
+            except FrontierForgot as exc:
+                self._forget(exc)
+            except redis.RedisError as exc:
+                self.lost = str(exc)
+                logger.error("shared frontier: Redis cannot be reached (%s); this worker "
+                             "stops", exc)
+            else:
+                if answer == "ok":
+                    self.renewed = time.monotonic()
+                    return True
+                self._lose_lease(f"{len(tconsts)} title(s) of chunk {chunk} are no longer "
+                                 "its own")
+                return False
+        return time.monotonic() - self.renewed < self.lease_ms / 2000
+
+    def _lose_lease(self, what: str) -> None:
+        """This worker was taken for dead (its lease lapsed: stalled, or cut off): say so
+        in one line, once; it stops, and what it did not commit is others' now."""
+        if self.lease_lost is not None:
+            return
+        self.lost_titles = len(self._mine)
+        self.lease_lost = (
+            f"worker {self.worker} lost its lease: it renewed none for over "
+            f"FRONTIER_LEASE_SECONDS={self.lease_ms / 1000:g} s (stalled, or cut off) and "
+            f"was taken for dead ({what}); the {self.lost_titles} title(s) it held are "
+            "fetched by other workers, its rows for them are not committed; it stops")
+        logger.error("%s", self.lease_lost)
+        self._mine.clear()
+        if self.on_lease_lost is not None:
+            self.on_lease_lost(self.lease_lost, self.lost_titles)
+
     def chunk_committed(self, tconsts: Sequence[str], chunk: int) -> None:
         for tconst in tconsts:
             self._mine.pop(tconst, None)
@@ -385,7 +451,10 @@ class SharedFrontier:
         if self.forgot is not None:
             return
         try:
-            self._call(_HEARTBEAT, self.worker, self.lease_ms)
+            if int(self._call(_HEARTBEAT, self.worker, self.lease_ms)) < 0:
+                self._lose_lease("found at its heartbeat")
+            else:
+                self.renewed = time.monotonic()
             self.refresh_meta()
         except redis.ConnectionError as exc:
             self.lost = str(exc)
@@ -397,20 +466,26 @@ class SharedFrontier:
     def reap(self) -> int:
         """Give back the titles of workers whose lease expired; how many went back."""
         requeued = 0
-        for worker, last in self._call(_EXPIRED):
-            worker = _text(worker)
+        for worker, last, committing in self._call(_EXPIRED):
+            worker, chunk = _text(worker), _text(committing)
             if worker == self.worker:
                 continue
+            decision = _decision(self.settle(worker, int(chunk), False)) if chunk else "none"
             committed = self.committed_since(worker, int(_text(last)))
-            n = int(self._call(_REAP, worker, json.dumps(committed)))
-            if n >= 0:
-                from crawler.download.politeness import free_slots_of
+            n = int(self._call(_REAP, worker, json.dumps(committed), decision, chunk))
+            if n < 0 or (decision == "held" and not n and worker in self._held_logged):
+                continue
+            from crawler.download.politeness import free_slots_of
 
-                free_slots_of(self.client, worker)
-                logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
-                               "back to the queue, %d committed by it kept", worker, n,
-                               len(committed))
-                requeued += n
+            free_slots_of(self.client, worker)
+            held = (f"; chunk {chunk} it was committing waits for it (it still lives)"
+                    if decision == "held" else "")
+            logger.warning("worker %s stopped renewing its lease: %d title(s) it held go "
+                           "back to the queue, %d committed by it kept%s", worker, n,
+                           len(committed), held)
+            if decision == "held":
+                self._held_logged.add(worker)
+            requeued += n
         return requeued
 
     @_or_lost(None)
@@ -431,11 +506,16 @@ class SharedFrontier:
     def rejoin(self) -> int:
         """Give back what an earlier process under this worker's name held (see
         lua/rejoin.lua); how many titles went back."""
-        if not self.client.scard(self._k(f"claims:{self.worker}")):
+        w = self.worker
+        if not self.client.scard(self._k(f"claims:{w}")) and not self.client.hexists(
+                self._k("reaped"), w):
             return 0
-        last = self.client.hget(self._k(f"commits:{self.worker}"), "last")
-        committed = self.committed_since(self.worker, int(last) if last is not None else -1)
-        n = int(self._call(_REJOIN, self.worker, json.dumps(committed)))
+        committing = self.client.hget(self._k(f"committing:{w}"), "chunk")
+        chunk = _text(committing) if committing is not None else ""
+        decision = _decision(self.settle(w, int(chunk), True)) if chunk else "none"
+        last = self.client.hget(self._k(f"commits:{w}"), "last")
+        committed = self.committed_since(w, int(last) if last is not None else -1)
+        n = int(self._call(_REJOIN, w, json.dumps(committed), decision, chunk))
         logger.warning("worker %s ended without giving back what it held: %d title(s) go back "
                        "to the queue, %d committed by it kept", self.worker, n, len(committed))
         return n
@@ -452,12 +532,17 @@ class SharedFrontier:
         self._mine.clear()
 
 
+def _decision(settled: bool | None) -> str:
+    """What reap.lua and rejoin.lua do with a chunk being committed, once settled."""
+    return "held" if settled is None else "done" if settled else "void"
+
+
 def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]:
     """This process's frontier in the shared crawl ``settings`` name, and the run it
     joins (the crawl's run id and start; this worker's id).  A crawl Redis forgot is
     rebuilt first, from what its workers committed (``crawler.frontier.recovery``)."""
     from crawler.frontier import recovery
-    from crawler.state import dataset
+    from crawler.state import commits, dataset, sessions
 
     key = settings.get("FRONTIER_KEY") or DEFAULT_KEY
     client = connect(settings.get("FRONTIER_URL"))
@@ -469,14 +554,25 @@ def join(settings: Any, run: Run, output_dir: str) -> tuple[SharedFrontier, Run]
                      started_at=datetime.fromisoformat(crawl.started_at))
 
     def committed_since(other: str, last: int) -> list[str]:
-        """The titles in ``other``'s chunks committed after chunk ``last``."""
+        """The titles in ``other``'s chunks committed after chunk ``last`` (a chunk killed
+        between its commit and its renames published first)."""
+        commits.publish_committed(output_dir, f"{crawl.run_id}.{other}")
         return dataset.committed_titles(output_dir, f"{crawl.run_id}.{other}", after=last)
 
+    def settle(other: str, chunk: int, own: bool) -> bool | None:
+        file_key = f"{crawl.run_id}.{other}"
+        if own:  # this process holds the session lock: the earlier one is dead
+            return commits.decide(output_dir, file_key, chunk)
+        return commits.settle(output_dir, file_key, chunk)
+
+    # Held from now on: a second live process under this worker's name is refused, and no
+    # other run takes this worker's files for a dead session's.
+    sessions.acquire(output_dir, joined.file_key)
     frontier = SharedFrontier(
         client, key, worker, epoch=crawl.epoch,
         lease_seconds=settings.getfloat("FRONTIER_LEASE_SECONDS"),
         claim_batch=settings.getint("FRONTIER_CLAIM_BATCH"),
-        committed_since=committed_since,
+        committed_since=committed_since, settle=settle,
         on_commit=lambda gen: recovery.record_generation(output_dir, joined.file_key,
                                                          crawl.epoch, gen),
         on_finished=lambda: recovery.mark_finished(output_dir, key, crawl.run_id))

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from crawler.checks import check_base_url, parse_age
 from crawler.headers import header_text
-from crawler.ids import is_imdb_host, tconst_from_url
+from crawler.ids import FULLCREDITS, is_imdb_host, page_of_path, page_path, tconst_from_url
 from crawler.sources.cdx import cdx_url
 
 DEFAULT_BASE_URL = "https://web.archive.org"
@@ -108,9 +108,10 @@ def timestamp_time(timestamp: str) -> datetime:
     return datetime.strptime(padded, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
-def replay_url(base_url: str, timestamp: str, tconst: str) -> str:
-    """The raw replay URL of a title's capture nearest ``timestamp``."""
-    return f"{base_url.rstrip('/')}/web/{timestamp}id_/{ORIGINAL_SITE}/title/{tconst}/"
+def replay_url(base_url: str, timestamp: str, tconst: str, page: str | None = None) -> str:
+    """The raw replay URL of a title's capture nearest ``timestamp`` (with ``page``, of
+    its full credits page: a URL of its own, with captures of its own)."""
+    return f"{base_url.rstrip('/')}/web/{timestamp}id_/{ORIGINAL_SITE}{page_path(tconst, page)}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class Replay:
     timestamp: str
     original: str
     tconst: str | None  # None when the original is not an IMDb title URL
+    page: str | None = None  # FULLCREDITS for a title's full credits page
 
     @property
     def time(self) -> datetime:
@@ -145,7 +147,11 @@ def parse_replay(url: str) -> Replay | None:
     if "://" not in original:  # the archive also accepts "imdb.com/title/..."
         original = "http://" + original
     imdb = is_imdb_host(urlsplit(original).hostname)
-    return Replay(timestamp, original, tconst_from_url(original) if imdb else None)
+    if not imdb:
+        return Replay(timestamp, original, None)
+    found = page_of_path(urlsplit(original).path)
+    page = FULLCREDITS if found is not None and found[1] == FULLCREDITS else None
+    return Replay(timestamp, original, tconst_from_url(original), page)
 
 
 def memento_time(headers: Any) -> datetime | None:
@@ -190,16 +196,16 @@ class Archive:
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or ""
 
-    def title_url(self, tconst: str) -> str:
-        """The URL a title is first asked for: its replay at as_of, or with latest the
-        CDX query that lists its captures."""
+    def title_url(self, tconst: str, page: str | None = None) -> str:
+        """The URL a title (or its ``page``) is first asked for: its replay at as_of, or
+        with latest the CDX query that lists its captures."""
         if self.latest:
-            return cdx_url(self.base_url, tconst)
-        return replay_url(self.base_url, timestamp14(self.as_of), tconst)
+            return cdx_url(self.base_url, tconst, page)
+        return replay_url(self.base_url, timestamp14(self.as_of), tconst, page)
 
-    def capture_url(self, tconst: str, timestamp: str) -> str:
+    def capture_url(self, tconst: str, timestamp: str, page: str | None = None) -> str:
         """The replay URL of one capture (its own 14-digit timestamp)."""
-        return replay_url(self.base_url, timestamp, tconst)
+        return replay_url(self.base_url, timestamp, tconst, page)
 
     def since(self) -> datetime | None:
         """With latest: the oldest capture time that counts (None: any)."""

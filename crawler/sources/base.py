@@ -7,6 +7,7 @@ spider matches on the answer and never asks which source it has.  As web-poet's
 ``Retry`` and ``UseFallback``, an answer is a value, not a branch:
 
 - ``Page``: a title page, with when IMDb showed it (``captured_at``) and its source;
+- ``Credits``: a title's full credits page, read (``-a credits=full``);
 - ``Follow``: a redirect to the same title, to follow;
 - ``Merge``: a redirect into another title;
 - ``Refusal``: no page, with its reason and detail (a row of ``failures``);
@@ -14,6 +15,10 @@ spider matches on the answer and never asks which source it has.  As web-poet's
 - ``Render``: ask again through the browser (RENDER=auto);
 - ``NextCapture`` / ``ReuseCapture``: along the archive's latest walk, the next
   capture to read, or the dataset's capture stands.
+
+A title's full credits page is asked for with ``ask(tconst, FULLCREDITS)``: its request's
+meta says ``page``, and its answers are those of a title page with ``Credits`` for
+``Page`` (counted under ``fullcredits/`` rather than ``titles/`` and ``pages/``).
 
 Each answer says which Scrapy stats it moves (``counts``), so the source stays pure
 and the spider's accounting stays exact.  The offsite and same-title redirect rule is
@@ -29,12 +34,16 @@ from typing import Any, Protocol, TypeVar
 
 from crawler.blocks import header_text
 from crawler.extraction import extract_page
-from crawler.records import PageKind, PageResult, TitleRecord
+from crawler.extraction.fullcredits import extract_full_credits
+from crawler.ids import FULLCREDITS
+from crawler.records import FullCreditsResult, PageKind, PageResult, TitleRecord
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 # Kinds of page worth asking for again (a cut connection, a glitch), unlike a 404.
 RETRY_KINDS = frozenset({PageKind.TRUNCATED, PageKind.EMPTY})
 
+# The request meta naming the page of a title a request asks for (absent: the title page).
+PAGE = "page"
 # The dataset's capture of a title, when it may stand for it (a refresh run), else None.
 Known = Callable[[str], datetime | None]
 
@@ -76,6 +85,15 @@ class Page(Answered):
     a live page (IMDb showed it when it was fetched)."""
 
     record: TitleRecord
+    source: str
+    captured_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Credits(Answered):
+    """A title's full credits page, read (``result["kind"]`` is CREDITS)."""
+
+    result: FullCreditsResult
     source: str
     captured_at: str | None = None
 
@@ -136,7 +154,8 @@ class ReuseCapture(Answered):
     """The archive holds no newer usable capture than the dataset's: it stands."""
 
 
-Answer = Page | Follow | Merge | Refusal | Retry | Render | NextCapture | ReuseCapture
+Answer = (Page | Credits | Follow | Merge | Refusal | Retry | Render | NextCapture
+          | ReuseCapture)
 A = TypeVar("A", bound=Answered)
 
 
@@ -168,12 +187,13 @@ class Source(Protocol):
         start), with the dataset's captures ``known`` (a refresh run)."""
         ...
 
-    def title_url(self, tconst: str) -> str:
-        """The URL a title is first asked at (the ``url`` of a row it never answered)."""
+    def title_url(self, tconst: str, page: str | None = None) -> str:
+        """The URL a title (or its ``page``) is first asked at (the ``url`` of a row it
+        never answered)."""
         ...
 
-    def ask(self, tconst: str) -> Ask:
-        """The first request for a title."""
+    def ask(self, tconst: str, page: str | None = None) -> Ask:
+        """The first request for a title, or for its full credits ``page``."""
         ...
 
     def answer(self, reply: Reply) -> Answer:
@@ -210,6 +230,30 @@ def redirect_answer(tconst: str, target: Target, follow: Ask,
     return Merge(target.tconst, target.url, captured_at)
 
 
+def page_of(reply: Reply) -> str | None:
+    """The page of its title a reply answers: None (the title page) or FULLCREDITS."""
+    return FULLCREDITS if reply.meta.get(PAGE) == FULLCREDITS else None
+
+
+def page_meta(page: str | None) -> dict[str, str]:
+    """The request meta of a page of a title (none for the title page)."""
+    return {PAGE: page} if page is not None else {}
+
+
+def status_count(reply: Reply) -> str:
+    """The stat counting a reply's HTTP status: ``titles/status/<n>`` for a title page,
+    ``fullcredits/status/<n>`` for its full credits page."""
+    return f"{page_of(reply) or 'titles'}/status/{reply.status}"
+
+
+def read_credits(reply: Reply) -> tuple[FullCreditsResult, str]:
+    """The reply read as a full credits page, and the stat that counts it
+    (``fullcredits/<kind>``)."""
+    ctype = header_text(reply.headers, b"Content-Type") or None
+    result = extract_full_credits(reply.body, reply.url, reply.status, ctype)
+    return result, f"fullcredits/{result['kind']}"
+
+
 def read_page(reply: Reply) -> tuple[PageResult, str]:
     """The reply read as a title page, and the stat that counts it (``pages/<kind>``)."""
     ctype = header_text(reply.headers, b"Content-Type") or None
@@ -217,7 +261,7 @@ def read_page(reply: Reply) -> tuple[PageResult, str]:
     return result, f"pages/{result['kind']}"
 
 
-def unread(result: PageResult, archived: bool) -> tuple[str, str | None]:
+def unread(result: PageResult | FullCreditsResult, archived: bool) -> tuple[str, str | None]:
     """The reason and detail of a page that is no title page (``archived_`` for one an
     archive recorded so: not a page we were served)."""
     kind = result["kind"]

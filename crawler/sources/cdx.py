@@ -22,32 +22,41 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from crawler.ids import TCONST_PATTERN
+from crawler.ids import FULLCREDITS, TCONST_PATTERN, page_path
 
 CDX_PATH = "/cdx/search/cdx"
 FIELDS = ("timestamp", "statuscode", "mimetype")
 # IMDb's challenge status: a title page is never a 202 (crawler.failures.CHALLENGE_STATUS).
 CHALLENGE_STATUS = 202
 _TIMESTAMP_RE = re.compile(r"^\d{14}$", re.ASCII)
-_QUERY_TITLE_RE = re.compile(rf"^(?:[a-z]+://)?(?:www\.)?imdb\.com/title/({TCONST_PATTERN})/?$",
-                             re.ASCII | re.IGNORECASE)
+_QUERY_TITLE_RE = re.compile(
+    rf"^(?:[a-z]+://)?(?:www\.)?imdb\.com/title/({TCONST_PATTERN})(?:/|/({FULLCREDITS})/?)?$",
+    re.ASCII | re.IGNORECASE)
 
 
-def cdx_url(base_url: str, tconst: str) -> str:
-    """The one CDX query of a title: all its captures, with their recorded status."""
-    query = urlencode({"url": f"www.imdb.com/title/{tconst}/", "output": "json",
+def cdx_url(base_url: str, tconst: str, page: str | None = None) -> str:
+    """The one CDX query of a title (or of its full credits ``page``): all its captures,
+    with their recorded status."""
+    query = urlencode({"url": f"www.imdb.com{page_path(tconst, page)}", "output": "json",
                        "fl": ",".join(FIELDS)}, safe="/,")
     return f"{base_url.rstrip('/')}{CDX_PATH}?{query}"
 
 
-def cdx_tconst(url: str) -> str | None:
-    """The tconst a CDX query asks for (its ``url=``), None for any other URL."""
+def cdx_page(url: str) -> tuple[str, str | None] | None:
+    """(tconst, page) a CDX query asks for (its ``url=``), None for any other URL."""
     parts = urlsplit(url)
     if parts.path != CDX_PATH:
         return None
     wanted = parse_qs(parts.query).get("url") or [""]
     m = _QUERY_TITLE_RE.match(wanted[0])
-    return m.group(1) if m else None
+    return (m.group(1), FULLCREDITS if m.group(2) else None) if m else None
+
+
+def cdx_tconst(url: str) -> str | None:
+    """The tconst a CDX query of a title page asks for (its ``url=``), None for any other
+    URL."""
+    found = cdx_page(url)
+    return found[0] if found is not None and found[1] is None else None
 
 
 def _time(timestamp: str) -> datetime:

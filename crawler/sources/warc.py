@@ -11,7 +11,8 @@ index too (its captures and their recorded status, as the archive's CDX API list
 them).  So the spider's code path is the same as over HTTP, and nothing at all goes
 to the network (robots.txt neither: the files are no host).
 
-The index keeps, per title, (timestamp, file, offset) of each capture; a record is
+The index keeps, per title page and per full credits page (``/title/<tconst>/fullcredits``,
+a URL of its own), (timestamp, file, offset) of each capture; a record is
 read again from its file when it is replayed, and a body past DOWNLOAD_MAXSIZE fails
 the title as ``too_large``, as over HTTP.  Revisit records (deduplicated
 captures) are not resolved; they are left out of the index.
@@ -27,7 +28,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import threading
 import time
 from bisect import bisect_left
@@ -45,7 +45,7 @@ from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.failures import CrawlStopped
-from crawler.ids import TCONST_PATTERN, is_imdb_host
+from crawler.ids import is_imdb_host, page_of_path
 from crawler.sources.archive import (
     DEFAULT_BASE_URL,
     memento_header,
@@ -54,7 +54,7 @@ from crawler.sources.archive import (
     timestamp_time,
     warc_paths,
 )
-from crawler.sources.cdx import FIELDS, cdx_tconst
+from crawler.sources.cdx import FIELDS, cdx_page
 from crawler.sources.warc_scan import MAX_HEADER, Damage, Entry, Stopped, scan
 
 if TYPE_CHECKING:
@@ -69,7 +69,6 @@ logger = logging.getLogger(__name__)
 MIDDLEWARE = "crawler.sources.warc.WarcArchiveMiddleware"
 # How often a request waiting for the index looks whether the crawl is closing (seconds).
 _WAIT_STEP = 0.05
-_TITLE_PATH_RE = re.compile(rf"/title/({TCONST_PATTERN})/?")
 # Hop-by-hop and encoding headers: the body is replayed decoded, whole.
 _DROPPED_HEADERS = {b"content-encoding", b"transfer-encoding", b"content-length",
                     b"connection", b"keep-alive"}
@@ -90,13 +89,19 @@ class Capture:
     status: int | None = None  # the recorded HTTP status
 
 
+def page_key(tconst: str, page: str | None = None) -> str:
+    """The index's key of a title page (its tconst) or of its full credits page."""
+    return f"{tconst}/{page}" if page is not None else tconst
+
+
 def _title_of(uri: str) -> str | None:
-    """The tconst of an IMDb title page URL (``/title/ttN`` or ``/title/ttN/``), else None."""
+    """The index key of an IMDb title page URL (``/title/ttN`` or ``/title/ttN/``) or of
+    its full credits page (``/title/ttN/fullcredits``, with or without a slash), else None."""
     parts = urlsplit(uri)
     if not is_imdb_host(parts.hostname) or parts.query:
         return None
-    m = _TITLE_PATH_RE.fullmatch(parts.path)
-    return m.group(1) if m else None
+    found = page_of_path(parts.path)
+    return page_key(*found) if found is not None else None
 
 
 def _warc_timestamp(value: str) -> str | None:
@@ -110,7 +115,8 @@ def _warc_timestamp(value: str) -> str | None:
 
 
 def _add(captures: dict[str, list[Capture]], path: Path, entry: Entry) -> None:
-    """A response record of an IMDb title page, indexed by tconst; others are left out."""
+    """A response record of an IMDb title page (or full credits page), indexed by its key;
+    others are left out."""
     if entry.rec_type != "response":
         return
     tconst = _title_of(entry.target_uri)
@@ -128,7 +134,8 @@ def _log_damage(path: Path, offset: int, what: str,
 
 
 class WarcIndex:
-    """Captures of IMDb title pages in WARC files, per tconst, in time order."""
+    """Captures of IMDb title pages in WARC files, per tconst (full credits pages: per
+    ``page_key``), in time order."""
 
     def __init__(self, captures: dict[str, list[Capture]],
                  damaged: list[tuple[Path, int, str]] | None = None) -> None:
@@ -271,14 +278,14 @@ class WarcArchiveMiddleware:
     async def process_request(self, request: Request) -> Response:
         self.stats.inc_value("warc/requests")
         index = self.index if self.index is not None else await self._ready_index()
-        listed = cdx_tconst(request.url)
+        listed = cdx_page(request.url)
         if listed is not None:
             return self._response(request, 200, [("Content-Type", "application/json")],
-                                  index.listing(listed))
+                                  index.listing(page_key(*listed)))
         replay = parse_replay(request.url)
         if replay is None or replay.tconst is None:
             return self._response(request, 404, [], b"not in the WARC files")
-        capture = index.nearest(replay.tconst, replay.timestamp)
+        capture = index.nearest(page_key(replay.tconst, replay.page), replay.timestamp)
         if capture is None:
             return self._response(request, 404, [], b"not archived")
         if capture.timestamp != replay.timestamp:  # the archive's redirect to the nearest

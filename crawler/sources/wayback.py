@@ -9,7 +9,9 @@ the listing of a title's captures and the walk over them are ``crawler.sources.c
 A capture is read like the site's answer, with its own time; a capture too far from
 as_of, or none at all, is ``not_archived``; a capture of an error, a block or a 404
 is never read as a title (``archived_<reason>``).  Along the latest walk such a
-capture is passed over for the next older one of the same listing.
+capture is passed over for the next older one of the same listing.  A title's full
+credits page is a URL of its own: its captures are found as the title page's are (its
+own nearest to as_of, or its own newest usable one), under the same distance rule.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from urllib.parse import urljoin, urlsplit
 
 from crawler.blocks import WAF_ACTION_HEADER, block_reason, header_text
 from crawler.ids import is_imdb_host
-from crawler.records import PageKind
+from crawler.records import FullCreditsResult, PageKind, PageResult
 from crawler.sources.archive import Archive, Replay, parse_replay, recorded_header
 from crawler.sources.base import (
     REDIRECT_CODES,
     RETRY_KINDS,
     Answer,
     Ask,
+    Credits,
     Known,
     NextCapture,
     Page,
@@ -38,8 +41,12 @@ from crawler.sources.base import (
     Target,
     counted,
     nothing_known,
+    page_meta,
+    page_of,
+    read_credits,
     read_page,
     redirect_answer,
+    status_count,
     unread,
 )
 from crawler.sources.cdx import CaptureFailure, Reuse, Walk, parse_listing, plan
@@ -68,18 +75,18 @@ class WaybackSource:
         archive = self.archive.at(started_at) if self.archive.latest else self.archive
         return replace(self, archive=archive, known=known)
 
-    def title_url(self, tconst: str) -> str:
-        return self.archive.title_url(tconst)
+    def title_url(self, tconst: str, page: str | None = None) -> str:
+        return self.archive.title_url(tconst, page)
 
-    def ask(self, tconst: str, walk: Walk | None = None) -> Ask:
-        """The title's replay as of the date; with latest its CDX query, or, along its
-        walk, the replay of its next capture."""
+    def ask(self, tconst: str, page: str | None = None, walk: Walk | None = None) -> Ask:
+        """The title's (or its ``page``'s) replay as of the date; with latest its CDX
+        query, or, along its walk, the replay of its next capture."""
+        meta = {"archive": True, **page_meta(page)}
         if not self.archive.latest:
-            return Ask(self.archive.title_url(tconst), {"archive": True})
+            return Ask(self.archive.title_url(tconst, page), meta)
         if walk is None:
-            return Ask(self.archive.title_url(tconst), {"archive": True, "cdx": True})
-        return Ask(self.archive.capture_url(tconst, walk.first),
-                   {"archive": True, "walk": walk})
+            return Ask(self.archive.title_url(tconst, page), {**meta, "cdx": True})
+        return Ask(self.archive.capture_url(tconst, walk.first, page), {**meta, "walk": walk})
 
     def reaches(self, captured: datetime) -> bool:
         return not self.archive.too_far(captured)
@@ -87,7 +94,7 @@ class WaybackSource:
     def answer(self, reply: Reply) -> Answer:
         if reply.meta.get("cdx"):
             return counted(self._listing(reply), f"archive/cdx_status/{reply.status}")
-        return counted(self._capture(reply), f"titles/status/{reply.status}")
+        return counted(self._capture(reply), status_count(reply))
 
     # --- as_of=latest: the one CDX query of a title --------------------------------
 
@@ -102,12 +109,13 @@ class WaybackSource:
             captures = parse_listing(reply.body)
         except ValueError as exc:
             return Refusal("cdx_unreadable", f"not a list of captures: {exc}"[:500])
-        return self._walk(reply.tconst, plan(captures, self.archive.since(),
-                                             self.known(reply.tconst)))
+        # A full credits page is read anew whenever its title's page is.
+        known = self.known(reply.tconst) if page_of(reply) is None else None
+        return self._walk(reply, plan(captures, self.archive.since(), known))
 
-    def _walk(self, tconst: str, decision: Walk | CaptureFailure | Reuse) -> Answer:
+    def _walk(self, reply: Reply, decision: Walk | CaptureFailure | Reuse) -> Answer:
         if isinstance(decision, Walk):
-            return NextCapture(self.ask(tconst, decision))
+            return NextCapture(self.ask(reply.tconst, page_of(reply), decision))
         if isinstance(decision, Reuse):
             return ReuseCapture()
         captured = decision.captured_at
@@ -121,7 +129,7 @@ class WaybackSource:
         walk: Walk | None = reply.meta.get("walk")
         if walk is None or not reason.startswith("archived_"):
             return Refusal(reason, detail, captured_at)
-        return counted(self._walk(reply.tconst, walk.passed_over(reason)),
+        return counted(self._walk(reply, walk.passed_over(reason)),
                        f"archive/passed_over/{reason}")
 
     # --- a capture, or the archive's own answer ------------------------------------
@@ -152,17 +160,26 @@ class WaybackSource:
         return self._read(reply, captured_at)
 
     def _read(self, reply: Reply, captured_at: str | None) -> Answer:
+        if page_of(reply) is not None:
+            credits, seen = read_credits(reply)
+            if credits["kind"] is PageKind.CREDITS:
+                return Credits(credits, self.name, captured_at, counts=(seen,))
+            return self._unread(reply, credits, seen, captured_at)
         result, seen = read_page(reply)
         record = result["title"]
         if result["kind"] is PageKind.TITLE and record is not None:
             return Page(record, self.name, captured_at, counts=(seen,))
+        return self._unread(reply, result, seen, captured_at)
+
+    def _unread(self, reply: Reply, result: PageResult | FullCreditsResult, seen: str,
+                captured_at: str | None) -> Answer:
         reason, detail = unread(result, archived=captured_at is not None)
         otherwise = self._unusable(reply, reason, detail, captured_at)
         walk: Walk | None = reply.meta.get("walk")
         # Along a walk of captures an empty one is passed over at once.
         if result["kind"] in ({PageKind.TRUNCATED} if walk else RETRY_KINDS):
-            return Retry(self.ask(reply.tconst, walk), str(result["kind"]), otherwise,
-                         counts=(seen,))
+            return Retry(self.ask(reply.tconst, page_of(reply), walk), str(result["kind"]),
+                         otherwise, counts=(seen,))
         return counted(otherwise, seen)
 
     def _redirect(self, reply: Reply, captured_at: str | None) -> Answer:
@@ -175,7 +192,7 @@ class WaybackSource:
                 and archive.too_far(replay.time)):
             return Refusal("not_archived", archive.distance_text(replay.time),
                            replay.time.isoformat())
-        follow = self.ask(reply.tconst, reply.meta.get("walk"))
+        follow = self.ask(reply.tconst, page_of(reply), reply.meta.get("walk"))
         return redirect_answer(reply.tconst, target, replace(follow, url=target.url),
                                captured_at)
 

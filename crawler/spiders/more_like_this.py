@@ -3,15 +3,12 @@
 It only decides what to fetch next, matching on the one answer its source makes of
 each response (``crawler.sources``: the live site, or with ``-a as_of`` the archive).
 Reading a page is ``crawler.extraction``; feeding the levels, refresh decisions,
-outcomes and the shared worker loop are ``crawler.crawl``; the frontier is
-``crawler.frontier``; JOBDIR state is ``crawler.state.job``; writing is
-``pipelines.parquet``.  Every title it schedules ends as a row of ``titles``,
-``failures``, ``aliases`` or ``reused``.
+outcomes, full credits pages (``-a credits=full``) and the shared worker loop are
+``crawler.crawl``; the frontier is ``crawler.frontier``; JOBDIR state is
+``crawler.state.job``; writing is ``pipelines.parquet``.  Every title it schedules ends
+as a row of ``titles``, ``failures``, ``aliases`` or ``reused``.
 
-    scrapy crawl more_like_this -a seed=tt0050634 -a depth=2 -a max_titles=1000
-
-``scrapy parse --spider more_like_this <title URL>`` checks one page: it prints the
-title's item, requests no other title and writes nothing to OUTPUT_DIR (see
+``scrapy parse --spider more_like_this <title URL>`` checks one page (see
 ``crawler.commands.parse``).
 """
 
@@ -28,6 +25,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider
 from crawler import defaults
 from crawler import signals as our_signals
 from crawler.arguments import job_arguments, parse_arguments
+from crawler.crawl.credits import FullCredits
 from crawler.crawl.feeding import Feeder
 from crawler.crawl.outcomes import Outcomes, now
 from crawler.crawl.refresh import Refresh
@@ -65,10 +63,11 @@ class MoreLikeThisSpider(scrapy.Spider):
         refresh: str = defaults.REFRESH,
         run_id: str | None = None,
         as_of: str | None = None,
+        credits: str = defaults.CREDITS,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        args = parse_arguments(seed, depth, max_titles, refresh, as_of)
+        args = parse_arguments(seed, depth, max_titles, refresh, as_of, credits)
         started_at = utc_now()
         self.run = Run(
             run_id=check_run_id(run_id) if run_id is not None else new_run_id(started_at),
@@ -110,10 +109,7 @@ class MoreLikeThisSpider(scrapy.Spider):
         if spider.run.refresh_seconds:
             spider.history = job.load_history(output_dir, spider.run)
         if spider.run.resumed and not spider.frontier.shared:
-            spider.frontier = frontier = job.replay(output_dir, spider.run, spider.history)
-            logger.info("resuming run %s at depth %d: %d titles already done, %d to fetch "
-                        "at this depth", spider.run.run_id, frontier.depth,
-                        len(frontier.done), len(frontier.pending))
+            spider.frontier = job.resume(output_dir, spider.run, spider.history)
         spider._assemble(source)
         if settings.get("FRONTIER_URL"):
             spider.shared_loop = SharedLoop(crawler, spider.frontier, spider.feeder.step,
@@ -134,13 +130,15 @@ class MoreLikeThisSpider(scrapy.Spider):
         self.jobdir: str | None = settings.get("JOBDIR") or None
         self.outcomes = Outcomes(self.crawler, self.run, self.frontier, source,
                                  self.jobdir, settings.getint("CRAWL_MAX_MERGE_CHAIN"))
+        full = self.run.arguments.get("credits") == "full"
         self.refresh = Refresh(self.history, self.run.refresh_seconds, self.frontier, source,
-                               self.outcomes)
+                               self.outcomes, full)
         self.feeder = Feeder(self.crawler, self.frontier, self.refresh, self.outcomes,
                              self.title_request)
         self.source = source
         if self.history is not None:  # the dataset's captures may stand (as_of=latest)
             self.source = source.for_run(self.run.started_at, self.refresh.known_capture)
+        self.credits = FullCredits(self.outcomes, self.source, full)
         self.retry_times = settings.getint("CRAWL_RETRY_TIMES")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -166,9 +164,8 @@ class MoreLikeThisSpider(scrapy.Spider):
 
     @staticmethod
     def _asked(response: Response) -> tuple[str, int] | None:
-        """The title a response answers and its depth: from the meta of the spider's own
-        requests, or, for one it did not make (``scrapy parse``), from the first URL
-        asked for, at depth 0.  None when that URL is not a title's."""
+        """The title a response answers and its depth (the spider's meta; for a page of
+        ``scrapy parse``, its first URL's title at depth 0); None: no title's URL."""
         meta = response.meta
         if "tconst" in meta:
             return meta["tconst"], meta["title_depth"]
@@ -195,8 +192,12 @@ class MoreLikeThisSpider(scrapy.Spider):
             self.crawler.stats.inc_value(key)
         attempts = reply.meta.get("attempts", 1)
         match answer:
+            case _ if settled := self.credits.settle(answer, reply.meta, reply.url, reply.status):
+                yield settled  # its full credits page is answered: the title's row
             case base.Page(record=record, captured_at=captured_at):
-                yield self.outcomes.title(tconst, depth, record, crawled_at, captured_at)
+                ask = self.credits.wait_for(tconst, depth, record, crawled_at, captured_at)
+                yield (self._request(tconst, depth, ask) if ask is not None else
+                       self.outcomes.title(tconst, depth, record, crawled_at, captured_at))
             case base.Refusal(reason=reason, detail=detail, captured_at=captured_at):
                 yield self.outcomes.failure(reply.url, tconst, depth, reason, reply.status,
                                             attempts, crawled_at, detail, captured_at)
@@ -212,9 +213,9 @@ class MoreLikeThisSpider(scrapy.Spider):
             case base.Follow(ask=ask, captured_at=captured_at):
                 hops = reply.meta.get("same_title_redirects", 0)
                 if hops >= MAX_SAME_TITLE_REDIRECTS:  # one that keeps coming back: a loop
-                    yield self.outcomes.failure(
-                        reply.url, tconst, depth, "redirect_loop", reply.status, attempts,
-                        crawled_at, f"redirects to itself again: {ask.url}", captured_at)
+                    loop = base.Refusal("redirect_loop", f"redirects to itself again: {ask.url}",
+                                        captured_at)
+                    yield from self._on(loop, reply, tconst, depth, crawled_at)
                 else:
                     self.crawler.stats.inc_value("titles/same_title_redirects")
                     yield self._request(tconst, depth, ask, attempts=attempts,
@@ -238,10 +239,10 @@ class MoreLikeThisSpider(scrapy.Spider):
         exc = failure.value if failure.value is not None else RuntimeError("unknown failure")
         if isinstance(exc, CrawlStopped):
             return  # never sent: the title stays pending, and the close accounts for it
-        meta = request.meta
-        yield self.outcomes.failure(request.url, meta["tconst"], meta["title_depth"],
-                                    exception_reason(exc), None, meta.get("attempts", 1),
-                                    now(), exception_detail(exc))
+        meta, reason, detail = request.meta, exception_reason(exc), exception_detail(exc)
+        yield (self.credits.settle(base.Refusal(reason, detail), meta, request.url, None)
+               or self.outcomes.failure(request.url, meta["tconst"], meta["title_depth"],
+                                        reason, None, meta.get("attempts", 1), now(), detail))
 
     def _on_run_recorded(self, finish_reason: str) -> None:
         if self.jobdir is not None and finish_reason == "finished":

@@ -245,6 +245,15 @@ def _table_files(rem: Remote, table: str) -> Iterator[tuple[str, str]]:
             yield info.path, parts[1]
 
 
+def table_dirs(output_dir: str | os.PathLike[str]) -> list[str]:
+    """The tables a local OUTPUT_DIR holds (its folders but ``_state`` and hidden ones)."""
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
 def run_files(
     output_dir: str | os.PathLike[str], table: str, run_id: str
 ) -> Iterator[tuple[Path | str, int, bool]]:

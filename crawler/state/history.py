@@ -1,11 +1,12 @@
 """What earlier runs committed to ``OUTPUT_DIR``: the input of the refresh policy.
 
 For each title, its latest outcome in any run (a fetched page, a merge, a
-failure), and on request the "More like this" edges of a given fetch.  Only
-committed chunks are read, so a run writing beside us is seen only once its
-rows are final.  Loading keeps one small tuple per title that may be reused;
-edges are read a level at a time, for the titles actually reused, with the
-filter pushed down into the Parquet scan (``bench/refresh.py`` measures both).
+failure; for a page, whether its credits are its full credits page's), and on
+request the "More like this" edges of a given fetch.  Only committed chunks are
+read, so a run writing beside us is seen only once its rows are final.  Loading
+keeps one small tuple per title that may be reused; edges are read a level at a
+time, for the titles actually reused, with the filter pushed down into the Parquet
+scan (``bench/refresh.py`` measures both).
 
 A live run reads only live pages (an archived page is the past).  An ``as_of=latest``
 run reads only archived pages and failures are left out: a title's entry is its
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler.records import Outcome
+from crawler.records import FULL_CREDITS_READ, Outcome
 from crawler.state.dataset import committed_paths, filesystem
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -51,6 +52,7 @@ class Fetch:
     crawled_at: datetime
     canonical_tconst: str | None  # the title it merged into, for an alias
     captured_at: datetime | None = None  # the capture it was read from (archived pages)
+    full_credits: bool = False  # a page read with its full credits page (-a credits=full)
 
 
 def _dataset(output_dir: str | os.PathLike[str], table: str, schema: pa.Schema,
@@ -69,13 +71,17 @@ def _outcomes(output_dir: str | os.PathLike[str], exclude_run: str | None,
         schema = _KEY_SCHEMA.append(_CAPTURED)
         if table == "aliases":
             schema = schema.append(pa.field("canonical_tconst", pa.string()))
+        if table == "titles":
+            schema = schema.append(pa.field("full_credits", pa.string()))
         data = _dataset(output_dir, table, schema, exclude_run)
         # A live run never reuses a page read from an archive (the past), nor the reverse.
         captured = pc.field("captured_at")
         t = data.to_table(filter=captured.is_valid() if archived else captured.is_null()) \
             if data is not None else schema.empty_table()
-        if "canonical_tconst" not in t.column_names:
-            t = t.append_column("canonical_tconst", pa.nulls(t.num_rows, pa.string()))
+        for name in ("canonical_tconst", "full_credits"):
+            if name not in t.column_names:
+                t = t.append_column(name, pa.nulls(t.num_rows, pa.string()))
+        t = t.select([*_KEY, "captured_at", "canonical_tconst", "full_credits"])
         parts.append(t.append_column("outcome", pa.array([outcome] * t.num_rows,
                                                           pa.string())))
     return pa.concat_tables(parts)
@@ -95,20 +101,23 @@ def _last_per_title(t: pa.Table, archived: bool) -> pa.Table:
 
 
 # One compact entry per title: (outcome, run id (interned), microseconds, canonical,
-# capture's microseconds or None).
-_Entry = tuple[str, str, int, str | None, int | None]
+# capture's microseconds or None, read with its full credits).
+_Entry = tuple[str, str, int, str | None, int | None, bool]
 
 
 def _entries(rows: pa.Table) -> dict[str, _Entry]:
     columns = rows.select(["tconst", "outcome", "run_id", "canonical_tconst"]).to_pydict()
     micros = pc.cast(rows.column("crawled_at"), pa.int64()).to_pylist()
     captured = pc.cast(rows.column("captured_at"), pa.int64()).to_pylist()
+    full = pc.fill_null(pc.equal(rows.column("full_credits"), FULL_CREDITS_READ),
+                        False).to_pylist()
     intern = sys.intern
     return {
-        t: (intern(o), intern(r), us, c, cap)
-        for t, o, r, us, c, cap in zip(columns["tconst"], columns["outcome"], columns["run_id"],
-                                       micros, columns["canonical_tconst"], captured,
-                                       strict=True)
+        t: (intern(o), intern(r), us, c, cap, f)
+        for t, o, r, us, c, cap, f in zip(columns["tconst"], columns["outcome"],
+                                          columns["run_id"], micros,
+                                          columns["canonical_tconst"], captured, full,
+                                          strict=True)
     }
 
 
@@ -146,10 +155,11 @@ class History:
         entry = self._latest.get(tconst)
         if entry is None:
             return None
-        outcome, run_id, micros, canonical, captured = entry
+        outcome, run_id, micros, canonical, captured, full = entry
         return Fetch(tconst, outcome, run_id, _EPOCH + timedelta(microseconds=micros),
                      canonical,
-                     _EPOCH + timedelta(microseconds=captured) if captured is not None else None)
+                     _EPOCH + timedelta(microseconds=captured) if captured is not None else None,
+                     full)
 
     def reusable(self, tconst: str, now: datetime, max_age: timedelta) -> Fetch | None:
         """The fetch to reuse for ``tconst``: its latest outcome, when that is a page or a

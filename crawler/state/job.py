@@ -28,6 +28,7 @@ from crawler.frontier.local import Frontier
 from crawler.records import Outcome
 from crawler.state import dataset
 from crawler.state.atomic import TMP_SUFFIX, write_atomic
+from crawler.state.commits import publish_committed
 from crawler.state.run import RUN_ID_RE, Run
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ _REUSED_SCHEMA = pa.schema([("tconst", _STRING), ("fetched_run_id", _STRING),
                             ("fetched_at", pa.timestamp("us", tz="UTC"))])
 # Every table a chunk may hold a file in (checked for damage on resume).
 DATA_TABLES = ("titles", "ratings", "credits", "more_like_this", "failures", "aliases",
-               "reused")
+               "reused", "credit_categories", "subpage_failures")
 
 _held_locks: dict[str, int] = {}  # realpath of a JOBDIR -> fd holding its lock
 
@@ -196,6 +197,7 @@ def repair_commits(output_dir: str | os.PathLike[str], run_id: str) -> list[int]
     """
     # A local path, or an object store's URI as given (a Path would drop its '//').
     out = output_dir if dataset.is_remote(output_dir) else Path(output_dir)
+    publish_committed(out, run_id)  # a kill between a commit and its renames
     commits = dataset.read_commits(out, run_id)
     for i, chunk in enumerate(commits):
         problem = _chunk_readable(out, run_id, chunk)
@@ -240,6 +242,14 @@ def load_history(output_dir: str | os.PathLike[str], run: Run,
                           for r in reused.to_pylist())
     return History.load(output_dir, exclude_run=run.run_id, pinned=pinned,
                         archived=is_latest(run.arguments.get("as_of", "")))
+
+
+def resume(output_dir: str | os.PathLike[str], run: Run, history: History | None) -> Frontier:
+    """A resumed run's frontier (``replay``), said in the log."""
+    frontier = replay(output_dir, run, history)
+    logger.info("resuming run %s at depth %d: %d titles already done, %d to fetch at this "
+                "depth", run.run_id, frontier.depth, len(frontier.done), len(frontier.pending))
+    return frontier
 
 
 def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None,

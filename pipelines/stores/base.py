@@ -3,9 +3,10 @@ open chunk (one per table) that both stores write row group by row group.
 
 The store only stores; the exporter decides what goes in a chunk and when it is
 committed (as Scrapy's ``FeedExporter`` batches and decides while a
-``FeedStorageProtocol`` stores).  Committing is two steps so that the commit point is one
-place: ``seal`` makes every file of the chunk whole under its final name, then ``commit``
-records the chunk (a commit log line, or a marker object).
+``FeedStorageProtocol`` stores).  Committing is three steps so that the commit point is
+one place: ``seal`` makes every file of the chunk whole (locally still under a hidden
+name), ``commit`` records the chunk (a commit log line, or a marker object), ``publish``
+gives its files their final names (locally; see ``crawler.state.commits``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.masking import shown_url
+from crawler.state import commits as commits_module
 from crawler.state import dataset
 from pipelines.schemas import SCHEMAS
 
@@ -69,6 +71,9 @@ class ChunkStore(Protocol):
     def recover(self, file_key: str) -> int:
         """Delete what an interrupted session of the run left uncommitted; the next chunk."""
 
+    def tidy(self, file_key: str) -> tuple[int, int]:
+        """``recover`` without a word: the next chunk, and how many files were deleted."""
+
     def committed(self, file_key: str) -> list[int]:
         """The run's committed chunk numbers, in commit order."""
 
@@ -76,11 +81,15 @@ class ChunkStore(Protocol):
         """Add one row group to the chunk's file of ``table`` (partition ``day``)."""
 
     def seal(self, chunk: ChunkKey) -> list[str]:
-        """Make every file of the chunk whole under its final name; the tables written.
+        """Make every file of the chunk whole (durable, or uploaded); the tables written.
         On an error every file is given up (and the error raised)."""
 
     def commit(self, chunk: ChunkKey) -> None:
         """The commit point: from now on the chunk is part of the dataset."""
+
+    def publish(self, chunk: ChunkKey) -> None:
+        """Give the committed chunk's files their final names (where they were not
+        written under them)."""
 
     def abandon(self, chunk: ChunkKey) -> None:
         """Give up the chunk: its open files, and its files unless it is committed."""
@@ -115,6 +124,7 @@ class ParquetChunkStore(ABC):
 
     def __init__(self) -> None:
         self._files: dict[str, OpenFile] = {}
+        self._sealed: list[OpenFile] = []  # the sealed chunk's files, until published
 
     # --- what each store does its own way -------------------------------------------------
 
@@ -159,15 +169,25 @@ class ParquetChunkStore(ABC):
             for file in files.values():
                 self._give_up(file)
             raise
-        for file in files.values():
-            self._publish(file)
+        self._sealed = list(files.values())
         return list(files)
+
+    def publish(self, chunk: ChunkKey) -> None:
+        sealed, self._sealed = self._sealed, []
+        for file in sealed:
+            self._publish(file)
 
     def abandon(self, chunk: ChunkKey) -> None:
         files, self._files = self._files, {}
+        sealed, self._sealed = self._sealed, []
         for file in files.values():
             self._give_up(file)
         with contextlib.suppress(OSError):
+            if chunk.number in self.committed(chunk.file_key):
+                return
+            for file in sealed:
+                with contextlib.suppress(FileNotFoundError):
+                    dataset.remove(self.output_dir, file.path)
             self._delete_uncommitted(chunk)
 
     def committed(self, file_key: str) -> list[int]:
@@ -184,18 +204,24 @@ class ParquetChunkStore(ABC):
                     dataset.remove(self.output_dir, path)
 
     def recover(self, file_key: str) -> int:
-        commits = set(self.committed(file_key))
+        chunk, removed = self.tidy(file_key)
+        if removed or chunk:
+            logger.info(
+                "ParquetExporter: resuming run %s after chunk %s (%d uncommitted files removed)",
+                file_key, chunk - 1 if chunk else None, removed,
+            )
+        return chunk
+
+    def tidy(self, file_key: str) -> tuple[int, int]:
         self._repair_log(file_key)
+        commits = set(self.committed(file_key))
+        commits_module.publish_committed(self.output_dir, file_key)
         removed = 0
         for table in SCHEMAS:
             for path, chunk, is_tmp in list(dataset.run_files(self.output_dir, table,
                                                               file_key)):
                 if is_tmp or chunk not in commits:
-                    dataset.remove(self.output_dir, path)
+                    with contextlib.suppress(FileNotFoundError):
+                        dataset.remove(self.output_dir, path)
                     removed += 1
-        if removed or commits:
-            logger.info(
-                "ParquetExporter: resuming run %s after chunk %s (%d uncommitted files removed)",
-                file_key, max(commits) if commits else None, removed,
-            )
-        return max(commits) + 1 if commits else 0
+        return (max(commits) + 1 if commits else 0), removed

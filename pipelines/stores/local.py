@@ -1,11 +1,14 @@
 """A chunk store in a local (or shared) directory, as Scrapy's ``FileFeedStorage``.
 
 Each table file of a chunk is written as row groups to a hidden temporary file in its
-partition directory (DuckDB, Polars, pyarrow and Spark skip it).  Sealing closes and
-fsyncs every file of the chunk and renames each to its final name (never over an
-existing file); committing appends the chunk number to the run's commit log (fsync).
-So a final name is always a complete file, and a chunk is part of the dataset only once
-it is in the log.
+partition directory (DuckDB, Polars, pyarrow and Spark skip it, and no ``*.parquet``
+glob matches it).  Sealing closes and fsyncs every file of the chunk; committing
+appends the chunk number to the run's commit log (fsync); publishing then renames each
+file to its final name (never over an existing file).  So a final name is always a
+complete, committed file: a glob reader never sees a row the commit log does not vouch
+for, whenever a kill lands.  A kill after the commit and before the renames leaves the
+chunk committed under hidden names; the next session of the run, or the next run in
+this OUTPUT_DIR, publishes it (``crawler.state.commits``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from crawler.state import dataset
-from crawler.state.atomic import fsync_dir, fsync_file
+from crawler.state import commits, dataset
+from crawler.state.atomic import fsync_file
 from pipelines.schemas import SCHEMAS
 from pipelines.stores.base import COMPRESSION, ChunkKey, OpenFile, OutputDirError, ParquetChunkStore
 
@@ -53,18 +56,10 @@ class LocalChunkStore(ParquetChunkStore):
         fsync_file(file.path)
 
     def _publish(self, file: OpenFile) -> None:
-        final = Path(file.final)
-        if final.exists():  # never overwrite: only a bug or a foreign file gets here
-            raise FileExistsError(f"{final} exists; chunk {file.chunk.number} not committed")
-        os.replace(file.path, final)
-        fsync_dir(final.parent)
+        commits.publish(Path(file.path), Path(file.final))
 
     def commit(self, chunk: ChunkKey) -> None:
-        log = dataset.commit_log(self.output_dir, chunk.file_key)
-        with open(log, "a", encoding="ascii") as f:
-            f.write(f"{chunk.number}\n")
-            f.flush()
-            os.fsync(f.fileno())
+        commits.append_commit(self.output_dir, chunk.file_key, chunk.number)
 
     def _repair_log(self, file_key: str) -> None:
         # A torn last line (power loss) is cut off, or the next append would extend it.

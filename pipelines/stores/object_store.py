@@ -5,7 +5,10 @@ There is no rename and no append: each table file of a chunk is streamed straigh
 final name (the upload completes, atomically, when the file is closed at sealing), and
 the commit is one marker object written after every file of the chunk is closed.
 Recovery is the same as locally: the run's files without a marker are deleted.  Why
-this is safe: ``crawler.state.dataset``.
+this is safe for readers that go through the markers (the views, ``scrapy report``,
+``crawler.state.dataset.committed_dataset``): ``crawler.state.dataset``.  A glob over the
+bucket is not such a reader: it may meet a chunk's objects before their marker, or
+those of a chunk never committed (docs/object-store.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 -- ARGV: prefix, worker, lease_ms, n.  Claims up to n titles of the current level;
--- returns {depth, titles...}.
+-- returns {depth, titles...} (none for a worker taken for dead).
 local p, w = ARGV[1], ARGV[2]
 local meta = p .. ':meta'
+if redis.call('HEXISTS', p .. ':reaped', w) == 1 then  -- taken for dead: nothing more
+  return {redis.call('HGET', meta, 'depth')}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', p .. ':workers', now + tonumber(ARGV[3]), w)

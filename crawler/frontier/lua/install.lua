@@ -10,12 +10,13 @@ for _, w in ipairs(redis.call('ZRANGE', p .. ':workers', 0, -1)) do workers[w] =
 for _, w in ipairs(redis.call('HKEYS', p .. ':gens')) do workers[w] = true end
 for _, w in ipairs(redis.call('HVALS', p .. ':claims')) do workers[w] = true end
 for w in pairs(workers) do
-  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':commits:' .. w)
+  redis.call('DEL', p .. ':claims:' .. w, p .. ':out:' .. w, p .. ':commits:' .. w,
+             p .. ':committing:' .. w)
 end
 for _, name in ipairs({'meta', 'epoch', 'scheduled', 'level', 'joined', 'queue', 'next',
                        'next_queue', 'emitted', 'claims', 'done', 'links', 'aliases',
                        'alias_of', 'workers', 'count:scheduled', 'count:done', 'gens',
-                       'polite:blocks'}) do
+                       'reaped', 'polite:blocks'}) do
   redis.call('DEL', p .. ':' .. name)
 end
 for _, name in ipairs(cjson.decode(ARGV[5])) do
