@@ -30,6 +30,8 @@ from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from pipelines import compaction
 from pipelines.schemas import SCHEMAS
+from pipelines.stores import leftovers
+from pipelines.stores.local import LocalChunkStore
 from tests.crawling import ROOT, read_table, run_crawl
 
 TODAY = datetime.now(UTC).date()
@@ -194,6 +196,12 @@ def test_a_killed_compaction_never_doubles_a_row(synthetic: tuple[Path, list[str
     with pytest.raises(Killed):
         compaction.compact(out, TODAY)
     monkeypatch.setattr(compaction, "_switch", real_switch)
+    # A run starting meanwhile cleans up after dead sessions: the hidden compacted files
+    # are none of theirs.
+    hidden = sorted(out.glob("*/*/.compacted@*"))
+    assert hidden
+    leftovers.clean(LocalChunkStore(out), found_by="a-later-run", at=datetime.now(UTC))
+    assert sorted(out.glob("*/*/.compacted@*")) == hidden
     views.build(out)
     assert view_rows(out / views.DATABASE) == before_views
     during = glob_counts(out)
