@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/mirror_memory.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/views.py
+	$(BIN)/python bench/year.py
 	$(BIN)/python bench/redis_frontier.py
 	$(BIN)/python bench/shared_rate.py
 	$(BIN)/python bench/workers.py

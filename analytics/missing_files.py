@@ -3,11 +3,14 @@ counted, never dropped in silence.
 
 A commit log records chunks, not files, so which files a committed chunk holds is known
 from the views' database: its ``committed_files`` lists every file it was built over.  A
-file listed there (or already in its ``missing_files``) whose chunk is still committed,
-and that is gone now, is missing.  The views are rebuilt around it and list it in
+file listed there (or already in its ``missing_files``) that is still committed
+(``crawler.state.dataset.Committed``: its chunk in its commit log and merged by no
+compaction, or the compacted file its partition's record names), and that is gone now,
+is missing.  The views are rebuilt around it and list it in
 ``missing_files`` (so every later build counts it again), and ``scrapy report`` names it
 and exits non-zero; restoring the file ends it.  A chunk uncommitted since (a damaged
-chunk dropped on resume) is no loss: its files are not missing.
+chunk dropped on resume) is no loss, nor a chunk a compaction merged (``scrapy compact``:
+its rows are in the compacted file): their files are not missing.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from crawler.state.dataset import chunk_of, read_commits
+from crawler.state.dataset import Committed
 
 
 @dataclass(frozen=True, order=True)
@@ -48,16 +51,14 @@ def find(output_dir: str | os.PathLike[str], before: dict[str, str],
     """The files of ``before`` (see :func:`listed`) missing from ``files`` (the committed
     files now, per table) whose chunk is still committed, sorted."""
     now = {relative_name(p) for paths in files.values() for p in paths}
-    commits: dict[str, set[int]] = {}
+    index = Committed(output_dir)
     missing = []
     for name, table in before.items():
-        chunk = chunk_of(name.rsplit("/", 1)[-1])
-        if name in now or chunk is None:
+        if name in now:
             continue
-        file_key, number = chunk
-        if file_key not in commits:
-            commits[file_key] = set(read_commits(output_dir, file_key))
-        if number in commits[file_key]:
+        folder, _, file_name = name.rpartition("/")
+        day = folder.rsplit("/", 1)[-1].split("=", 1)[-1]
+        if index.file(table, day, file_name):
             missing.append(MissingFile(table, name))
     return sorted(missing)
 

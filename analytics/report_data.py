@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from analytics import missing_files, views
+from analytics import views
 from analytics.missing_files import MissingFile
 from crawler.masking import shown_url
 
@@ -339,11 +339,10 @@ def _changes(rows: _PairRows, title: Callable[[str], Title]) -> Changes:
 def load(output_dir: str | os.PathLike[str], max_rows: int = MAX_ROWS) -> Report:
     """The report of ``output_dir``: its last run (run_timeline) and, when run_pairs pairs
     it with a previous run over the same seeds, what changed between the two."""
-    files = views.committed_files(output_dir)
-    missing = missing_files.find(output_dir, views.listed_before(output_dir), files)
-    con = views.connect_current(output_dir, files)
+    now = views.current(output_dir)
+    con = views.connect_current(output_dir, now)
     try:
-        return _load(con, shown_url(output_dir), missing, max_rows)
+        return _load(con, shown_url(output_dir), now.missing, max_rows)
     finally:
         con.close()
 

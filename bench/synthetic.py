@@ -4,10 +4,11 @@ pyarrow (no crawl), laid out as the exporter lays it out (chunks under
 crawl_runs row as its last chunk).
 
 N titles (``tconst_of(1..N)``, "Synthetic Title i"), R runs over the same seeds, a day
-apart.  Run 1 fetches every title.  Each later run fetches ``refetch`` of them again
-and reuses the rest (``reused`` rows naming the fetch they stand for); ``fail`` of them
-fail instead.  A fetched title has ``edges`` "More like this" links (targets uniform, or
-Zipf-skewed like the real graph's with ``skew``), ``credits`` credits rows and a rating.
+apart from ``start``.  Run 1 fetches every title.  Each later run fetches ``refetch`` of
+them again and reuses the rest (``reused`` rows naming the fetch they stand for);
+``fail`` of them fail instead.  A fetched title has ``edges`` "More like this" links
+(targets uniform, or Zipf-skewed like the real graph's with ``skew``), ``credits``
+credits rows and a rating.
 Between runs, among the titles fetched: ``rating_moves`` of the ratings move,
 ``rerank`` of the titles show their links in reverse order, and ``rewire`` of them
 point their last link elsewhere.
@@ -51,10 +52,11 @@ class Shape:
     chunk_titles: int = 25_000
     tables: tuple[str, ...] = TABLES
     random_seed: int = 0
+    start: datetime = START  # the first run's day (each later run a day after)
 
 
-def run_id_of(run: int) -> str:
-    return f"{START + timedelta(days=run):%Y%m%dT%H%M%SZ}-bench{run:03d}"
+def run_id_of(run: int, start: datetime = START) -> str:
+    return f"{start + timedelta(days=run):%Y%m%dT%H%M%SZ}-bench{run:03d}"
 
 
 def _micros(at: datetime) -> int:
@@ -181,8 +183,8 @@ def _page_tables(s: _State, run_id: str, fetched: np.ndarray,
 def _other_tables(s: _State, run: int, failed: np.ndarray, reused: np.ndarray,
                   fetched: int) -> dict[str, pa.Table]:
     """failures, reused and crawl_runs rows of a run."""
-    run_id, t0 = run_id_of(run), START + timedelta(days=run)
     shape = s.shape
+    run_id, t0 = run_id_of(run, shape.start), shape.start + timedelta(days=run)
     return {
         "failures": table("failures", {
             "tconst": s.ids.take(pa.array(failed, pa.int64())),
@@ -236,7 +238,7 @@ def write(out: Path, shape: Shape) -> list[str]:
     s = _State.new(shape)
     run_ids = []
     for run in range(shape.runs):
-        run_id, t0 = run_id_of(run), START + timedelta(days=run)
+        run_id, t0 = run_id_of(run, shape.start), shape.start + timedelta(days=run)
         fetched, failed, reused = s.outcomes(run)
         if run:
             s.change(fetched)

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from crawler.state import compacted
 from crawler.state.atomic import write_atomic
 
 STATE_DIR = "_state"
@@ -286,30 +287,69 @@ def run_files(
 def committed_files(
     output_dir: str | os.PathLike[str], run_id: str, table: str
 ) -> list[tuple[int, Path | str]]:
-    """(chunk, path) of the run's committed files of one table, in chunk order."""
-    committed = set(read_commits(output_dir, run_id))
+    """(chunk, path) of the run's committed files of one table, in chunk order (a chunk
+    merged by a compaction has no file of its own: see ``committed_parts``)."""
+    index = Committed(output_dir)
     return sorted(
         ((chunk, path)
          for path, chunk, is_tmp in run_files(output_dir, table, run_id)
-         if not is_tmp and chunk in committed),
+         if not is_tmp and index.file(table, _day_of(path), _name_of(path))),
         key=lambda cp: cp[0],
     )
+
+
+def compacted_parts(
+    output_dir: str | os.PathLike[str], file_key: str, table: str
+) -> list[tuple[int, Path | str, list[int]]]:
+    """(chunk, compacted file, its row groups) of the run's chunks merged by compactions
+    (``crawler.state.compacted``)."""
+    found: list[tuple[int, Path | str, list[int]]] = []
+    for name in list_state_files(output_dir, compacted.FOLDER):
+        day = name.removeprefix(f"{PARTITION}=").removesuffix(".json")
+        record = read_compaction(output_dir, day)
+        t = record.tables.get(table) if record is not None else None
+        if t is None:
+            continue
+        path = partition_path(output_dir, table, day, t.name)
+        found.extend((part.chunk, path, list(range(part.first, part.first + part.count)))
+                     for part in t.parts if part.file_key == file_key)
+    return found
+
+
+def committed_parts(
+    output_dir: str | os.PathLike[str], file_key: str, table: str
+) -> list[tuple[int, Path | str, list[int] | None]]:
+    """(chunk, path, row groups) of every committed chunk of the run in one table, in
+    chunk order: its own file (row groups None: all of it), or its rows in a compacted
+    file."""
+    parts: list[tuple[int, Path | str, list[int] | None]] = [
+        (chunk, path, None) for chunk, path in committed_files(output_dir, file_key, table)]
+    parts.extend(compacted_parts(output_dir, file_key, table))
+    return sorted(parts, key=lambda p: p[0])
+
+
+def _read_part(output_dir: str | os.PathLike[str], path: Path | str,
+               row_groups: list[int] | None, columns: list[str]) -> pa.Table:
+    pf = open_parquet(output_dir, path)
+    present = [c for c in columns if c in pf.schema_arrow.names]
+    if row_groups is None:
+        return pf.read(columns=present)
+    return pf.read_row_groups(row_groups, columns=present)
 
 
 def read_committed(
     output_dir: str | os.PathLike[str], run_id: str, table: str, schema: pa.Schema
 ) -> pa.Table:
     """The committed rows of one run in one table, as ``schema`` (a subset of the
-    table's columns), in commit order.  Files written before a column existed give
-    nulls for it.  A damaged file raises ``pyarrow.ArrowInvalid`` or ``OSError``."""
+    table's columns), in commit order, compacted chunks included.  Files written before
+    a column existed give nulls for it.  A damaged file raises ``pyarrow.ArrowInvalid``
+    or ``OSError``."""
     columns = schema.names
     parts = []
-    for _, path in committed_files(output_dir, run_id, table):
-        pf = open_parquet(output_dir, path)
-        present = [c for c in columns if c in pf.schema_arrow.names]
-        t = pf.read(columns=present)
+    for _, path, row_groups in committed_parts(output_dir, run_id, table):
+        t = _read_part(output_dir, path, row_groups, columns)
         arrays = [
-            t.column(c).cast(schema.field(c).type) if c in present
+            t.column(c).cast(schema.field(c).type) if c in t.column_names
             else pa.nulls(t.num_rows, schema.field(c).type)
             for c in columns
         ]
@@ -326,9 +366,9 @@ def committed_titles(output_dir: str | os.PathLike[str], file_key: str, after: i
     above ``after``."""
     out: list[str] = []
     for table in OUTCOME_TABLES:
-        for chunk, path in committed_files(output_dir, file_key, table):
+        for chunk, path, row_groups in committed_parts(output_dir, file_key, table):
             if chunk > after:
-                column = open_parquet(output_dir, path).read(columns=["tconst"])
+                column = _read_part(output_dir, path, row_groups, ["tconst"])
                 out.extend(str(t) for t in column.column("tconst").to_pylist())
     return out
 
@@ -347,44 +387,139 @@ def committed_paths(
     output_dir: str | os.PathLike[str], table: str, exclude_run: str | None = None
 ) -> list[str]:
     """Every committed file of one table, whichever run wrote it (another run may be
-    writing right now: only chunks its commit log lists are read).  On an object store,
+    writing right now: only chunks its commit log lists are read), with each compacted
+    partition's compacted file in place of the chunks it merged.  On an object store,
     paths in ``filesystem(output_dir)``."""
     rem = remote(output_dir)
     if rem is not None:
-        return _committed_remote(rem, table, exclude_run)
+        return _committed_remote(rem, output_dir, table, exclude_run)
     table_dir = Path(output_dir) / table
     if not table_dir.is_dir():
         return []
-    commits: dict[str, set[int]] = {}
+    index = Committed(output_dir)
     paths = []
     for part in sorted(table_dir.glob(f"{PARTITION}=*")):
         if not part.is_dir():
             continue
-        for path in sorted(part.iterdir()):
-            m = _FILE_RE.match(path.name)
+        # The listing first, then the records (crawler.state.compacted): a compaction
+        # committed in between is seen whole, its chunk files left out.
+        names = sorted(p.name for p in part.iterdir())
+        day = part.name.split("=", 1)[1]
+        for name in names:
+            m = _FILE_RE.match(name)
             if m is None or m.group(1).split(".", 1)[0] == exclude_run:
                 continue
-            run_id, chunk = m.group(1), int(m.group(2))
-            if run_id not in commits:
-                commits[run_id] = set(read_commits(output_dir, run_id))
-            if chunk in commits[run_id]:
-                paths.append(str(path))
+            if index.file(table, day, name):
+                paths.append(str(part / name))
+        paths.extend(index.unrevealed(table, day, part, names))
     return paths
 
 
-def _committed_remote(rem: Remote, table: str, exclude_run: str | None) -> list[str]:
+def _committed_remote(rem: Remote, output_dir: str | os.PathLike[str], table: str,
+                      exclude_run: str | None) -> list[str]:
     # Markers first, files second: every file of a chunk was complete before its marker
     # was written, so a chunk whose marker was listed has all its files in the listing.
-    commits = _all_remote_commits(rem)
+    # No compaction runs on an object store (only a copy of a compacted local directory
+    # holds records): the records are listed once, not looked for in every partition.
+    days = {n.removeprefix(f"{PARTITION}=").removesuffix(".json")
+            for n in list_state_files(output_dir, compacted.FOLDER)}
+    index = Committed(output_dir, _all_remote_commits(rem), days)
     files = list(_table_files(rem, table))
     paths = []
     for path, name in files:
         m = _FILE_RE.match(name)
         if m is None or m.group(1).split(".", 1)[0] == exclude_run:
             continue
-        if int(m.group(2)) in commits.get(m.group(1), ()):
+        if index.file(table, _day_of(path), name):
             paths.append(path)
     return paths
+
+
+# --- compacted partitions (crawler.state.compacted) ---------------------------------------
+
+
+def partition_path(output_dir: str | os.PathLike[str], table: str, day: str,
+                   name: str) -> Path | str:
+    """Where a file of partition ``day`` of ``table`` is (a path in ``filesystem``)."""
+    rem = remote(output_dir)
+    if rem is not None:
+        return rem.path(table, f"{PARTITION}={day}", name)
+    return Path(output_dir) / table / f"{PARTITION}={day}" / name
+
+
+def _day_of(path: Path | str) -> str:
+    return str(path).replace(os.sep, "/").rsplit("/", 2)[-2].split("=", 1)[-1]
+
+
+def _name_of(path: Path | str) -> str:
+    return str(path).replace(os.sep, "/").rsplit("/", 1)[-1]
+
+
+def read_compaction(output_dir: str | os.PathLike[str], day: str) -> compacted.Record | None:
+    """The record of partition ``crawl_date=<day>``'s compaction; None when it was never
+    compacted.  ValueError naming the record when it cannot be read."""
+    name = compacted.record_name(day)
+    text = read_state_file(output_dir, name)
+    if text is None:
+        return None
+    try:
+        return compacted.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{STATE_DIR}/{name}: {exc}; restore it from a backup") from None
+
+
+class Committed:
+    """Which files are committed now: a chunk's file while its chunk is in its commit log
+    and no compaction merged it, and the compacted file a partition's record names.  Each
+    commit log and record is read once, when first asked about."""
+
+    def __init__(self, output_dir: str | os.PathLike[str],
+                 commits: dict[str, set[int]] | None = None,
+                 record_days: set[str] | None = None) -> None:
+        self.output_dir = output_dir
+        self._commits = commits  # every commit log, when already read (an object store)
+        self._logs: dict[str, set[int]] = {}
+        self._records: dict[str, compacted.Record | None] = {}
+        self._days = record_days  # the days with a record, when already listed
+
+    def commits(self, file_key: str) -> set[int]:
+        if self._commits is not None:
+            return self._commits.get(file_key, set())
+        if file_key not in self._logs:
+            self._logs[file_key] = set(read_commits(self.output_dir, file_key))
+        return self._logs[file_key]
+
+    def record(self, day: str) -> compacted.Record | None:
+        if self._days is not None and day not in self._days:
+            return None
+        if day not in self._records:
+            self._records[day] = read_compaction(self.output_dir, day)
+        return self._records[day]
+
+    def file(self, table: str, day: str, name: str) -> bool:
+        """The file ``name`` of partition ``day`` of ``table`` is committed."""
+        parsed = chunk_of(name)
+        if parsed is None:
+            return False
+        file_key, chunk = parsed
+        record = self.record(day)
+        if compacted.is_compacted_key(file_key):
+            return record is not None and record.names(table, name)
+        return chunk in self.commits(file_key) and not (
+            record is not None and record.covers(table, file_key, chunk))
+
+    def unrevealed(self, table: str, day: str, part: Path, names: list[str]) -> list[str]:
+        """The partition's compacted file when the listing missed it: committed, and
+        renamed from its hidden name after the listing, or not yet (its path then)."""
+        record = self.record(day)
+        t = record.tables.get(table) if record is not None else None
+        if t is None or t.name in names:
+            return []
+        final, hidden = part / t.name, part / compacted.hidden_name(t.name)
+        for path in (final, hidden, final):  # the rename may land between two looks
+            if path.exists():
+                return [str(path)]
+        return []
 
 
 def committed_dataset(output_dir: str | os.PathLike[str], table: str,
