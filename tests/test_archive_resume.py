@@ -21,7 +21,6 @@ from tests.test_resume import (
     DEPTH,
     EXPECTED,
     GRAPH,
-    OTHER_JOB,
     SEED,
     Trigger,
     assert_readable,
@@ -29,6 +28,7 @@ from tests.test_resume import (
     job_run_id,
 )
 from tests.test_resume import LEVEL_ENDS as TITLE_LEVEL_ENDS
+from tests.test_resume_faults import OTHER_JOB
 
 CAPTURED = "20200315000000"
 # Each title: the archive's redirect from as_of to the capture, then the capture; a title
@@ -37,19 +37,16 @@ ARCHIVE = {t: [Capture(CAPTURED, body=render_title_page_bytes(r))] for t, r in G
 REQUESTS = 2 * len(EXPECTED.order) - len(EXPECTED.missing)
 LEVEL_ENDS = [0, 2, 10, 40]  # archive requests by the end of levels 0-2 (none missing)
 
-
 def command(base_url: str, out: Path, job: Path, as_of: str = "2020-03") -> list[str]:
     return crawl_command(base_url, out, seed=SEED, depth=DEPTH,
                          settings={"WAYBACK_BASE_URL": base_url, "JOBDIR": str(job),
                                    "PARQUET_ROW_GROUP_SIZE": "7"},
                          extra_args={"as_of": as_of})
 
-
 def archive_trigger(mirror: MirrorServer) -> Trigger:
     trigger = Trigger(mirror)
     trigger.prefix = "/web/"
     return trigger
-
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[str]]:
@@ -70,7 +67,6 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[str]
     assert sorted((r["tconst"], r["reason"]) for r in failures) == sorted(
         (t, "not_archived") for t in EXPECTED.missing)
     return content(out)
-
 
 # The first request, one between a redirect and its capture, the first of level 2, one
 # mid level 2, the last.
@@ -94,7 +90,6 @@ def test_sigkill_of_an_archive_crawl_then_resume(
         assert got[table] == baseline[table], table
     assert {r["run_id"] for r in read_table(out, "titles")} == {job_run_id(job)}
 
-
 def test_a_job_of_another_as_of_is_refused(tmp_path: Path) -> None:
     out, job = tmp_path / "out", tmp_path / "job"
     with MirrorServer(archive=ARCHIVE) as mirror:
@@ -106,13 +101,11 @@ def test_a_job_of_another_as_of_is_refused(tmp_path: Path) -> None:
         assert OTHER_JOB in refused.stderr and "'as_of': '2020-03'" in refused.stderr
         assert trigger.titles == 0
 
-
 # --- as_of=latest: one CDX query per title, then its newest usable capture ---------------
 
 # Each title's newest capture is a recorded challenge, never downloaded.
 LATEST = {t: [*found, Capture.challenge("20261101000000")] for t, found in ARCHIVE.items()}
 CDX_LEVEL_ENDS = [0, *TITLE_LEVEL_ENDS]  # CDX queries by the end of each level
-
 
 def latest_command(base_url: str, out: Path, job: Path | None, **extra: str) -> list[str]:
     settings = {"WAYBACK_BASE_URL": base_url, "PARQUET_ROW_GROUP_SIZE": "7",
@@ -122,12 +115,10 @@ def latest_command(base_url: str, out: Path, job: Path | None, **extra: str) -> 
     return crawl_command(base_url, out, seed=SEED, depth=DEPTH, settings=settings,
                          extra_args={"as_of": "latest", **extra})
 
-
 def cdx_trigger(mirror: MirrorServer) -> Trigger:
     trigger = Trigger(mirror)
     trigger.prefix = "/cdx/"  # counts the CDX queries
     return trigger
-
 
 @pytest.fixture(scope="module")
 def latest_baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Counter[str]]:
@@ -141,7 +132,6 @@ def latest_baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Count
     data = content(tmp / "out")
     assert sum(data["titles"].values()) == len(EXPECTED.order) - len(EXPECTED.missing)
     return data
-
 
 # The first query, the first of level 2, one mid level 2, the last.
 @pytest.mark.parametrize("at", [1, CDX_LEVEL_ENDS[2] + 1, 27, len(EXPECTED.order)],
@@ -162,7 +152,6 @@ def test_sigkill_of_a_latest_crawl_then_resume(
     got = content(out)
     for table in DATA_TABLES:
         assert got[table] == latest_baseline[table], table
-
 
 def test_a_killed_latest_refresh_resumes_reusing_every_title_without_a_download(
     tmp_path: Path,

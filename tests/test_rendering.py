@@ -178,8 +178,8 @@ class _Mirror(MirrorServer):
             "</body>"
         ).encode()
 
-    def page_bytes(self, tconst: str) -> tuple[bytes, int, str] | None:
-        found = super().page_bytes(tconst)
+    def page_bytes(self, tconst: str, page: str | None = None) -> tuple[bytes, int, str] | None:
+        found = super().page_bytes(tconst, page)
         if found is None:
             return None
         body, status, content_type = found
