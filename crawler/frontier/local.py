@@ -282,9 +282,10 @@ class Frontier:
 
         ``outcomes`` maps each committed tconst to its outcome, ``edges`` maps a
         fetched title to its "More like this" tconsts in page order, ``aliases``
-        maps merged tconsts to the one they redirected to.  Levels are committed
-        whole, so replay walks full levels until it meets one with titles
-        lacking an outcome (or an empty one), and stops there.
+        maps merged tconsts to the one they redirected to.  Each level ends with a
+        commit (a long one may be committed in parts, ``PARQUET_COMMIT_ROWS``), so
+        replay walks full levels until it meets one with titles lacking an outcome
+        (or an empty one), and stops there: those titles are fetched again.
         """
         aliases = aliases or {}
         f = cls(seeds, max_depth, max_titles)
