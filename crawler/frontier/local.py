@@ -92,23 +92,23 @@ class TitleFrontier(Protocol):
     def release(self) -> None: ...
 
 
-# A fetched title's links while the level is open: tconst codes (``crawler.ids``), the
-# strings themselves if one is not a tconst, or, once the frontier is full, a count.
-LevelLinks: TypeAlias = "array[int] | list[str] | int"
+# A fetched title's links while the level is open: tconst codes (``crawler.ids``) packed
+# in bytes (8 each, 33 bytes a title: an ``array`` costs 64), the strings themselves if
+# one is not a tconst, or, once the frontier is full, a count.
+LevelLinks: TypeAlias = "bytes | list[str] | int"
 
 
-def pack_links(similar: Iterable[str]) -> array[int] | list[str]:
-    """Links as an array of tconst codes; the strings as given if one has no code."""
-    similar = list(similar)
+def pack_links(similar: Sequence[str]) -> bytes | list[str]:
+    """Links as packed tconst codes; the strings as given if one has no code."""
     codes = [tconst_code(t) for t in similar]
     if None in codes:
-        return similar
-    return array("q", cast(list[int], codes))
+        return list(similar)
+    return array("q", cast(list[int], codes)).tobytes()
 
 
-def unpack_links(links: array[int] | list[str] | tuple[()]) -> Iterable[str]:
-    if isinstance(links, array):
-        return [tconst_of_code(code) for code in links]
+def unpack_links(links: bytes | list[str] | tuple[()]) -> Iterable[str]:
+    if isinstance(links, bytes):
+        return [tconst_of_code(code) for code in array("q", links)]
     return links
 
 
@@ -129,6 +129,9 @@ class Frontier:
     titles_over_limit: int = 0  # linked or merged-into titles not scheduled: max_titles
     # Titles of the current level not handed out by ``take`` yet, in level order.
     unrequested: deque[str] = field(default_factory=deque)
+    # False: ``links`` keeps every link as given (a shared crawl's rebuild stages them in
+    # Redis, ``crawler.frontier.recovery``).
+    compact_links: bool = True
 
     # An in-process crawl has one worker: no one else to wait for, nothing to commit
     # anywhere but here, no state that outlives the process.
@@ -193,6 +196,9 @@ class Frontier:
         reached, ``scheduled`` no longer changes and none of them can be scheduled: only
         how many ``advance`` will count over the limit is kept.
         """
+        if not self.compact_links:
+            self.links[tconst] = list(similar)
+            return
         new = [t for t in similar if t not in self.scheduled]
         if not new:
             self.links.pop(tconst, None)
@@ -277,6 +283,7 @@ class Frontier:
         outcomes: Mapping[str, str],
         edges: Mapping[str, Sequence[str]],
         aliases: Mapping[str, str] | None = None,
+        compact_links: bool = True,
     ) -> Frontier:
         """Rebuild the frontier of a run from what it committed.
 
@@ -288,7 +295,7 @@ class Frontier:
         (or an empty one), and stops there: those titles are fetched again.
         """
         aliases = aliases or {}
-        f = cls(seeds, max_depth, max_titles)
+        f = cls(seeds, max_depth, max_titles, compact_links=compact_links)
         while f.level:
             i = 0
             while i < len(f.level):  # the level grows as merge targets join it

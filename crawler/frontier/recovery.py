@@ -349,7 +349,7 @@ def rebuilt_frontier(output_dir: str | os.PathLike[str], run: Run
 
     keys = dataset.worker_keys(output_dir, run.run_id)
     history = job.load_history(output_dir, run, keys) if run.refresh_seconds else None
-    frontier = job.replay(output_dir, run, history, keys)
+    frontier = job.replay(output_dir, run, history, keys, compact_links=False)  # for _stage
     lasts = {}
     for file_key in keys:
         commits = dataset.read_commits(output_dir, file_key)
