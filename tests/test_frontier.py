@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bench.crawl import bfs_tconsts
 from crawler.frontier.local import Frontier
+from crawler.frontier.titles import TitleStates
 from mirror.synthetic import _links, outside_tconst, tconst_of
 
 
@@ -197,3 +198,32 @@ def test_a_level_of_a_large_crawl_keeps_its_links_small() -> None:
     plain_order, plain_most = synthetic_crawl(ListFrontier([tconst_of(1)], 50, titles), titles)
     assert order == plain_order == bfs_tconsts(titles + 100, titles)
     assert 0 < most < 100 * titles and most * 5 < plain_most, (most, plain_most)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), ids, st.integers(0, 60),
+                              st.sampled_from(["title", "failure", "alias", "reused"])),
+                    max_size=40))
+def test_title_states_read_as_the_two_dicts_they_replace(
+        ops: list[tuple[bool, str, int, str]]) -> None:
+    """One packed dict of depths and outcomes reads as a dict of depths and a dict of
+    outcomes would: values, order, lengths, counts per depth (outcomes of titles never
+    scheduled and titles resolved twice included)."""
+    titles, depths, outcomes = TitleStates(), {}, {}
+    for schedule, tconst, depth, outcome in ops:
+        if schedule and tconst not in depths:  # the frontier schedules a title once
+            titles.schedule(tconst, depth)
+            depths[tconst] = depth
+        elif not schedule:
+            titles.resolve(tconst, outcome)
+            outcomes[tconst] = outcome
+    assert dict(titles.scheduled) == depths and list(titles.scheduled) == list(depths)
+    assert dict(titles.done) == outcomes and len(titles.done) == len(outcomes)
+    assert all(t in titles.done for t in outcomes)
+    assert not any(t in titles.done for t in depths if t not in outcomes)
+    expected: dict[int, list[int]] = {}
+    for tconst, depth in depths.items():
+        counts = expected.setdefault(depth, [0, 0])
+        counts[0] += tconst in outcomes
+        counts[1] += 1
+    assert titles.per_depth() == {d: (c[0], c[1]) for d, c in sorted(expected.items())}

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias, cast
 
+from crawler.frontier.titles import TitleStates
 from crawler.ids import is_tconst, tconst_code, tconst_of_code
 from crawler.records import Outcome
 
@@ -119,8 +120,8 @@ class Frontier:
     max_titles: int
     depth: int = 0  # the level being fetched
     level: list[str] = field(default_factory=list)  # titles of the current level, in order
-    scheduled: dict[str, int] = field(default_factory=dict)  # tconst -> depth, in BFS order
-    done: dict[str, str] = field(default_factory=dict)  # tconst -> its Outcome
+    # Every scheduled title's depth and outcome (``scheduled``, ``done``), in BFS order.
+    titles: TitleStates = field(default_factory=TitleStates)
     # The current level's links per fetched title, kept small (see ``record_links``).
     links: dict[str, LevelLinks] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # merged tconst -> canonical
@@ -145,6 +146,16 @@ class Frontier:
                     self.seeds_over_limit.append(tconst)
             self.titles_over_limit = 0
             self.unrequested.extend(self.level)
+
+    @property
+    def scheduled(self) -> Mapping[str, int]:
+        """tconst -> the depth it was scheduled at, in BFS order."""
+        return self.titles.scheduled
+
+    @property
+    def done(self) -> Mapping[str, str]:
+        """tconst -> its Outcome, for the titles that have one."""
+        return self.titles.done
 
     def take(self) -> list[str]:
         """The current level's titles not handed out yet (all of them: one worker)."""
@@ -182,7 +193,7 @@ class Frontier:
         if len(self.scheduled) >= self.max_titles:
             self.titles_over_limit += 1
             return False
-        self.scheduled[tconst] = depth
+        self.titles.schedule(tconst, depth)
         self.level.append(tconst)
         return True
 
@@ -199,10 +210,11 @@ class Frontier:
         if not self.compact_links:
             self.links[tconst] = list(similar)
             return
-        new = [t for t in similar if t not in self.scheduled]
+        scheduled = self.scheduled
+        new = [t for t in similar if t not in scheduled]
         if not new:
             self.links.pop(tconst, None)
-        elif len(self.scheduled) >= self.max_titles:
+        elif len(scheduled) >= self.max_titles:
             self.links[tconst] = len(new)
         else:
             self.links[tconst] = pack_links(new)
@@ -219,14 +231,14 @@ class Frontier:
         so a site of endless merges cannot grow the crawl past its budget.
         """
         self.aliases[tconst] = canonical
-        self.done[tconst] = Outcome.ALIAS
+        self.titles.resolve(tconst, Outcome.ALIAS)
         if not self._schedule(canonical, self.depth):
             return False
         self.joined.add(canonical)
         return True
 
     def resolve(self, tconst: str, outcome: str) -> None:
-        self.done[tconst] = outcome
+        self.titles.resolve(tconst, outcome)
 
     @property
     def pending(self) -> list[str]:
@@ -266,13 +278,7 @@ class Frontier:
 
     def per_depth(self) -> dict[int, tuple[int, int]]:
         """depth -> (titles with an outcome, titles scheduled)."""
-        out: dict[int, list[int]] = {}
-        for tconst, depth in self.scheduled.items():
-            counts = out.setdefault(depth, [0, 0])
-            counts[1] += 1
-            if tconst in self.done:
-                counts[0] += 1
-        return {d: (c[0], c[1]) for d, c in sorted(out.items())}
+        return self.titles.per_depth()
 
     @classmethod
     def replay(

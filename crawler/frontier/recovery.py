@@ -34,7 +34,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -374,7 +374,7 @@ def _stage(client: redis.Redis, prefix: str, f: Frontier, lasts: dict[str, int],
     """Write the frontier's keys under ``prefix`` (install.lua moves them into place); the
     names written."""
     per_depth = f.per_depth()
-    hashes: dict[str, dict[str, Any]] = {
+    hashes: dict[str, Mapping[str, Any]] = {
         "scheduled": f.scheduled, "done": f.done, "aliases": f.aliases,
         "alias_of": {c: t for t, c in f.aliases.items()},
         "links": {t: json.dumps(v) for t, v in f.links.items()},
