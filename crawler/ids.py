@@ -23,6 +23,23 @@ def is_tconst(value: object) -> bool:
     return isinstance(value, str) and TCONST_RE.fullmatch(value) is not None
 
 
+def tconst_code(tconst: str) -> int | None:
+    """A tconst as one integer (its number and its digit count), None for anything else.
+
+    Eight bytes in an ``array`` instead of a ~60-byte string: a crawl's frontier holds a
+    level's links this way (see ``crawler.frontier.local``).  ``tconst_of_code`` undoes it.
+    """
+    if not is_tconst(tconst):
+        return None
+    digits = tconst[2:]
+    return int(digits) << 4 | len(digits)
+
+
+def tconst_of_code(code: int) -> str:
+    """The tconst ``tconst_code`` made ``code`` from (leading zeros kept)."""
+    return f"tt{code >> 4:0{code & 15}d}"
+
+
 def tconst_from_url(url: str) -> str | None:
     """The tconst of a title URL or path (``/title/tt0050634/?ref_=x`` -> ``tt0050634``)."""
     m = _TITLE_PATH_RE.search(urlsplit(url).path if "://" in url else url.split("?")[0])

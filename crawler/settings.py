@@ -127,10 +127,13 @@ FRONTIER_WORKER = ""
 # --- Output (pipelines.parquet) -----------------------------------------------------------
 OUTPUT_DIR = "output"
 # Chunks are committed (renamed to their final names, then logged) at the end of every
-# breadth-first level and when the crawl ends, so a resumed job replays whole levels.
-# A title page is one item, so its rows always share a chunk.  Above zero, these also
-# commit mid-level: once a chunk holds this many titles, or is this many seconds old.
-PARQUET_COMMIT_ROWS = 0
+# breadth-first level, when the crawl ends, and within a level once a chunk holds
+# PARQUET_COMMIT_ROWS titles or is PARQUET_COMMIT_SECONDS old (0: never).  A resumed job
+# replays the committed part of its last level and fetches the rest.  A title page is one
+# item, so its rows always share a chunk.  An open chunk's Parquet writers keep every row
+# group's metadata until it is committed (~12 KB each): a level of 73,000 titles held
+# ~33 MB of it, so a chunk stays under 5,000 titles (~1 MB).
+PARQUET_COMMIT_ROWS = 5000
 PARQUET_COMMIT_SECONDS = 0
 # Rows buffered per table before they go out as one row group (memory stays flat).
 PARQUET_ROW_GROUP_SIZE = 1000

@@ -1,8 +1,9 @@
 """Signals of our own, sent through ``crawler.signals``."""
 
 # Sent by the spider when a breadth-first level is complete and every item of it
-# has gone through the pipelines: the exporter commits its open chunk, so that
-# the committed dataset always holds whole levels (what a resumed run replays).
+# has gone through the pipelines: the exporter commits its open chunk, so that a level
+# ends with its last chunk (what a resumed run replays; PARQUET_COMMIT_ROWS may commit
+# a long level in several).
 checkpoint = object()
 
 # Sent by the exporter before each commit (argument ``closing``: the crawl is ending).

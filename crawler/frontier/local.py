@@ -18,12 +18,14 @@ one it has.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias, cast
 
-from crawler.ids import is_tconst
+from crawler.frontier.titles import TitleStates
+from crawler.ids import is_tconst, tconst_code, tconst_of_code
 from crawler.records import Outcome
 
 
@@ -91,6 +93,26 @@ class TitleFrontier(Protocol):
     def release(self) -> None: ...
 
 
+# A fetched title's links while the level is open: tconst codes (``crawler.ids``) packed
+# in bytes (8 each, 33 bytes a title: an ``array`` costs 64), the strings themselves if
+# one is not a tconst, or, once the frontier is full, a count.
+LevelLinks: TypeAlias = "bytes | list[str] | int"
+
+
+def pack_links(similar: Sequence[str]) -> bytes | list[str]:
+    """Links as packed tconst codes; the strings as given if one has no code."""
+    codes = [tconst_code(t) for t in similar]
+    if None in codes:
+        return list(similar)
+    return array("q", cast(list[int], codes)).tobytes()
+
+
+def unpack_links(links: bytes | list[str] | tuple[()]) -> Iterable[str]:
+    if isinstance(links, bytes):
+        return [tconst_of_code(code) for code in array("q", links)]
+    return links
+
+
 @dataclass
 class Frontier:
     seeds: Sequence[str]
@@ -98,15 +120,19 @@ class Frontier:
     max_titles: int
     depth: int = 0  # the level being fetched
     level: list[str] = field(default_factory=list)  # titles of the current level, in order
-    scheduled: dict[str, int] = field(default_factory=dict)  # tconst -> depth, in BFS order
-    done: dict[str, str] = field(default_factory=dict)  # tconst -> its Outcome
-    links: dict[str, list[str]] = field(default_factory=dict)  # current level's links
+    # Every scheduled title's depth and outcome (``scheduled``, ``done``), in BFS order.
+    titles: TitleStates = field(default_factory=TitleStates)
+    # The current level's links per fetched title, kept small (see ``record_links``).
+    links: dict[str, LevelLinks] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # merged tconst -> canonical
     joined: set[str] = field(default_factory=set)  # merge targets that joined this level
     seeds_over_limit: list[str] = field(default_factory=list)  # seeds beyond max_titles
     titles_over_limit: int = 0  # linked or merged-into titles not scheduled: max_titles
     # Titles of the current level not handed out by ``take`` yet, in level order.
     unrequested: deque[str] = field(default_factory=deque)
+    # False: ``links`` keeps every link as given (a shared crawl's rebuild stages them in
+    # Redis, ``crawler.frontier.recovery``).
+    compact_links: bool = True
 
     # An in-process crawl has one worker: no one else to wait for, nothing to commit
     # anywhere but here, no state that outlives the process.
@@ -120,6 +146,16 @@ class Frontier:
                     self.seeds_over_limit.append(tconst)
             self.titles_over_limit = 0
             self.unrequested.extend(self.level)
+
+    @property
+    def scheduled(self) -> Mapping[str, int]:
+        """tconst -> the depth it was scheduled at, in BFS order."""
+        return self.titles.scheduled
+
+    @property
+    def done(self) -> Mapping[str, str]:
+        """tconst -> its Outcome, for the titles that have one."""
+        return self.titles.done
 
     def take(self) -> list[str]:
         """The current level's titles not handed out yet (all of them: one worker)."""
@@ -157,13 +193,31 @@ class Frontier:
         if len(self.scheduled) >= self.max_titles:
             self.titles_over_limit += 1
             return False
-        self.scheduled[tconst] = depth
+        self.titles.schedule(tconst, depth)
         self.level.append(tconst)
         return True
 
     def record_links(self, tconst: str, similar: Iterable[str]) -> None:
-        """The "More like this" tconsts of a fetched title of the current level."""
-        self.links[tconst] = list(similar)
+        """The "More like this" tconsts of a fetched title of the current level.
+
+        A level may hold tens of thousands of titles with a dozen links each: kept as
+        strings, they grew a crawl's memory with the crawl (~60 MB at 100,000 titles).
+        ``scheduled`` only grows, so a link already in it will not change ``advance``:
+        only the others are kept, as tconst codes (8 bytes each).  Once ``max_titles`` is
+        reached, ``scheduled`` no longer changes and none of them can be scheduled: only
+        how many ``advance`` will count over the limit is kept.
+        """
+        if not self.compact_links:
+            self.links[tconst] = list(similar)
+            return
+        scheduled = self.scheduled
+        new = [t for t in similar if t not in scheduled]
+        if not new:
+            self.links.pop(tconst, None)
+        elif len(scheduled) >= self.max_titles:
+            self.links[tconst] = len(new)
+        else:
+            self.links[tconst] = pack_links(new)
 
     def merge_problem(self, tconst: str, canonical: str, max_chain: int) -> str | None:
         origins = {c: t for t, c in self.aliases.items()}
@@ -177,14 +231,14 @@ class Frontier:
         so a site of endless merges cannot grow the crawl past its budget.
         """
         self.aliases[tconst] = canonical
-        self.done[tconst] = Outcome.ALIAS
+        self.titles.resolve(tconst, Outcome.ALIAS)
         if not self._schedule(canonical, self.depth):
             return False
         self.joined.add(canonical)
         return True
 
     def resolve(self, tconst: str, outcome: str) -> None:
-        self.done[tconst] = outcome
+        self.titles.resolve(tconst, outcome)
 
     @property
     def pending(self) -> list[str]:
@@ -211,7 +265,11 @@ class Frontier:
         self.level = []
         if depth + 1 <= self.max_depth:
             for tconst in order:
-                for similar in self.links.get(tconst, ()):
+                links = self.links.get(tconst, ())
+                if isinstance(links, int):  # recorded once the frontier was full
+                    self.titles_over_limit += links
+                    continue
+                for similar in unpack_links(links):
                     self._schedule(similar, depth + 1)
         self.links = {}
         self.joined = set()
@@ -220,13 +278,7 @@ class Frontier:
 
     def per_depth(self) -> dict[int, tuple[int, int]]:
         """depth -> (titles with an outcome, titles scheduled)."""
-        out: dict[int, list[int]] = {}
-        for tconst, depth in self.scheduled.items():
-            counts = out.setdefault(depth, [0, 0])
-            counts[1] += 1
-            if tconst in self.done:
-                counts[0] += 1
-        return {d: (c[0], c[1]) for d, c in sorted(out.items())}
+        return self.titles.per_depth()
 
     @classmethod
     def replay(
@@ -237,17 +289,19 @@ class Frontier:
         outcomes: Mapping[str, str],
         edges: Mapping[str, Sequence[str]],
         aliases: Mapping[str, str] | None = None,
+        compact_links: bool = True,
     ) -> Frontier:
         """Rebuild the frontier of a run from what it committed.
 
         ``outcomes`` maps each committed tconst to its outcome, ``edges`` maps a
         fetched title to its "More like this" tconsts in page order, ``aliases``
-        maps merged tconsts to the one they redirected to.  Levels are committed
-        whole, so replay walks full levels until it meets one with titles
-        lacking an outcome (or an empty one), and stops there.
+        maps merged tconsts to the one they redirected to.  Each level ends with a
+        commit (a long one may be committed in parts, ``PARQUET_COMMIT_ROWS``), so
+        replay walks full levels until it meets one with titles lacking an outcome
+        (or an empty one), and stops there: those titles are fetched again.
         """
         aliases = aliases or {}
-        f = cls(seeds, max_depth, max_titles)
+        f = cls(seeds, max_depth, max_titles, compact_links=compact_links)
         while f.level:
             i = 0
             while i < len(f.level):  # the level grows as merge targets join it

@@ -34,7 +34,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -349,7 +349,7 @@ def rebuilt_frontier(output_dir: str | os.PathLike[str], run: Run
 
     keys = dataset.worker_keys(output_dir, run.run_id)
     history = job.load_history(output_dir, run, keys) if run.refresh_seconds else None
-    frontier = job.replay(output_dir, run, history, keys)
+    frontier = job.replay(output_dir, run, history, keys, compact_links=False)  # for _stage
     lasts = {}
     for file_key in keys:
         commits = dataset.read_commits(output_dir, file_key)
@@ -374,7 +374,7 @@ def _stage(client: redis.Redis, prefix: str, f: Frontier, lasts: dict[str, int],
     """Write the frontier's keys under ``prefix`` (install.lua moves them into place); the
     names written."""
     per_depth = f.per_depth()
-    hashes: dict[str, dict[str, Any]] = {
+    hashes: dict[str, Mapping[str, Any]] = {
         "scheduled": f.scheduled, "done": f.done, "aliases": f.aliases,
         "alias_of": {c: t for t, c in f.aliases.items()},
         "links": {t: json.dumps(v) for t, v in f.links.items()},

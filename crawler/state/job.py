@@ -253,9 +253,10 @@ def resume(output_dir: str | os.PathLike[str], run: Run, history: History | None
 
 
 def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None,
-           file_keys: Sequence[str] | None = None) -> Frontier:
+           file_keys: Sequence[str] | None = None, compact_links: bool = True) -> Frontier:
     """The frontier of ``run`` rebuilt from what it committed (after repair), in the commit
-    logs of ``file_keys`` (a shared run's workers; the run id's own by default)."""
+    logs of ``file_keys`` (a shared run's workers; the run id's own by default).
+    ``compact_links``: see ``Frontier.compact_links``."""
     keys = list(file_keys) if file_keys is not None else [run.run_id]
     for key in keys:
         repair_commits(output_dir, key)
@@ -283,4 +284,5 @@ def replay(output_dir: str | os.PathLike[str], run: Run, history: History | None
             edges[tconst] = []
     if history is not None:
         edges.update(history.edges(t for t in reused if outcomes.get(t) == Outcome.REUSED))
-    return Frontier.replay(run.seeds, run.depth, run.max_titles, outcomes, edges, aliases)
+    return Frontier.replay(run.seeds, run.depth, run.max_titles, outcomes, edges, aliases,
+                           compact_links)
