@@ -39,12 +39,16 @@ redis:
 demo: install
 	$(BIN)/python scripts/demo.py
 
-# On every core (pytest-xdist): each test starts its own servers on free ports and writes
-# under its own tmp_path.  --dist loadfile keeps a module on one worker, so a module-scoped
-# fixture (a baseline crawl, a mirror) is built once; the longest modules go out first
-# (tests/conftest.py: LONGEST_FIRST).
+# Two workers per core (pytest-xdist): most of a test's time is spent waiting on the
+# crawl processes and servers it starts (each on free ports, under its own tmp_path), so
+# one worker per core leaves a third of the CPU idle.  --dist loadfile keeps a module on
+# one worker, so a module-scoped fixture (a baseline crawl, a mirror) is built once; the
+# longest modules go out first (tests/conftest.py: LONGEST_FIRST).  The crawls are forked
+# from a warm interpreter (tests/forkserver.py).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 test: install browser redis lint
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		--durations=15
 
 # ruff over everything; mypy over the package code (files set in pyproject.toml).
 lint: install

@@ -31,13 +31,14 @@ def real_pages(layout: str | None = None) -> list[Path]:
 # The modules that take longest (each test runs crawl processes), longest first: make test
 # (pytest-xdist, --dist loadfile --no-loadscope-reorder) hands whole modules out in
 # collection order to whichever worker is free, so a long one must not be left for last.
-LONGEST_FIRST = ("test_resume", "test_resume_faults", "test_archive_resume", "test_s3_output",
-                 "test_shared_crawl",
-                 "test_shared_forgetting", "test_archive_latest", "test_soak",
-                 "test_archive_crawl", "test_imdb_datasets", "test_refresh", "test_schedule",
-                 "test_kill_anywhere",
-                 "test_warc_damage", "test_first_contact", "test_timeline",
-                 "test_crawl_graph", "test_faults", "test_hostile_http", "test_hostile_world")
+LONGEST_FIRST = ("test_s3_output", "test_resume_faults", "test_shared_crawl", "test_schedule",
+                 "test_resume", "test_shared_forgetting", "test_archive_resume", "test_faults",
+                 "test_report", "test_archive_latest", "test_imdb_datasets",
+                 "test_first_contact", "test_soak", "test_secrets", "test_views",
+                 "test_hostile_http", "test_refresh", "test_resume_full_credits",
+                 "test_compact", "test_archive_crawl", "test_rendering", "test_timeline",
+                 "test_kill_anywhere", "test_warc_damage", "test_crawl_graph",
+                 "test_hostile_world")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pyarrow.dataset as ds
 
+from tests import forkserver
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fast, deterministic settings for a crawl of the local mirror.
@@ -52,6 +54,8 @@ def run_crawl(base_url: str, output_dir: Path | str, *, timeout: float = 300,
               **kwargs: Any) -> subprocess.CompletedProcess[str]:
     cmd = crawl_command(base_url, output_dir, **kwargs)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if forkserver.CLIENT.takes(cmd, str(ROOT), env):
+        return forkserver.CLIENT.run(cmd, env, timeout)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 

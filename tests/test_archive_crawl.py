@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from analytics import views
 from mirror.archive import Capture, captures_from_sources
 from mirror.faults import Fault
 from mirror.server import MirrorServer
+from tests import forkserver
 from tests.conftest import REAL_PAGES, needs_shared
 from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.test_extraction_golden import _script, first, title_objects
@@ -372,7 +372,7 @@ def test_runs_refresh_views_and_report_keep_working(tmp_path: Path) -> None:
         ("tt0119698", past_id, "wayback", False), ("tt0119698", live_id, "live", True),
         ("tt0133093", past_id, "wayback", False), ("tt0133093", live_id, "live", True)]
     assert [h[4] == captured for h in history] == [True, False, True, False]
-    report = subprocess.run([sys.executable, "-m", "scrapy", "report", "-s",
+    report = forkserver.run([sys.executable, "-m", "scrapy", "report", "-s",
                              f"OUTPUT_DIR={out}"], cwd=ROOT, capture_output=True, text=True,
                             timeout=300, check=False)
     assert report.returncode == 0, report.stderr[-3000:]

@@ -11,8 +11,9 @@ counts back from now; WARC files give the same rows.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from analytics.views import DATABASE
 from mirror.archive import Capture, captures_from_sources, latest_standin
 from mirror.faults import Fault
 from mirror.server import MirrorServer
+from tests import forkserver
 from tests.conftest import REAL_PAGES, needs_shared
 from tests.crawling import VIEWS, read_table, run_crawl
 from tests.test_archive_crawl import capture_dates, content
@@ -106,7 +108,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             found["logs"].append(list(wayback.log[start:]))
             if len(found["logs"]) == 1:
                 found["first"] = content(out)
+                until_older_than(out, timedelta(seconds=1))
     return found
+
+
+def until_older_than(out: Path, age: timedelta) -> None:
+    """Let the clock pass ``age`` beyond the newest fetch in ``out``: the refresh runs
+    (``refresh=1s``) must find every title older than that, however fast they start."""
+    newest = max(r["crawled_at"] for r in read_table(out, "titles"))
+    time.sleep(max(0.0, (newest + age - datetime.now(UTC)).total_seconds()))
 
 
 def test_each_title_is_read_from_its_newest_usable_capture(runs: dict[str, Any]) -> None:
@@ -409,7 +419,7 @@ def test_workers_of_a_shared_crawl_share_the_cdx_pace(tmp_path: Path, redis_url:
                                         "CONCURRENT_REQUESTS": "1"})
                 for i in range(2)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        procs = [subprocess.Popen(c, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        procs = [forkserver.popen(c, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for c in cmds]
         codes = [p.wait(240) for p in procs]
         arrivals = [at for at, path, _ in wayback.arrivals if path.startswith(CDX)]

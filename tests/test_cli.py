@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command
 
 # Nothing listens here: a check that let a crawl start would fail to connect, and the
@@ -17,7 +18,7 @@ UNUSED = "http://127.0.0.1:9"
 
 
 def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
+    return forkserver.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
                           check=False)
 
 

@@ -9,7 +9,6 @@ hold."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -32,6 +31,7 @@ from pipelines import compaction
 from pipelines.schemas import SCHEMAS
 from pipelines.stores import leftovers
 from pipelines.stores.local import LocalChunkStore
+from tests import forkserver
 from tests.crawling import ROOT, read_table, run_crawl
 
 TODAY = datetime.now(UTC).date()
@@ -240,7 +240,7 @@ def test_a_late_chunk_is_merged_with_the_compacted_file(synthetic: tuple[Path, l
 
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                       ) -> None:
-    proc = subprocess.run([sys.executable, "-m", "scrapy", "compact", "--before", "2026-13-01",
+    proc = forkserver.run([sys.executable, "-m", "scrapy", "compact", "--before", "2026-13-01",
                            "-s", f"OUTPUT_DIR={tmp_path}"], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 2, proc.stderr[-2000:]

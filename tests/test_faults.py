@@ -24,6 +24,7 @@ from crawler import defaults
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, read_table, run_crawl
 
 GRAPH = synthetic_graph(40, out_degree=3, seed=5)
@@ -319,7 +320,7 @@ def test_a_site_that_answers_only_with_the_challenge_ends_the_default_crawl_fast
                    "-s", f"IMDB_BASE_URL={mirror.base_url}",
                    "-s", f"OUTPUT_DIR={tmp_path / name}"]
             started[name] = time.monotonic()
-            running[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+            running[name] = forkserver.popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                              stderr=subprocess.PIPE, text=True,
                                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
         ended = {}

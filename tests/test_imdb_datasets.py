@@ -25,6 +25,7 @@ from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
 from pipelines.imdb_tsv import SPECS, DatasetFileError, TsvReader
 from pipelines.schemas import SCHEMAS
+from tests import forkserver
 from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.datasets_server import DatasetsServer, tsv_gz
 
@@ -158,7 +159,7 @@ def run(server: DatasetsServer, out: Path | str, *args: str,
                  **settings}.items():
         cmd += ["-s", f"{k}={v}"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+    return forkserver.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
 
 

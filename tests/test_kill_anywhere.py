@@ -18,6 +18,7 @@ from analytics.views import connect_current
 from crawler.state import sessions
 from mirror.server import MirrorServer
 from pipelines.stores import read_commits
+from tests import forkserver
 from tests.crawling import ROOT, VIEWS
 from tests.test_resume import GRAPH, command, committed_hidden, kill_inside
 
@@ -48,7 +49,7 @@ def kill_at_random(cmd: list[str], out: Path, commits: int) -> None:
     """Start the crawl, SIGKILL it as soon as ``commits`` more chunks are in commit logs
     (so often between a commit and its renames)."""
     target = commit_lines(out) + commits
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = forkserver.popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     try:
@@ -66,7 +67,7 @@ def test_kills_anywhere_then_a_complete_run(tmp_path: Path) -> None:
     settings = {"PARQUET_COMMIT_ROWS": "1"}  # a commit per title: kills land in commits
     with MirrorServer(records=GRAPH) as mirror:
         cmd = command(mirror.base_url, out, None, settings)
-        killed = subprocess.run(command(mirror.base_url, out, None,
+        killed = forkserver.run(command(mirror.base_url, out, None,
                                         {**settings, **kill_inside("publish:3")}),
                                 cwd=ROOT, capture_output=True, text=True, check=False)
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
@@ -85,7 +86,7 @@ def test_kills_anywhere_then_a_complete_run(tmp_path: Path) -> None:
         live.write_bytes(b"being written")
         lock = sessions.acquire(out, "live1")  # this test process is that live run
         try:
-            complete = subprocess.run(command(mirror.base_url, out, tmp_path / "job",
+            complete = forkserver.run(command(mirror.base_url, out, tmp_path / "job",
                                               {**settings, **VIEWS}),
                                       cwd=ROOT, capture_output=True, text=True, check=False)
             assert live.exists(), "a live run's file was removed"

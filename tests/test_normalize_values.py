@@ -281,3 +281,11 @@ def test_without_nul_strips_every_string_and_counts() -> None:
                                   "credits": [{"name": "X", "ordering": 1}],
                                   "pair": ("a", None)}, 5)
     assert without_nul("plain") == ("plain", 0)
+
+
+def test_without_nul_leaves_text_that_only_spells_a_nul() -> None:
+    # The fast check looks for repr()'s escape; text that writes it out is still text.
+    item = {"plot": "printf(\"\\x00\")", "credits": [{"name": "Back\\slash"}]}
+    assert without_nul(item) == (item, 0)
+    assert without_nul({"plot": "\\x00", "title": "A\x00"}) == (
+        {"plot": "\\x00", "title": "A"}, 1)

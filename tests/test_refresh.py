@@ -21,6 +21,7 @@ from crawler.state.dataset import committed_paths
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command, read_table, run_crawl
 from tests.test_resume import Trigger
 
@@ -205,7 +206,7 @@ def test_two_runs_side_by_side_in_one_output_dir(full_run: Path, tmp_path: Path)
             crawl_command(mirror.base_url, out, seed=other_seed, depth=2, max_titles=60,
                           extra_args={"refresh": "7d"}),
         ]
-        procs = [subprocess.Popen(c, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+        procs = [forkserver.popen(c, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE) for c in cmds]
         logs = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [log[-2000:] for log in logs]
@@ -239,7 +240,7 @@ def test_two_refresh_runs_at_once_fetch_each_stale_title_once(full_run: Path,
     with MirrorServer(records=GRAPH) as mirror:
         cmd = crawl_command(mirror.base_url, out, seed=SEED, depth=depth, max_titles=MAX_TITLES,
                             extra_args={"refresh": "7d"}, settings={"DOWNLOAD_DELAY": "0.1"})
-        procs = [subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+        procs = [forkserver.popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE) for _ in range(2)]
         logs = [p.communicate(timeout=300)[1] for p in procs]
         fetched = title_requests(mirror)

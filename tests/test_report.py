@@ -33,6 +33,7 @@ from crawler import defaults
 from crawler.state.dataset import commit_log
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, VIEWS, read_table, run_crawl
 from tests.s3_server import S3Server
 
@@ -82,7 +83,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def report(two_runs: Path) -> Path:
-    proc = subprocess.run(
+    proc = forkserver.run(
         [sys.executable, "-m", "scrapy", "report", "-s", f"OUTPUT_DIR={two_runs}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

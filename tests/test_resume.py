@@ -32,6 +32,7 @@ from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
 from pipelines.schemas import SCHEMAS
 from pipelines.stores import read_commits, read_committed
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command, read_table
 
 GRAPH = synthetic_graph(60, out_degree=4, seed=3)
@@ -109,7 +110,7 @@ class Trigger:
             self._pid_known.clear()
             self._released.clear()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True,
+        proc = forkserver.popen(cmd, cwd=ROOT, env=env, text=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.pid = proc.pid
         self._pid_known.set()

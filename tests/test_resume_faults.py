@@ -19,6 +19,7 @@ from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order
 from pipelines.stores import read_commits
+from tests import forkserver
 from tests.crawling import FAST, ROOT, crawl_command, read_table
 from tests.test_resume import (
     DATA_TABLES,
@@ -87,11 +88,11 @@ def test_a_second_crawl_on_a_held_jobdir_is_refused(
 
         mirror._count = held  # type: ignore[method-assign]
         cmd = command(mirror.base_url, out, job)
-        first = subprocess.Popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+        first = forkserver.popen(cmd, cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
         try:
             assert arrived.wait(TIMEOUT), "the first crawl never asked for a title"
-            second = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True,
+            second = forkserver.run(cmd, cwd=ROOT, text=True, capture_output=True,
                                     timeout=TIMEOUT, check=False)
         finally:
             release.set()
@@ -110,7 +111,7 @@ def test_a_malformed_job_file_is_refused_in_one_line(tmp_path: Path, text: str) 
     job = tmp_path / "job"
     job.mkdir()
     (job / "more_like_this.json").write_text(text)
-    proc = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path / "out", seed=SEED,
+    proc = forkserver.run(crawl_command("http://127.0.0.1:9", tmp_path / "out", seed=SEED,
                                         settings={"JOBDIR": str(job)}),
                           cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT, check=False)
     assert proc.returncode == 2

@@ -24,6 +24,7 @@ from crawler.state.history import History
 from mirror.server import MirrorServer
 from pipelines import coverage
 from pipelines.stores import read_commits, read_committed
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command, run_crawl
 from tests.redis_server import free_port
 from tests.s3_server import S3Server, environment
@@ -157,7 +158,7 @@ def test_a_crawl_to_s3_writes_the_rows_of_the_same_crawl_to_a_local_directory(
     assert titles == (TOTAL - len(EXPECTED.missing),)
     assert runs == [(run_id, TOTAL - len(EXPECTED.missing))]
     # `scrapy report` reads the bucket and writes the page into it, whole.
-    report = subprocess.run([sys.executable, "-m", "scrapy", "report", "-s",
+    report = forkserver.run([sys.executable, "-m", "scrapy", "report", "-s",
                              f"OUTPUT_DIR={uri}"], cwd=ROOT, env=environment(),
                             capture_output=True, text=True, timeout=120, check=False)
     assert report.returncode == 0, report.stderr[-3000:]
@@ -299,7 +300,7 @@ def test_a_refresh_over_s3_reuses_what_was_committed(uri: str) -> None:
 
 def refused(output_dir: str) -> subprocess.CompletedProcess[str]:
     cmd = crawl_command("http://127.0.0.1:9", output_dir, seed=SEED)
-    return subprocess.run(cmd, cwd=ROOT, env=environment(), capture_output=True, text=True,
+    return forkserver.run(cmd, cwd=ROOT, env=environment(), capture_output=True, text=True,
                           timeout=120, check=False)
 
 

@@ -27,6 +27,7 @@ from crawler.state import dataset
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, VIEWS, crawl_command
 from tests.s3_server import S3Server
 
@@ -161,7 +162,7 @@ def test_a_raw_at_in_any_url_setting_is_refused_in_one_line_showing_nothing(
                               f"OUTPUT_DIR=s3://k:{AMBIGUOUS}@bucket-x/p"],
     }
     # All at once: each is a Python start-up, and none waits on another.
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=no_aws_keys(), text=True,
+    procs = {name: forkserver.popen(cmd, cwd=ROOT, env=no_aws_keys(), text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for name, cmd in cases.items()}
     for name, proc in procs.items():

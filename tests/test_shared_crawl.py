@@ -21,6 +21,7 @@ import redis
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, VIEWS, crawl_command, read_table, run_crawl
 
 GRAPH = synthetic_graph(120, out_degree=5, seed=11)
@@ -55,7 +56,7 @@ def start_worker(base_url: str, out: Path | str, redis_url: str, worker: str,
     # The log goes to a file: a worker blocked on a full pipe nobody reads yet would hold
     # up the level barrier of the others, and the test with it.
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - read and closed by finish()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+    proc = forkserver.popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
                             text=True)
     LOGS[proc.pid] = log
     return proc

@@ -23,6 +23,7 @@ import redis
 
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command, read_table, run_crawl
 from tests.redis_server import RedisServer, redis_available
 from tests.test_shared_crawl import LOGS, edges, finish, outcomes, wait_until
@@ -72,7 +73,7 @@ def workers(base_url: str, out: Path, url: str, n: int = 2) -> list[subprocess.P
                                       "FRONTIER_LEASE_SECONDS": "2",
                                       "FRONTIER_POLL_SECONDS": "0.05", **SETTINGS})
         log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - read and closed by finish()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        proc = forkserver.popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                 stdout=subprocess.DEVNULL, stderr=log, text=True)
         LOGS[proc.pid] = log
         procs.append(proc)

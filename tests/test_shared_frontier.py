@@ -17,6 +17,7 @@ from crawler.frontier.shared import SharedFrontier
 from crawler.state.run import Run
 from mirror.server import MirrorServer
 from mirror.synthetic import synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command
 from tests.redis_server import RedisServer
 
@@ -152,7 +153,7 @@ def test_a_worker_that_loses_redis_stops_in_one_line_and_exit_1(tmp_path: Path) 
                                 settings={"FRONTIER_URL": server.url,
                                           "FRONTIER_POLL_SECONDS": "0.05",
                                           "DOWNLOAD_DELAY": "0.5"})
-            worker = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+            worker = forkserver.popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
             deadline = time.monotonic() + 60
             while not client.hlen("mlt:claims"):  # polls a condition, bounded

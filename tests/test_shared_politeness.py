@@ -21,6 +21,7 @@ from crawler.download import politeness
 from mirror.faults import Fault
 from mirror.server import MirrorServer
 from mirror.synthetic import bfs_order, synthetic_graph, tconst_of
+from tests import forkserver
 from tests.crawling import ROOT, crawl_command, read_table
 
 GRAPH = synthetic_graph(60, out_degree=3, seed=7)
@@ -51,7 +52,7 @@ def start_workers(mirror: MirrorServer, tmp: Path, redis_url: str, n: int, *, fi
         }, **kwargs)
         log = tmp / f"err{i}"
         with open(log, "w") as out:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+            proc = forkserver.popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE if pipe else out, text=True)
         workers.append(Worker(proc, log))
     return workers

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mirror.archive import Capture, captures_from_sources
+from tests import forkserver
 from tests.conftest import REAL_PAGES, needs_shared
 from tests.crawling import ROOT, crawl_command, read_table, run_crawl
 from tests.damaged_warcs import huge_member, member, record, sound
@@ -115,7 +116,7 @@ def test_sigterm_while_indexing_ends_the_crawl_in_seconds(tmp_path: Path) -> Non
     cmd = crawl_command(NOWHERE, out, seed=",".join(GOOD), depth=0,
                         extra_args={"as_of": AS_OF},
                         settings={"WAYBACK_BASE_URL": NOWHERE, "ARCHIVE_WARC": str(warc)})
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    proc = forkserver.popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     # The deadline for the first line: past it the process is killed and the read ends.
     watchdog = threading.Timer(120, proc.kill)
