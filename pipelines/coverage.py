@@ -31,7 +31,6 @@ NOT_MEASURED = {"tconst", "run_id", "crawled_at", "depth", "url", "layout", "cap
                 "observed_at", "source", "full_credits", "full_credits_captured_at",
                 "credit_page"}
 COLUMNS = {t: [c for c in SCHEMAS[t].names if c not in NOT_MEASURED] for t in MEASURED}
-COLUMN_SETS = {t: frozenset(c) for t, c in COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,18 @@ def _has_value(value: Any) -> bool:
     return value is not None
 
 
+def _columns_with_value(columns: list[str], rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The columns that have a value in at least one of the rows.  Asks each row only
+    for the columns still without one, and stops when none is left (a title's rows
+    usually fill them all within the first few)."""
+    missing = columns
+    for row in rows:
+        missing = [c for c in missing if not _has_value(row.get(c))]
+        if not missing:
+            break
+    return [c for c in columns if c not in missing] if missing else columns
+
+
 @dataclass
 class CoverageCounter:
     """Counts, title by title as the exporter writes them, which columns have a value.
@@ -68,10 +79,7 @@ class CoverageCounter:
         self.titles += 1
         counts = self.with_value
         for table in MEASURED:
-            have: set[str] = set()
-            for row in rows.get(table) or ():
-                have.update(k for k, v in row.items() if k not in have and _has_value(v))
-            for column in COLUMN_SETS[table] & have:
+            for column in _columns_with_value(COLUMNS[table], rows.get(table) or ()):
                 key = (table, column)
                 counts[key] = counts.get(key, 0) + 1
 

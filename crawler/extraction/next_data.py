@@ -133,10 +133,13 @@ def title_view(data: dict, url_tconst: str | None) -> tuple[dict, str | None, li
 
 def dig(obj: Any, *path: str | int) -> Any:
     """``obj[path[0]][path[1]]...``, or None where a step is missing or of the wrong type."""
+    # type() rather than isinstance(): parsed JSON holds exact dicts and lists, and this
+    # runs about 230 times a page.
     for step in path:
-        if isinstance(obj, dict):
+        kind = type(obj)
+        if kind is dict:
             obj = obj.get(step)  # JSON keys are strings: an index step finds nothing here
-        elif isinstance(obj, list) and isinstance(step, int) and 0 <= step < len(obj):
+        elif kind is list and type(step) is int and 0 <= step < len(obj):
             obj = obj[step]
         else:
             return None
