@@ -167,7 +167,6 @@ def main(argv: list[str]) -> None:
     server.serve()
 
 
-
 # --- the client: what tests/crawling.py calls ------------------------------------------
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
