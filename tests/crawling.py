@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,10 @@ def read_table(output_dir: Path | str, table: str) -> list[dict[str, Any]]:
         return []
     dataset = ds.dataset(path, format="parquet", partitioning="hive")
     return dataset.to_table().to_pylist()
+
+
+def until_older_than(out: Path | str, age: timedelta) -> None:
+    """Let the clock pass ``age`` beyond the newest fetch in ``out``: a refresh run
+    (``refresh=1s``) must find every title older than that, however fast it starts."""
+    newest = max(r["crawled_at"] for r in read_table(out, "titles"))
+    time.sleep(max(0.0, (newest + age - datetime.now(UTC)).total_seconds()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ import pytest
 from mirror.archive import Capture
 from mirror.render import render_title_page_bytes
 from mirror.server import MirrorServer
-from tests.crawling import crawl_command, read_table
+from tests.crawling import crawl_command, read_table, until_older_than
 from tests.test_resume import (
     DATA_TABLES,
     DEPTH,
@@ -162,6 +162,7 @@ def test_a_killed_latest_refresh_resumes_reusing_every_title_without_a_download(
         first = trigger.run(latest_command(mirror.base_url, out, None))
         assert first.returncode == 0, first.stderr[-3000:]
         (first_run,) = {r["run_id"] for r in read_table(out, "titles")}
+        until_older_than(out, timedelta(seconds=1))
         start = len(mirror.log)
         cmd = latest_command(mirror.base_url, out, job, refresh="1s")
         assert trigger.run(cmd, at=27).returncode == -signal.SIGKILL
