@@ -180,6 +180,19 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 # (half its wall time idle at CONCURRENT_REQUESTS 8).  12 MB keeps every slot busy for
 # ~7 MB more peak memory (bench/crawl.py: 8.0 s -> 6.0 s for 1,000 titles).
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 12_000_000
+# glibc's malloc, set by crawler.memory.SteadyMemory when the crawler is built (both 0:
+# glibc's own, dynamic thresholds; setting either one fixes both).  Blocks of at least
+# MALLOC_MMAP_THRESHOLD bytes get a mapping of their own instead of heap space: a page's
+# decoded text (up to 1.8 MB) no longer leaves holes the next page cannot use, which grew
+# the peak with the crawl's length.  The heap keeps MALLOC_TRIM_THRESHOLD bytes free at its
+# top before giving memory back (glibc's 128 KiB, fixed once the mmap threshold is, gave it
+# back and took it again on every page).
+MALLOC_MMAP_THRESHOLD = 1_048_576
+MALLOC_TRIM_THRESHOLD = 8_388_608
+# Whether the objects that exist when the spider opens (~120,000: the imported modules) are
+# left out of Python's full collections until it closes: each one walked them all (~100 ms
+# every ~2 s of crawl) and found nothing to free.
+GC_FREEZE = True
 
 # --- Middlewares and extensions -----------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
@@ -204,6 +217,8 @@ EXTENSIONS = {
     # spider.state in place, which a kill can leave torn.
     "scrapy.extensions.spiderstate.SpiderState": None,
     "crawler.progress.Progress": 500,
+    # glibc's thresholds and gc.freeze(): a long crawl's memory stays flat (above).
+    "crawler.memory.SteadyMemory": 510,
     # Rebuilds OUTPUT_DIR/dataset.duckdb once the run's crawl_runs row is committed.
     "analytics.extension.BuildViews": 900,
 }
