@@ -132,8 +132,9 @@ OUTPUT_DIR = "output"
 # replays the committed part of its last level and fetches the rest.  A title page is one
 # item, so its rows always share a chunk.  An open chunk's Parquet writers keep every row
 # group's metadata until it is committed (~12 KB each): a level of 73,000 titles held
-# ~33 MB of it, so a chunk stays under 5,000 titles (~1 MB).
-PARQUET_COMMIT_ROWS = 5000
+# ~33 MB of it.  A chunk stays under 2,000 titles: at 5,000 a 20,000-title crawl peaked
+# 2 MB higher (bench/crawl.py, docs/speed.md).
+PARQUET_COMMIT_ROWS = 2000
 PARQUET_COMMIT_SECONDS = 0
 # Rows buffered per table before they go out as one row group (memory stays flat).
 PARQUET_ROW_GROUP_SIZE = 1000

@@ -30,7 +30,7 @@ When to commit (settings, read in ``ParquetExporter.__init__``; documented in
 ``crawler.settings``): at every ``crawler.signals.checkpoint`` (the spider sends
 it at the end of each breadth-first level), when the crawl closes, and, if
 ``PARQUET_COMMIT_ROWS`` / ``PARQUET_COMMIT_SECONDS`` are above zero, once a chunk
-holds that many titles or is that old.  (The project's settings commit every 5,000
+holds that many titles or is that old.  (The project's settings commit every 2,000
 titles: an open chunk's writers hold each row group's metadata until it is committed.)
 
 The run the rows belong to comes from the spider as one explicit object,
