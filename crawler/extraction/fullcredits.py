@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from crawler.extraction import classify, legacy, next_data
+from crawler.extraction.body import Body
 from crawler.extraction.next_data import dig
 from crawler.ids import NCONST_PATTERN, is_tconst, tconst_from_url
 from crawler.records import (
@@ -656,12 +657,12 @@ def _result(
 
 def _read(body: bytes | str, url: str, status: int, content_type: str | None) -> FullCreditsResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
-    text, raw = classify.decode(body)
-    verdict = classify.classify_envelope(text, status, content_type, raw)
+    page = Body(body)
+    verdict = classify.classify_envelope(page, status, content_type)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst)
-    tag_at, source = next_data.locate(text, raw)
-    found, subpage = classify.page_tconst(text)
+    tag_at, source = next_data.locate(page.page)
+    found, subpage = classify.page_tconst(page)
     if tag_at >= 0:
         data = next_data.load(source)
         if data is None:
@@ -671,9 +672,9 @@ def _read(body: bytes | str, url: str, status: int, content_type: str | None) ->
             return _result(PageKind.OTHER, "not a full credits page", url_tconst, found)
         layout, found = read.layout, read.found_tconst or found
         credits, categories = read.credits, read.categories
-    elif is_legacy_credits(text, subpage):
+    elif is_legacy_credits(page.text, subpage):
         layout = LEGACY_LAYOUT
-        credits, categories = read_legacy(text)
+        credits, categories = read_legacy(page.text)
         if not categories:
             return _result(PageKind.OTHER, "no credit departments on the page", url_tconst, found)
     else:

@@ -22,6 +22,10 @@ from crawler.ids import NCONST_PATTERN, TCONST_PATTERN
 from crawler.records import CreditRecord, SimilarTitleRecord
 
 _TAG_NAME_RE = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)")
+_TAG_NAME_BYTES_RE = re.compile(_TAG_NAME_RE.pattern.encode())
+# What may follow a tag's name, as ``[\s>]`` has it in text: ">" or any whitespace character.
+_SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]  # U+3000 is the last
+_AFTER_NAME_BYTES = b"(?:" + b"|".join(re.escape(c.encode()) for c in [">", *_SPACES]) + b")"
 # Each always matches from its start (to the closer, else to the end): linear in ``sub``.
 _TAG_RE = re.compile(r"<[^>]*(?:>|\Z)")
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
@@ -29,6 +33,8 @@ _SVG_RE = re.compile(r"<svg\b.*?(?:</svg>|\Z)", re.S)
 _LIST_ITEM_START_RE = re.compile(r'class="ipc-metadata-list-item__list-content-item[^"]*"')
 _NCONST_RE = re.compile(rf'href="/name/({NCONST_PATTERN})')
 _MAX_SECTION = 400_000
+# How far back from a data-testid its element's "<" is looked for.
+_MAX_OPEN_TAG = 3000
 # Unclosed elements read before ``sections`` gives up: each costs a scan of _MAX_SECTION.
 _MAX_UNCLOSED = 8
 
@@ -41,27 +47,34 @@ def _parent(testid: str) -> str:
 
 
 class TestIds:
-    """Finds elements by data-testid in the page's markup, by ``str.find`` from known points.
+    """Finds elements by data-testid in the page's markup, by ``find`` from known points.
 
-    ``end`` bounds the search (the ``__NEXT_DATA__`` script, after the markup, need not be
-    searched).  A title page's head (~300 KB of styles and scripts) has no data-testid, and
-    related ones share prefixes ("title-boxoffice-budget", "title-boxoffice-grossdomestic"):
-    each search starts at the first data-testid of its parent prefix ("title-boxoffice-",
-    itself searched from the first "title-", found once), so the Box office fields of a page
-    without that section cost one short search, not one long one each.
+    ``page`` is a ``Body.page``: the text, or the UTF-8 bytes (searched as they are; only the
+    elements cut out are decoded).  ``end`` bounds the search (the ``__NEXT_DATA__`` script,
+    after the markup, need not be searched).  A title page's head (~300 KB of styles and
+    scripts) has no data-testid, and related ones share prefixes ("title-boxoffice-budget",
+    "title-boxoffice-grossdomestic"): each search starts at the first data-testid of its
+    parent prefix ("title-boxoffice-", itself searched from the first "title-", found once),
+    so the Box office fields of a page without that section cost one short search, not one
+    long one each.
     """
 
-    def __init__(self, text: str, end: int | None = None) -> None:
-        self.text = text
-        self.end = len(text) if end is None or end < 0 else end
+    def __init__(self, page: str | bytes, end: int | None = None) -> None:
+        self.page = page
+        self.end = len(page) if end is None or end < 0 else end
         self._starts: dict[str, int] = {}
+
+    def _find(self, needle: str, start: int) -> int:
+        if isinstance(self.page, bytes):
+            return self.page.find(needle.encode(), start, self.end)
+        return self.page.find(needle, start, self.end)
 
     def _start(self, prefix: str) -> int:
         """Offset of the first ``data-testid="<prefix>...``, or -1 (memoised)."""
         at = self._starts.get(prefix)
         if at is None:
             lo = self._start(_parent(prefix)) if prefix else 0
-            at = -1 if lo < 0 else self.text.find(f'data-testid="{prefix}', lo, self.end)
+            at = -1 if lo < 0 else self._find(f'data-testid="{prefix}', lo)
             self._starts[prefix] = at
         return at
 
@@ -72,7 +85,7 @@ class TestIds:
         lo = self._start(_parent(testid))
         if lo < 0:
             return -1
-        return self.text.find(f'data-testid="{testid}"', max(lo, start), self.end)
+        return self._find(f'data-testid="{testid}"', max(lo, start))
 
     def positions(self, testid: str) -> list[int]:
         found: list[int] = []
@@ -84,7 +97,7 @@ class TestIds:
 
     def section(self, testid: str) -> tuple[str, int] | None:
         at = self.first(testid)
-        return _element_at(self.text, at) if at >= 0 else None
+        return _element_in(self.page, at) if at >= 0 else None
 
     def sections(self, testid: str) -> list[str]:
         """Each element with this data-testid, outermost only (one nested in another is
@@ -94,7 +107,7 @@ class TestIds:
         for at in self.positions(testid):
             if at < done:
                 continue
-            found = _element_at(self.text, at)
+            found = _element_in(self.page, at)
             if found:
                 out.append(found[0])
                 done = found[1]
@@ -113,14 +126,21 @@ def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
     return _element_at(text, at)
 
 
+def _element_in(page: str | bytes, at: int) -> tuple[str, int] | None:
+    """``_element_at`` on a ``Body.page``: (the element's text, its end offset in ``page``)."""
+    if isinstance(page, str):
+        return _element_at(page, at)
+    found = _element_span(page, at)
+    return None if found is None else (page[found[0] : found[1]].decode("utf-8"), found[1])
+
+
 def _element_at(text: str, at: int) -> tuple[str, int] | None:
     """The element whose start tag contains offset ``at``, up to its matching end tag."""
-    open_at = text.rfind("<", max(0, at - 3000), at)
+    open_at = text.rfind("<", max(0, at - _MAX_OPEN_TAG), at)
     m = _TAG_NAME_RE.match(text, open_at) if open_at >= 0 else None
     if not m:
         return None
-    name = m.group(1)
-    opener = re.compile(rf"<{name}[\s>]|</{name}>")
+    opener = re.compile(rf"<{m.group(1)}[\s>]|</{m.group(1)}>")
     depth = 0
     limit = min(len(text), open_at + _MAX_SECTION)
     for tag in opener.finditer(text, open_at, limit):
@@ -128,6 +148,37 @@ def _element_at(text: str, at: int) -> tuple[str, int] | None:
         if depth == 0:
             return text[open_at : tag.end()], tag.end()
     return None
+
+
+def _element_span(raw: bytes, at: int) -> tuple[int, int] | None:
+    """``_element_at`` in UTF-8 bytes, as offsets.  Its bounds, in characters, are applied in
+    bytes first (a character is 1-4 of them) and counted in characters only when the bytes
+    do not decide."""
+    open_at = raw.rfind(b"<", max(0, at - 4 * _MAX_OPEN_TAG), at)
+    if 0 <= open_at < at - _MAX_OPEN_TAG and len(raw[open_at:at].decode()) > _MAX_OPEN_TAG:
+        open_at = -1
+    m = _TAG_NAME_BYTES_RE.match(raw, open_at) if open_at >= 0 else None
+    if not m:
+        return None
+    name = m.group(1)
+    opener = re.compile(b"<" + name + _AFTER_NAME_BYTES + b"|</" + name + b">")
+    depth, pos = 0, open_at
+    for bound in _section_bounds(raw, open_at):
+        for tag in opener.finditer(raw, pos, bound):
+            depth += -1 if tag.group().startswith(b"</") else 1
+            if depth == 0:
+                return open_at, tag.end()
+            pos = tag.end()
+    return None
+
+
+def _section_bounds(raw: bytes, start: int) -> Iterator[int]:
+    """Where an element from ``start`` must end: ``_MAX_SECTION`` bytes on, then (only if the
+    element is longer) ``_MAX_SECTION`` characters on."""
+    yield min(len(raw), start + _MAX_SECTION)
+    if start + _MAX_SECTION < len(raw):
+        chars = raw[start : start + 4 * _MAX_SECTION].decode("utf-8", "ignore")[:_MAX_SECTION]
+        yield start + len(chars.encode())
 
 
 def _inner_texts(

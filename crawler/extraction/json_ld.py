@@ -12,6 +12,7 @@ from crawler.ids import NCONST_PATTERN, tconst_from_url
 from crawler.records import CreditRecord
 
 _LD_RE = re.compile(r"""<script[^>]{0,80}?type=["']application/ld\+json["'][^>]{0,80}>""")
+_LD_WIDE_BYTES_RE = re.compile(_LD_RE.pattern.replace("{0,80}", "{0,320}").encode())
 _NCONST_RE = re.compile(rf"/name/({NCONST_PATTERN})")
 _DATE_RE = re.compile(r"[0-9]{4}(?:-[0-9]{2}){0,2}")
 _TYPES = {
@@ -23,21 +24,39 @@ _TYPES = {
 }
 
 
-def load(text: str) -> dict | None:
-    """The first JSON-LD object of the page, or None (absent, cut or broken)."""
-    m = _LD_RE.search(text)
-    if not m:
+def load(page: str | bytes) -> dict | None:
+    """The first JSON-LD object of the page (a ``Body.page``), or None (absent, cut or broken)."""
+    span = _ld_tag(page) if isinstance(page, bytes) else _ld_tag_text(page)
+    if span is None:
         return None
-    end = text.find("</script>", m.end())
+    close = "</script>" if isinstance(page, str) else b"</script>"
+    end = page.find(close, span)  # type: ignore[arg-type]
     if end < 0:
         return None
     try:
-        data = orjson.loads(text[m.end() : end])
+        data = orjson.loads(page[span:end])
     except ValueError:
         return None
     if isinstance(data, list):
         data = next((d for d in data if isinstance(d, dict)), None)
     return data if isinstance(data, dict) else None
+
+
+def _ld_tag_text(text: str) -> int | None:
+    m = _LD_RE.search(text)
+    return m.end() if m else None
+
+
+def _ld_tag(page: bytes) -> int | None:
+    """Where the first tag ``_LD_RE`` finds in the text ends, found in the UTF-8 bytes: each
+    tag the text pattern finds is one the wider bytes pattern finds (a character is 1-4
+    bytes), and each bytes find is checked on its own text."""
+    pos = 0
+    while (m := _LD_WIDE_BYTES_RE.search(page, pos)) is not None:
+        if _LD_RE.match(m.group().decode("utf-8")):  # from "<" to ">": whole characters
+            return m.end()  # the same ">" ends both: none lies between
+        pos = m.start() + 1
+    return None
 
 
 def found_tconst(data: dict) -> str | None:

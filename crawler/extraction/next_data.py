@@ -25,40 +25,36 @@ _TAG_RE = re.compile(r"<[^>]+>")
 _NCONST_RE = re.compile(NCONST_PATTERN)
 
 
-def locate(text: str, raw: bytes | None = None) -> tuple[int, str | memoryview | None]:
-    """(offset of the ``__NEXT_DATA__`` tag in ``text``, -1 if absent; its JSON source, None if
-    absent or unclosed).
+def locate(page: str | bytes) -> tuple[int, str | memoryview | None]:
+    """(offset of the ``__NEXT_DATA__`` tag in ``page``, -1 if absent; its JSON source, None if
+    absent or unclosed).  ``page`` is a ``Body.page``: text, or UTF-8 bytes that orjson then
+    parses with no decoding.
 
     The tag is searched from the end: it follows the markup, and Next.js escapes "<" inside
     its JSON, so the last copy is the real one (an earlier one can only be page text, e.g.
-    inside JSON-LD).  ``raw``, when given, is ``text`` encoded in UTF-8: the JSON is then cut
-    from it, and orjson parses those bytes without re-encoding the text.
+    inside JSON-LD).
     """
-    if raw is None:
-        start = text.rfind(NEXT_OPEN)
-        if start < 0:
-            return -1, None
-        body = text.find(">", start)
-        end = text.find("</script>", body) if body >= 0 else -1
-        return start, (text[body + 1 : end] if end >= 0 else None)
-    # The tag is ASCII, so its last copy in ``raw`` is its last copy in ``text`` (searched in
-    # the bytes: faster, and half the memory of a text with characters past U+00FF).  Its
-    # text offset lies between its byte offset minus the bytes all non-ASCII characters add
-    # and its byte offset: only that window of the text is searched.
-    at = raw.rfind(_NEXT_OPEN_BYTES)
-    if at < 0:
+    if isinstance(page, bytes):
+        return _locate(page, _NEXT_OPEN_BYTES, b">", b"<", b"</script>")
+    return _locate(page, NEXT_OPEN, ">", "<", "</script>")
+
+
+def _locate(page: Any, tag: Any, gt: Any, lt: Any, close: Any) -> tuple[int, Any]:
+    start = page.rfind(tag)
+    if start < 0:
         return -1, None
-    extra = len(raw) - len(text)
-    start = text.rfind(NEXT_OPEN, max(0, at - extra), at + len(NEXT_OPEN))
-    body = raw.find(b">", at)
+    body = page.find(gt, start)
     end = -1
     if body >= 0:
         # With "<" escaped in the JSON, the first "<" after it is normally the closing tag:
         # one memchr instead of a substring search over ~200 KB.
-        end = raw.find(b"<", body)
-        if end >= 0 and not raw.startswith(b"</script>", end):
-            end = raw.find(b"</script>", end)
-    return start, (memoryview(raw)[body + 1 : end] if end >= 0 else None)
+        end = page.find(lt, body)
+        if end >= 0 and not page.startswith(close, end):
+            end = page.find(close, end)
+    if end < 0:
+        return start, None
+    source = memoryview(page) if isinstance(page, bytes) else page
+    return start, source[body + 1 : end]
 
 
 def load(source: str | memoryview | None) -> dict | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.extraction import classify, html, json_ld, legacy, next_data
+from crawler.extraction.body import Body
 from crawler.ids import tconst_from_url
 from crawler.records import TITLE_LIST_FIELDS, PageKind, PageResult, TitleRecord
 
@@ -73,18 +74,18 @@ def _has_cast(credits: list) -> bool:
 
 def extract(body: bytes | str, url: str, status: int, content_type: str | None) -> PageResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
-    text, raw = classify.decode(body)
-    verdict = classify.classify_envelope(text, status, content_type, raw)
+    page = Body(body)
+    verdict = classify.classify_envelope(page, status, content_type)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst, None)
 
-    tag_at, source = next_data.locate(text, raw)
+    tag_at, source = next_data.locate(page.page)
     data = None
     if tag_at >= 0:
         data = next_data.load(source)
         if data is None:
             return _result(PageKind.TRUNCATED, "__NEXT_DATA__ cut off or broken", url_tconst, None)
-    found, subpage = classify.page_tconst(text, tag_at)
+    found, subpage = classify.page_tconst(page, tag_at)
     if subpage:
         return _result(PageKind.OTHER, f"not a title page: /{subpage}", url_tconst, found)
 
@@ -93,7 +94,7 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
     if data is not None:
         view, view_id, eras = next_data.title_view(data, url_tconst)
         found = view_id or found
-    ld = json_ld.load(text)
+    ld = json_ld.load(page.page)
     if ld is not None and found is None:
         found = json_ld.found_tconst(ld)
     if found is None:
@@ -103,9 +104,9 @@ def extract(body: bytes | str, url: str, status: int, content_type: str | None) 
             PageKind.WRONG_TITLE, f"page is about {found}, not {url_tconst}", url_tconst, found
         )
     if data is None:
-        fields, layers = _legacy_fields(text, ld)
+        fields, layers = _legacy_fields(page.text, ld)
     else:
-        fields, layers = _next_fields(text, tag_at, view, eras, ld)
+        fields, layers = _next_fields(page.page, tag_at, view, eras, ld)
     return _result(PageKind.TITLE, None, url_tconst, found, _record(found, url, fields, layers))
 
 
@@ -126,7 +127,7 @@ def _legacy_fields(text: str, ld: dict | None) -> tuple[dict[str, Any], list[str
 
 
 def _next_fields(
-    text: str, tag_at: int, view: dict, eras: list[str], ld: dict | None
+    page: str | bytes, tag_at: int, view: dict, eras: list[str], ld: dict | None
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields of a page with ``__NEXT_DATA__``, and the layers they came from: its
     title view, then JSON-LD, then the markup before the script for what both lack."""
@@ -135,7 +136,7 @@ def _next_fields(
     if view and _fill(fields, next_data.read_fields(view)):
         layers.append("next:" + "+".join(eras))
     ld_credits = _fill_json_ld(fields, layers, ld)
-    if _fill_markup(fields, layers, html.TestIds(text, tag_at), True, ld_credits):
+    if _fill_markup(fields, layers, html.TestIds(page, tag_at), True, ld_credits):
         layers.append("html")
     return fields, layers
 

@@ -1,0 +1,135 @@
+"""A fetched body, decoded only where something reads it.
+
+A title page is ~1 MB, and one character past U+00FF anywhere in it makes Python store its
+whole text at 2 bytes a character: decoding it all cost ~0.6 ms a page, a tenth of a
+crawl's time.  When the body is UTF-8 it is searched as bytes instead (ASCII markers and
+tags occur at the same places, in the same order, in the bytes as in the text), and only
+the slices that are read are decoded.  Other bodies are decoded whole, as before.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_CHARSET_RE = re.compile(rb"""charset=["']?([A-Za-z0-9_.:-]{1,40})""")
+# Validated in pieces: a piece with a character past U+00FF costs its own size, not the page's.
+_CHECK_BYTES = 16384
+
+
+class Body:
+    """A body and the one thing that is searched in it, :attr:`page`: the UTF-8 bytes when the
+    body is UTF-8, else its text.  Offsets into a body are in :attr:`page`'s units."""
+
+    def __init__(self, body: bytes | str | None) -> None:
+        self.raw: bytes | None = None
+        self._text: str | None = None
+        if body is None:
+            self._text = ""
+        elif isinstance(body, str):
+            self._text = body
+        else:
+            raw = bytes(body)
+            if _is_utf8(raw):
+                self.raw = raw
+            else:
+                self._text = _decode_other(raw)
+
+    @property
+    def page(self) -> str | bytes:
+        return self.raw if self.raw is not None else self.text
+
+    @property
+    def text(self) -> str:
+        """The whole text (decoded on first use: only layers that read a whole page use it)."""
+        if self._text is None:
+            assert self.raw is not None
+            self._text = self.raw.decode("utf-8")
+        return self._text
+
+    def slice(self, start: int, end: int) -> str:
+        """The text of ``page[start:end]`` (both offsets on character boundaries)."""
+        if self.raw is None:
+            return self.text[start:end]
+        return self.raw[start:end].decode("utf-8")
+
+    def chars(self, start: int, count: int) -> str:
+        """Up to ``count`` characters of text from offset ``start``."""
+        if self.raw is None:
+            return self.text[start : start + count]
+        return _chars(self.raw, start, count)
+
+    def head(self, count: int) -> str:
+        return self.chars(0, count)
+
+    def tail_start(self, count: int) -> int:
+        """Offset of the first of the last ``count`` characters (0 for a shorter body)."""
+        if self.raw is None:
+            return max(0, len(self.text) - count)
+        raw = self.raw
+        at = max(0, len(raw) - 4 * count)
+        while at < len(raw) and 0x80 <= raw[at] < 0xC0:  # inside a character: go to its end
+            at += 1
+        tail = raw[at:].decode("utf-8")
+        return at if len(tail) <= count else len(raw) - len(tail[-count:].encode("utf-8"))
+
+    def is_blank(self) -> bool:
+        """Nothing but whitespace (as ``str.isspace`` has it)?"""
+        if self.raw is None:
+            return not self.text.strip()
+        rest = self.raw.lstrip()
+        if not rest:
+            return True
+        if rest[0] < 0x80 and not chr(rest[0]).isspace():
+            return False  # the usual answer, without decoding anything
+        return not self.text.strip()
+
+
+def _chars(raw: bytes, start: int, count: int) -> str:
+    """``count`` characters from byte ``start``, decoding no more than about that many bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    parts: list[str] = []
+    got, at = 0, start
+    while got < count and at < len(raw):
+        step = count - got  # at least one character per 4 bytes: a few steps at most
+        part = decoder.decode(raw[at : at + step])
+        parts.append(part)
+        got += len(part)
+        at += step
+    return "".join(parts)[:count]
+
+
+def _is_utf8(raw: bytes) -> bool:
+    if raw.isascii():
+        return True
+    view, at, size = memoryview(raw), 0, len(raw)
+    try:
+        while at < size:
+            final = at + _CHECK_BYTES >= size
+            _, used = codecs.utf_8_decode(view[at : at + _CHECK_BYTES], "strict", final)
+            at += used  # a character cut at the piece's end starts the next piece
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_other(raw: bytes) -> str:
+    """The text of a body that is not UTF-8: its declared charset, else cp1252; never raises."""
+    m = _CHARSET_RE.search(raw[:4096])
+    if m:
+        try:
+            charset = m.group(1).decode("ascii")
+            # A page declared UTF-8 that is not: re-encoded (e.g. to Latin-1) on the way, unless
+            # its valid UTF-8 characters outnumber the broken bytes (a stray byte or two).
+            if codecs.lookup(charset).name != "utf-8" or _mostly_utf8(raw):
+                return raw.decode(charset, errors="replace")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return raw.decode("cp1252", errors="replace")
+
+
+def _mostly_utf8(raw: bytes) -> bool:
+    text = raw.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - broken > broken
