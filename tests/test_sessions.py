@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from crawler.state import commits, dataset, sessions
 
@@ -32,6 +33,28 @@ def holder(out: Path, file_key: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline() == "held\n"
     return proc
+
+
+def test_a_lock_held_a_moment_by_another_process_is_not_a_live_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker cleaning up after a dead session (or asking whether it lives) holds its
+    lock a moment: asked with a wait, the session is dead once that process lets go (a
+    worker restarted beside another after both were killed was refused its own name)."""
+    out = tmp_path / "out"
+    proc = holder(out, "run.w1")
+    assert sessions.is_live(out, "run.w1")  # asked without a wait: held is live
+    waits: list[float] = []
+
+    def lets_go(seconds: float) -> None:  # the other process's moment ends
+        waits.append(seconds)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait()
+
+    monkeypatch.setattr(sessions.time, "sleep", lets_go)
+    assert not sessions.is_live(out, "run.w1", wait=sessions.BUSY_WAIT)
+    assert waits == [sessions.WAIT_STEP]
 
 
 def test_a_chunk_of_a_live_writer_is_held_and_of_a_dead_one_settled(tmp_path: Path) -> None:

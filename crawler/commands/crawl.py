@@ -164,8 +164,9 @@ def check_shared(settings: BaseSettings, arguments: dict[str, str], jobdir: str 
     if crawl is not None and worker:
         from crawler.state import dataset, sessions
 
+        # Waited for: a worker started beside it may hold a dead session's lock a moment.
         if not dataset.is_remote(output_dir) and sessions.is_live(
-                output_dir, f"{crawl.run_id}.{worker}"):
+                output_dir, f"{crawl.run_id}.{worker}", wait=sessions.BUSY_WAIT):
             raise ValueError(f"FRONTIER_WORKER={worker!r}: a worker of that name is running "
                              f"run {crawl.run_id} already (it holds its session lock in "
                              "OUTPUT_DIR); give each worker its own name")

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 FOLDER = "sessions"  # under OUTPUT_DIR/_state
 SUFFIX = ".lock"
 WAIT_STEP = 0.05  # seconds between tries while another process holds a lock briefly
+# How long a lock held by another process may be a moment's hold, not a live session's.
+BUSY_WAIT = 5.0
 _NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)
 
 
@@ -121,7 +123,7 @@ def _take(path: Path, create: bool = True) -> int | None:
 
 
 def acquire(output_dir: str | os.PathLike[str], file_key: str,
-            wait: float = 5.0) -> SessionLock:
+            wait: float = BUSY_WAIT) -> SessionLock:
     """This process's lock on session ``file_key`` (the one it holds already, if so: one
     release ends it).  ``SessionBusy`` when another live process keeps it for ``wait``
     seconds (one cleaning a dead session holds it for a moment)."""
@@ -187,13 +189,19 @@ def dead_sessions(output_dir: str | os.PathLike[str]) -> Iterator[SessionLock]:
             yield lock
 
 
-def is_live(output_dir: str | os.PathLike[str], file_key: str) -> bool:
-    """Whether a live process holds session ``file_key``'s lock (this one included)."""
+def is_live(output_dir: str | os.PathLike[str], file_key: str, wait: float = 0.0) -> bool:
+    """Whether a live process holds session ``file_key``'s lock (this one included).
+
+    ``wait``: seconds to keep asking while it is held, so that a process holding a dead
+    session's lock for a moment (to clean up after it, or to ask this same question) is
+    not taken for that session alive."""
     if dataset.is_remote(output_dir):
         return True  # no locks there: nothing may be taken for dead
-    lock = try_lock(output_dir, file_key)
-    if lock is None:
-        return True
+    deadline = time.monotonic() + wait
+    while (lock := try_lock(output_dir, file_key)) is None:
+        if time.monotonic() >= deadline or lock_path(output_dir, file_key) in _HELD:
+            return True
+        time.sleep(WAIT_STEP)  # a lock held by another process: only time frees it
     lock.release(ended=False)
     return False
 
