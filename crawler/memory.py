@@ -3,9 +3,10 @@ the objects that exist before the crawl left out of Python's full garbage collec
 
 Measured with ``bench/crawl.py`` (docs/speed.md, "Memory of a long crawl"):
 
-* **The heap.**  A title page passes through the heap as a ~900 KB body and a text of up to
-  1.8 MB, a few at a time.  By default glibc raises its mmap threshold to the largest block
-  freed so far, so these land in the heap, between small blocks that live longer; the holes
+* **The heap.**  A title page passes through the heap as a ~900 KB body, a few at a time,
+  and a page read as text (a legacy page, one not in UTF-8) as a text of up to 1.8 MB.
+  By default glibc raises its mmap threshold to the largest block freed so far, so these
+  land in the heap, between small blocks that live longer; the holes
   they leave are too small for the next page, and the heap grows past them for a moment.
   Those moments grew the peak with the length of the crawl (+6-9% from 1,000 to 20,000
   titles) while the median stayed flat.  A fixed ``MALLOC_MMAP_THRESHOLD`` gives each

@@ -183,8 +183,8 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 12_000_000
 # glibc's malloc, set by crawler.memory.SteadyMemory when the crawler is built (both 0:
 # glibc's own, dynamic thresholds; setting either one fixes both).  Blocks of at least
-# MALLOC_MMAP_THRESHOLD bytes get a mapping of their own instead of heap space: a page's
-# decoded text (up to 1.8 MB) no longer leaves holes the next page cannot use, which grew
+# MALLOC_MMAP_THRESHOLD bytes get a mapping of their own instead of heap space: a page read
+# as text (up to 1.8 MB) no longer leaves holes the next page cannot use, which grew
 # the peak with the crawl's length.  The heap keeps MALLOC_TRIM_THRESHOLD bytes free at its
 # top before giving memory back (glibc's 128 KiB, fixed once the mmap threshold is, gave it
 # back and took it again on every page).

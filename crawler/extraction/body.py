@@ -47,12 +47,6 @@ class Body:
             self._text = self.raw.decode("utf-8")
         return self._text
 
-    def slice(self, start: int, end: int) -> str:
-        """The text of ``page[start:end]`` (both offsets on character boundaries)."""
-        if self.raw is None:
-            return self.text[start:end]
-        return self.raw[start:end].decode("utf-8")
-
     def chars(self, start: int, count: int) -> str:
         """Up to ``count`` characters of text from offset ``start``."""
         if self.raw is None:
@@ -83,6 +77,20 @@ class Body:
         if rest[0] < 0x80 and not chr(rest[0]).isspace():
             return False  # the usual answer, without decoding anything
         return not self.text.strip()
+
+
+def find(page: str | bytes, needle: str, start: int = 0, end: int | None = None) -> int:
+    """``page.find(needle)`` in a ``Body.page`` of either kind (UTF-8 finds a needle at the
+    same characters in the bytes as in the text)."""
+    if isinstance(page, bytes):
+        return page.find(needle.encode(), start, end)
+    return page.find(needle, start, end)
+
+
+def rfind(page: str | bytes, needle: str, start: int = 0, end: int | None = None) -> int:
+    if isinstance(page, bytes):
+        return page.rfind(needle.encode(), start, end)
+    return page.rfind(needle, start, end)
 
 
 def _chars(raw: bytes, start: int, count: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crawler.extraction.body import Body
+from crawler.extraction.body import Body, find, rfind
 from crawler.ids import TCONST_PATTERN, tconst_from_url
 from crawler.records import PageKind
 
@@ -31,7 +31,7 @@ def is_challenge(body: Body, status: int) -> bool:
     # With HTTP 200 the markers alone do not make a challenge: a title page carries its
     # data, and its text may contain anything (hypothesis found a cast member named
     # "token.awswaf.com").  The challenge page has no title data at all.
-    return marked and _find(body.page, "__NEXT_DATA__") < 0 and "application/ld+json" not in head
+    return marked and find(body.page, "__NEXT_DATA__") < 0 and "application/ld+json" not in head
 
 
 def canonical_url(head: str) -> str | None:
@@ -62,25 +62,12 @@ def page_tconst(body: Body, next_start: int = -1) -> tuple[str | None, str | Non
     return found, subpage
 
 
-def _find(page: str | bytes, needle: str, start: int = 0, end: int | None = None) -> int:
-    """``page.find(needle)`` for an ASCII ``needle``, in text or in UTF-8 bytes alike."""
-    if isinstance(page, bytes):
-        return page.find(needle.encode("ascii"), start, end)
-    return page.find(needle, start, end)
-
-
-def _rfind(page: str | bytes, needle: str, start: int = 0, end: int | None = None) -> int:
-    if isinstance(page, bytes):
-        return page.rfind(needle.encode("ascii"), start, end)
-    return page.rfind(needle, start, end)
-
-
 def _ends_html(body: Body) -> bool:
     """The page ends with its own ``</html>``, not one inside a script that is still open
     (legacy pages carry ads whose markup sits in JavaScript strings)."""
     page = body.page
     tail = body.tail_start(4096)
-    end = max(_rfind(page, "</html>", tail), _rfind(page, "</HTML>", tail))
+    end = max(rfind(page, "</html>", tail), rfind(page, "</HTML>", tail))
     if end < 0:
         return False
     opened = _last_script_tag(page, end)
@@ -89,7 +76,7 @@ def _ends_html(body: Body) -> bool:
     # Is that script closed before the end?  Searched forward from it: the answer is the
     # same, and the closing tag is found right after the script instead of after a scan
     # back over everything that follows it.
-    return _find(page, "</script", opened, end) >= 0 or _find(page, "</SCRIPT", opened, end) >= 0
+    return find(page, "</script", opened, end) >= 0 or find(page, "</SCRIPT", opened, end) >= 0
 
 
 _SCRIPT_OPEN = ("<script", "<SCRIPT")

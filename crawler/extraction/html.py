@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from crawler.extraction.body import find
 from crawler.ids import NCONST_PATTERN, TCONST_PATTERN
 from crawler.records import CreditRecord, SimilarTitleRecord
 
@@ -65,9 +66,7 @@ class TestIds:
         self._starts: dict[str, int] = {}
 
     def _find(self, needle: str, start: int) -> int:
-        if isinstance(self.page, bytes):
-            return self.page.find(needle.encode(), start, self.end)
-        return self.page.find(needle, start, self.end)
+        return find(self.page, needle, start, self.end)
 
     def _start(self, prefix: str) -> int:
         """Offset of the first ``data-testid="<prefix>...``, or -1 (memoised)."""
