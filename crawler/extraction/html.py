@@ -13,6 +13,7 @@ svg hides the rest, as in a browser) or are done by ``str.find`` in one forward 
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Iterator
@@ -57,13 +58,16 @@ class TestIds:
     "title-boxoffice-grossdomestic"): each search starts at the first data-testid of its
     parent prefix ("title-boxoffice-", itself searched from the first "title-", found once),
     so the Box office fields of a page without that section cost one short search, not one
-    long one each.
+    long one each.  Within a prefix, the data-testids met are kept (``_Group``): a page
+    whose Box office section lacks two of its fields searches past that section once, not
+    once for each.
     """
 
     def __init__(self, page: str | bytes, end: int | None = None) -> None:
         self.page = page
         self.end = len(page) if end is None or end < 0 else end
         self._starts: dict[str, int] = {}
+        self._groups: dict[str, _Group] = {}
 
     def _find(self, needle: str, start: int) -> int:
         return find(self.page, needle, start, self.end)
@@ -81,10 +85,14 @@ class TestIds:
         """Offset of the first ``data-testid="<testid>"`` at or after ``start``, or -1."""
         if not testid or '"' in testid:
             return -1
-        lo = self._start(_parent(testid))
-        if lo < 0:
-            return -1
-        return self._find(f'data-testid="{testid}"', max(lo, start))
+        parent = _parent(testid)
+        group = self._groups.get(parent)
+        if group is None:
+            lo = self._start(parent)
+            if lo < 0:
+                return -1
+            group = self._groups[parent] = _Group(self.page, f'data-testid="{parent}', lo)
+        return group.first(f'data-testid="{testid}"', start, self.end)
 
     def positions(self, testid: str) -> list[int]:
         found: list[int] = []
@@ -115,6 +123,39 @@ class TestIds:
                 if unclosed >= _MAX_UNCLOSED:
                     break
         return out
+
+
+class _Group:
+    """The offsets of ``data-testid="<prefix>`` in a page, found in order from its first,
+    and how far they have been searched: a data-testid under that prefix is looked up
+    among them, and only past them is the page searched again."""
+
+    __slots__ = ("offsets", "page", "prefix", "searched")
+
+    def __init__(self, page: str | bytes, prefix: str, first: int) -> None:
+        # Any: the page and its needles are both text or both bytes.
+        self.page: Any = page
+        self.prefix: Any = prefix.encode() if isinstance(page, bytes) else prefix
+        self.offsets = [first]
+        self.searched = first + 1  # every offset before this one is in ``offsets``
+
+    def first(self, needle: str, start: int, end: int) -> int:
+        """Offset of the first ``needle`` (which starts with the prefix) in [start, end)."""
+        page = self.page
+        wanted: Any = needle.encode() if isinstance(page, bytes) else needle
+        offsets = self.offsets
+        for i in range(bisect.bisect_left(offsets, start), len(offsets)):
+            if page.startswith(wanted, offsets[i], end):
+                return offsets[i]
+        while self.searched < end:
+            at = page.find(self.prefix, self.searched, end)
+            self.searched = end if at < 0 else at + 1
+            if at < 0:
+                break
+            offsets.append(at)
+            if at >= start and page.startswith(wanted, at, end):
+                return at
+        return -1
 
 
 def section(text: str, testid: str, start: int = 0) -> tuple[str, int] | None:
