@@ -284,8 +284,18 @@ def test_without_nul_strips_every_string_and_counts() -> None:
 
 
 def test_without_nul_leaves_text_that_only_spells_a_nul() -> None:
-    # The fast check looks for repr()'s escape; text that writes it out is still text.
-    item = {"plot": "printf(\"\\x00\")", "credits": [{"name": "Back\\slash"}]}
+    # The fast check looks for an escape; text that writes one out is still text.
+    item = {"plot": "printf(\"\\x00 \\u0000\")", "credits": [{"name": "Back\\slash"}]}
     assert without_nul(item) == (item, 0)
     assert without_nul({"plot": "\\x00", "title": "A\x00"}) == (
         {"plot": "\\x00", "title": "A"}, 1)
+
+
+def test_without_nul_finds_a_nul_in_values_the_fast_check_cannot_write() -> None:
+    # Beyond 64 bits, a lone surrogate, a key that is no string, an object: each is
+    # still looked through.
+    assert without_nul({"big": 2**70, "t": "a\x00"}) == ({"big": 2**70, "t": "a"}, 1)
+    assert without_nul({"s": "\ud800", "t": ["\x00b"]}) == ({"s": "\ud800", "t": ["b"]}, 1)
+    assert without_nul({1: "x\x00", "d": date(2020, 1, 2)}) == ({1: "x", "d": date(2020, 1, 2)}, 1)
+    plain = {"d": date(2020, 1, 2), "n": None}
+    assert without_nul(plain) == (plain, 0)
