@@ -60,7 +60,7 @@ from crawler.items import OutcomeItem, TitleItem
 from crawler.state import sessions
 from crawler.state.run import RUN_ID_RE, Run
 from pipelines.arrow import skip_pandas
-from pipelines.rows import RowRejected, table_rows, to_arrow, to_row
+from pipelines.rows import OWN_ROWS, RowRejected, table_rows, to_arrow, to_row
 from pipelines.run_recorder import RunRecorder
 from pipelines.stores import ChunkKey, ChunkStore, leftovers, open_store, output_error_line
 
@@ -253,7 +253,7 @@ class ParquetExporter:
 
     def _add_row(self, table: str, values: dict[str, Any]) -> bool:
         try:
-            row = to_row(table, values)
+            row = to_row(table, values, owned=table in OWN_ROWS)
         except RowRejected as rejected:
             self._reject(table, rejected)
             return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -40,6 +40,11 @@ COLUMNS = {
 }
 
 _CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+# The tables whose rows ``table_rows`` makes one new dict each (a title's and an outcome's
+# own rows share the item's values).
+OWN_ROWS = frozenset({"credits", "credit_categories", "subpage_failures", "more_like_this"})
+_STAMP_TIMES = [name for name in STAMP
+                if pa.types.is_timestamp(SCHEMAS["credits"].field(name).type)]
 
 
 class RowRejected(ValueError):
@@ -56,7 +61,7 @@ def table_rows(item: Any, run: Run | None = None) -> Iterable[tuple[str, dict[st
     where it was read (``crawler.items.observation``; ``run``: the run writing it)."""
     values = dict(item)
     values.update(observation(values, run))
-    stamp = {k: values.get(k) for k in STAMP}
+    stamp = _typed_stamp(values)
     if isinstance(item, TitleItem):
         yield "titles", values
         if values.get("average_rating") is not None or values.get("num_votes") is not None:
@@ -87,7 +92,16 @@ def _sub_stamp(values: dict[str, Any], captured_at: Any, run: Run | None) -> dic
     sub-page's own capture and observation."""
     own = {"run_id": values.get("run_id"), "crawled_at": values.get("crawled_at"),
            "captured_at": captured_at, "source": values.get("source")}
-    return {**own, **observation(own, run)}
+    return _typed_stamp({**own, **observation(own, run)})
+
+
+def _typed_stamp(values: dict[str, Any]) -> dict[str, Any]:
+    """The stamp columns of ``values``, timestamps typed once for all of a title's rows."""
+    stamp = {k: values.get(k) for k in STAMP}
+    for name in _STAMP_TIMES:
+        if stamp[name] is not None:
+            stamp[name] = timestamp(stamp[name])
+    return stamp
 
 
 @functools.lru_cache(maxsize=16)
@@ -98,27 +112,32 @@ def _parse_text(value: str) -> datetime | None:
 
 def timestamp(value: Any) -> datetime | None:
     """An aware UTC datetime of an ISO-8601 text or a datetime; None if it is neither."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # typed already (a title's stamp, shared by its rows)
     return _parse_text(value) if isinstance(value, str) else parse_timestamp(value)
 
 
-def to_row(table: str, values: dict[str, Any]) -> dict[str, Any]:
+def to_row(table: str, values: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
     """The table's columns of ``values``, timestamps and dates typed (an unreadable date
-    is None).  ``RowRejected`` when a non-nullable column has no value."""
+    is None).  ``RowRejected`` when a non-nullable column has no value.  ``owned``: the
+    dict was made for this row alone (``OWN_ROWS``), so it is typed in place, not copied
+    (a column it lacks is null; a key that is no column is not written)."""
     names, timestamps, dates, required = COLUMNS[table]
-    row = {name: values.get(name) for name in names}
+    row = values if owned else {name: values.get(name) for name in names}
+    get = row.get
     for name in timestamps:
-        value = row[name]
+        value = get(name)
         if value is not None:
             row[name] = timestamp(value)
     for name in dates:
-        value = row[name]
+        value = get(name)
         if isinstance(value, str):
             try:
                 row[name] = date.fromisoformat(value)
             except ValueError:
                 row[name] = None
     for name in required:
-        if row[name] is None:
+        if get(name) is None:
             raise RowRejected(f"{name} is missing", row)
     return row
 
