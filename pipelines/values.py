@@ -140,6 +140,8 @@ def parse_rating(value: Any) -> float | None:
 
     Only values within 0..10 are ratings.
     """
+    if type(value) is float and 0 <= value <= 10:  # the usual case: a JSON number
+        return value
     if _is_number(value):
         rating = float(value)
     elif isinstance(value, str):
@@ -266,6 +268,8 @@ def parse_runtime(value: Any) -> int | None:
 
 def parse_int(value: Any) -> int | None:
     """A whole number: 1957, ``"1957"``, ``"16,123"``; counts like ``"1.2K"`` are rounded."""
+    if type(value) is int:  # the usual case: a JSON number
+        return value if value >= 0 else None
     counted = parse_count(value)
     return None if counted is None else counted[0]
 
