@@ -74,11 +74,14 @@ def test_extraction_same_on_bytes(text: str, status: int) -> None:
 @settings(max_examples=1000)
 @given(st.text(), st.integers(0, 50), st.integers(0, 50))
 def test_body_slices_are_the_texts(text: str, start: int, count: int) -> None:
-    raw, body = text.encode(), Body(text.encode())
+    body = Body(text.encode())
     at = len(text[:start].encode())  # the byte offset of character ``start``
     assert body.chars(at, count) == text[start : start + count]
-    assert body.head(count) == text[:count]
-    assert len(raw[: body.tail_start(count)].decode()) == max(0, len(text) - count)
+    # A head is kept: a shorter one is cut from it, a longer one decoded again.
+    for n in (count, start, count):
+        assert body.head(n) == text[:n]
+    assert body.in_tail(at, count) == Body(text).in_tail(min(start, len(text)), count)
+    assert Body(text).in_tail(min(start, len(text)), count) == (len(text[start:]) <= count)
     assert body.is_blank() == (not text.strip())
 
 
@@ -136,3 +139,28 @@ def test_a_current_page_is_read_without_decoding_it_whole(
     monkeypatch.setattr(Body, "text", property(whole_text))
     assert extract_page(path.read_bytes(), url) == expected
     assert expected["kind"] == "title" and expected["title"]["primary_title"]
+
+
+@pytest.mark.parametrize("filler", ["x", "é", "𝄞"])
+@pytest.mark.parametrize("cut", [1, 30, 300])
+def test_canonical_url_cut_by_the_first_head_is_read_whole(filler: str, cut: int) -> None:
+    """A link whose second href ends past the first 20,000 characters: read there alone,
+    its first href would be the answer; the first 60,000 characters give the second."""
+    tag = ('<link href="https://www.imdb.com/title/tt0000001/" rel="canonical" '
+           'href="https://www.imdb.com/title/tt0050634/' + "a" * 400 + '">')
+    at = classify._HEAD_FIRST - (len(tag) - 400 - 2) - cut  # the cut falls in the "a"s
+    text = filler * at + tag + "</html>"
+    want = "https://www.imdb.com/title/tt0050634/" + "a" * 400
+    assert classify.canonical_url(Body(text)) == want
+    assert classify.canonical_url(Body(text.encode())) == want
+
+
+@pytest.mark.parametrize(("at", "found"), [(100, True), (30_000, True), (59_000, True),
+                                           (60_100, False)])
+def test_canonical_url_within_the_first_60000_characters(at: int, found: bool) -> None:
+    for filler in ("x", "é"):
+        link = '<meta property="og:url" content="https://www.imdb.com/title/tt0050634/">'
+        text = filler * at + link
+        want = "https://www.imdb.com/title/tt0050634/" if found else None
+        assert classify.canonical_url(Body(text)) == want
+        assert classify.canonical_url(Body(text.encode())) == want

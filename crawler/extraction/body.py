@@ -24,6 +24,8 @@ class Body:
     def __init__(self, body: bytes | str | None) -> None:
         self.raw: bytes | None = None
         self._text: str | None = None
+        self._head: str | None = None
+        self._head_whole = False  # _head is the whole text
         if body is None:
             self._text = ""
         elif isinstance(body, str):
@@ -54,18 +56,21 @@ class Body:
         return _chars(self.raw, start, count)
 
     def head(self, count: int) -> str:
-        return self.chars(0, count)
+        """The first ``count`` characters (the longest head asked for is kept: classify
+        asks for the same one twice)."""
+        if self._head is None or (len(self._head) < count and not self._head_whole):
+            self._head = self.chars(0, count)
+            self._head_whole = len(self._head) < count
+        return self._head if len(self._head) <= count else self._head[:count]
 
-    def tail_start(self, count: int) -> int:
-        """Offset of the first of the last ``count`` characters (0 for a shorter body)."""
+    def in_tail(self, at: int, count: int) -> bool:
+        """Does offset ``at`` (a character's start) lie within the last ``count`` characters?"""
         if self.raw is None:
-            return max(0, len(self.text) - count)
-        raw = self.raw
-        at = max(0, len(raw) - 4 * count)
-        while at < len(raw) and 0x80 <= raw[at] < 0xC0:  # inside a character: go to its end
-            at += 1
-        tail = raw[at:].decode("utf-8")
-        return at if len(tail) <= count else len(raw) - len(tail[-count:].encode("utf-8"))
+            return len(self.text) - at <= count
+        after = len(self.raw) - at
+        if after <= count or after > 4 * count:  # bytes bound characters both ways
+            return after <= count
+        return len(self.raw[at:].decode("utf-8")) <= count
 
     def is_blank(self) -> bool:
         """Nothing but whitespace (as ``str.isspace`` has it)?"""
