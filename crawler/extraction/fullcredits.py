@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from crawler.extraction import classify, legacy, next_data
-from crawler.extraction.body import Body
+from crawler.extraction.body import Body, read_utf8_first
 from crawler.extraction.next_data import dig
 from crawler.ids import NCONST_PATTERN, is_tconst, tconst_from_url
 from crawler.records import (
@@ -656,8 +656,11 @@ def _result(
 
 
 def _read(body: bytes | str, url: str, status: int, content_type: str | None) -> FullCreditsResult:
+    return read_utf8_first(lambda page: _read_page(page, url, status, content_type), body)
+
+
+def _read_page(page: Body, url: str, status: int, content_type: str | None) -> FullCreditsResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
-    page = Body(body)
     verdict = classify.classify_envelope(page, status, content_type)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst)

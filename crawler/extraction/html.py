@@ -217,7 +217,10 @@ def _section_bounds(raw: bytes, start: int) -> Iterator[int]:
     element is longer) ``_MAX_SECTION`` characters on."""
     yield min(len(raw), start + _MAX_SECTION)
     if start + _MAX_SECTION < len(raw):
-        chars = raw[start : start + 4 * _MAX_SECTION].decode("utf-8", "ignore")[:_MAX_SECTION]
+        stop = start + 4 * _MAX_SECTION
+        while stop < len(raw) and 0x80 <= raw[stop] < 0xC0:  # not inside a character
+            stop -= 1
+        chars = raw[start:stop].decode("utf-8")[:_MAX_SECTION]
         yield start + len(chars.encode())
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from crawler.extraction.body import utf8_or_raise
 from crawler.ids import NCONST_PATTERN, tconst_from_url
 from crawler.records import CreditRecord
 
@@ -36,6 +37,7 @@ def load(page: str | bytes) -> dict | None:
     try:
         data = orjson.loads(page[span:end])
     except ValueError:
+        utf8_or_raise(page[span:end])
         return None
     if isinstance(data, list):
         data = next((d for d in data if isinstance(d, dict)), None)

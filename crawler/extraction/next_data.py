@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from crawler.extraction.body import utf8_or_raise
 from crawler.ids import NCONST_PATTERN, is_tconst
 from crawler.records import CreditRecord, SimilarTitleRecord
 
@@ -64,6 +65,7 @@ def load(source: str | memoryview | None) -> dict | None:
     try:
         data = orjson.loads(source)
     except ValueError:  # orjson.JSONDecodeError, also for nesting deeper than it allows
+        utf8_or_raise(source)
         return None
     return data if isinstance(data, dict) else None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.extraction import classify, html, json_ld, legacy, next_data
-from crawler.extraction.body import Body
+from crawler.extraction.body import Body, read_utf8_first
 from crawler.ids import tconst_from_url
 from crawler.records import TITLE_LIST_FIELDS, PageKind, PageResult, TitleRecord
 
@@ -73,8 +73,11 @@ def _has_cast(credits: list) -> bool:
 
 
 def extract(body: bytes | str, url: str, status: int, content_type: str | None) -> PageResult:
+    return read_utf8_first(lambda page: _extract(page, url, status, content_type), body)
+
+
+def _extract(page: Body, url: str, status: int, content_type: str | None) -> PageResult:
     url_tconst = tconst_from_url(url) if isinstance(url, str) else None
-    page = Body(body)
     verdict = classify.classify_envelope(page, status, content_type)
     if verdict:
         return _result(verdict[0], verdict[1], url_tconst, None)
