@@ -67,3 +67,20 @@ def test_a_run_too_small_to_judge_does_not_trip_the_alarm(tmp_path: Path) -> Non
     with MirrorServer(records=GRAPH, render_options={"with_next_data": False}) as mirror:
         proc = run_crawl(mirror.base_url, out, seed=SEED, depth=0)  # one title
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_coverage_counts_a_value_by_what_a_reader_sees() -> None:
+    """None, an empty text and an empty list are no value; 0, False, 0.0, NaN are values."""
+    from pipelines.coverage import CoverageCounter
+
+    counter = CoverageCounter()
+    blank = {"primary_title": "", "genres": [], "runtime_minutes": None, "is_adult": False,
+             "start_year": 0}
+    counter.add_title({"titles": [blank],
+                       "ratings": [{"average_rating": float("nan"), "num_votes": 0}]})
+    counter.add_title({"titles": [{"primary_title": "Letyat zhuravli", "genres": ["Drama"]}]})
+    got = {(c.table_name, c.column_name): c.with_value for c in counter.measured()}
+    assert got[("titles", "primary_title")] == got[("titles", "genres")] == 1
+    assert got[("titles", "runtime_minutes")] == 0
+    assert got[("titles", "is_adult")] == got[("titles", "start_year")] == 1
+    assert got[("ratings", "average_rating")] == got[("ratings", "num_votes")] == 1
