@@ -270,7 +270,7 @@ def main() -> None:
         first, last = min(summary), max(summary)
         growth = (statistics.median(summary[last]["crawl_rss"])
                   / statistics.median(summary[first]["crawl_rss"]) - 1)
-        print(f"crawl peak RSS at {last:,} vs {first:,} titles (medians): {growth:+.0%}")
+        print(f"crawl peak RSS at {last:,} vs {first:,} titles (medians): {growth:+.1%}")
 
 
 if __name__ == "__main__":
