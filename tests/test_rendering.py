@@ -7,10 +7,13 @@ chromium-headless-shell; they skip, naming the package, when it is absent.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,15 +203,63 @@ class _Site:
         return [p for p in self.mirror.hits if p.startswith("/_assets/")]
 
 
+def _on_one_port(records: dict[str, Any]) -> tuple[ExitStack, MirrorServer, _Mirror]:
+    """The other host on a free port of 127.0.0.2, then the mirror on that port of 127.0.0.1.
+    A port free on one address may be held on the other (by a test in another worker), so
+    a port taken there is given back and another chosen."""
+    for _ in range(20):
+        stack = ExitStack()
+        other = stack.enter_context(MirrorServer(host="127.0.0.2"))
+        try:
+            mirror = stack.enter_context(_Mirror(other.base_url, records=records, port=other.port))
+        except OSError as exc:
+            stack.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return stack, other, mirror
+    raise RuntimeError("no port free on both 127.0.0.1 and 127.0.0.2 in 20 tries")
+
+
 @pytest.fixture
 def site() -> Iterator[_Site]:
     record, options = load_catalogue()[SEED]
     # The list is neither in the served HTML nor in its JSON: a script inserts it after load.
     records = {SEED: (record, {**options, "js_only_more_like_this": True})}
-    with MirrorServer(host="127.0.0.2") as other, _Mirror(
-        other.base_url, records=records, port=other.port
-    ) as mirror:
+    stack, other, mirror = _on_one_port(records)
+    with stack:
         yield _Site(mirror, other, [s["tconst"] for s in record["more_like_this"]])
+
+
+def test_the_pair_takes_another_port_when_127_0_0_1_holds_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The port the first try gets on 127.0.0.2 is held on 127.0.0.1: the pair is made on
+    another port, and the first 127.0.0.2 server is closed."""
+
+    held: list[socket.socket] = []
+    made: list[MirrorServer] = []
+    real_init = MirrorServer.__init__
+
+    def init(self: MirrorServer, **kwargs: Any) -> None:
+        real_init(self, **kwargs)
+        made.append(self)
+        if not held and kwargs.get("host") == "127.0.0.2":
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", self.port))
+            sock.listen()
+            held.append(sock)
+
+    monkeypatch.setattr(MirrorServer, "__init__", init)
+    try:
+        stack, other, mirror = _on_one_port({})
+        with stack:
+            assert mirror.port == other.port != made[0].port
+            assert other.base_url.startswith("http://127.0.0.2:")
+            assert mirror.base_url.startswith("http://127.0.0.1:")
+            assert made[0]._httpd.socket.fileno() == -1  # the first try's server is closed
+    finally:
+        held[0].close()
 
 
 def _crawl(site: _Site, out: Path, **settings: str) -> subprocess.CompletedProcess[str]:
