@@ -234,3 +234,66 @@ def test_without_frontier_url_nothing_is_shared() -> None:
     with pytest.raises(NotConfigured):
         politeness.SharedPolitenessMiddleware.from_crawler(crawler)
     assert BackoffRetryMiddleware.from_crawler(crawler).shared is None
+
+
+def _race_the_watcher(shared: politeness.SharedCrawl) -> None:
+    """Each note's reply is handled only after the stop field was read and acted on, as
+    the watcher does when it reads the field first."""
+    note = shared._note
+
+    async def raced(**kwargs: Any) -> Any:
+        got = await note(**kwargs)
+        found = await shared.redis.hget(shared.meta_key, "stop_reason")
+        if found:
+            shared.stopped(found.decode())
+        return got
+
+    shared._note = raced  # type: ignore[method-assign]
+
+
+def test_the_worker_whose_answer_trips_the_stop_says_so_though_it_meets_the_stop_first(
+        redis_url: str) -> None:
+    """The note that trips the window sets the stop field in Redis; this worker's watcher, or
+    its next slot request, can read that field before the note's own reply is handled.  The
+    stop is still told as this worker's (how many of how many answers), not as another's:
+    the race behind a failure of test_a_stop_by_one_worker_stops_every_worker."""
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler import settings as project
+
+    values = {k: getattr(project, k) for k in dir(project) if k.isupper()}
+    crawler = get_crawler(settings_dict={**values, "FRONTIER_URL": redis_url,
+                                         "CRAWL_BLOCK_WINDOW": 2, "CRAWL_BLOCK_STOP_RATIO": 0.5})
+    shared = politeness.shared_crawl(crawler)
+    assert shared is not None
+    told: list[tuple[int | None, int, str]] = []
+    shared.on_stop(lambda blocks, seen, reason: told.append((blocks, seen, reason)))
+    _race_the_watcher(shared)
+
+    async def answers() -> None:
+        assert await shared.note_block(True)
+        assert told == [] and shared.stop_reason is None
+        assert await shared.note_block(True)  # 2 of the last 2: this one trips the stop
+        await shared.redis.aclose()
+
+    asyncio.run(answers())
+    assert told == [(2, 2, "blocked")]
+    assert shared.halted()
+
+    # Stopped by another worker: the note brings no count of this worker's, and the stop
+    # found meanwhile is told once, as another's.
+    crawler = get_crawler(settings_dict={**values, "FRONTIER_URL": redis_url})
+    other = politeness.shared_crawl(crawler)
+    assert other is not None
+    told.clear()
+    other.on_stop(lambda blocks, seen, reason: told.append((blocks, seen, reason)))
+    _race_the_watcher(other)
+
+    async def stopped_elsewhere() -> None:
+        assert await other.note_block(False)
+        await other.redis.aclose()
+
+    asyncio.run(stopped_elsewhere())
+    assert told == [(None, 0, "blocked")]

@@ -133,6 +133,8 @@ class SharedCrawl:
         self.window = s.getint("CRAWL_BLOCK_WINDOW")
         self.ratio = s.getfloat("CRAWL_BLOCK_STOP_RATIO")
         self.stop_reason: str | None = None
+        self._stop_told = False  # the stop went to _on_stop (or closed the spider)
+        self._noting = 0  # note_block calls waiting for Redis
         self._on_stop: StopCallback | None = None
         self._down = False
         self._watcher: asyncio.Task[None] | None = None
@@ -174,9 +176,16 @@ class SharedCrawl:
         return bool(getattr(frontier, "stop_reason", None))
 
     def stopped(self, reason: str, blocks: int | None = None, seen: int = 0) -> None:
-        if self.stop_reason is not None:
+        """The crawl is stopped: ``blocks`` of the last ``seen`` answers, counted by this
+        worker's own note, tripped it; or (None) it was found stopped."""
+        if self._stop_told:
             return
-        self.stop_reason = reason
+        self.stop_reason = self.stop_reason or reason
+        if blocks is None and self._noting:
+            # This worker's own answer, still on its way back, may be what tripped the stop:
+            # note_block tells it, so that the log says which worker stopped the crawl.
+            return
+        self._stop_told = True
         if self._on_stop is not None:
             self._on_stop(blocks, seen, reason)
             return
@@ -188,23 +197,36 @@ class SharedCrawl:
     async def note_block(self, blocked: bool) -> bool:
         """Count a title answer in the shared window; False when Redis failed (the caller
         then counts it locally)."""
+        self._noting += 1
         try:
-            blocks, seen, mine, reason = await self._note(
+            got = await self._note(
                 keys=[self.blocks_key, self.meta_key], args=[int(blocked), self.window, self.ratio])
         except (RedisError, OSError) as exc:
+            got = None
             if not self._down:
                 logger.warning("shared crawl: Redis at %s failed (%s: %s); counting blocks "
                                "locally", shown_url(self.url), type(exc).__name__, exc)
                 self._down = True
-            return False
-        self.answered()
-        if reason:
-            reason = reason.decode() if isinstance(reason, bytes) else str(reason)
-            if mine:
-                self.stopped(reason, int(blocks), int(seen))
-            else:
-                self.stopped(reason)
-        return True
+        except BaseException:  # cancelled: a stop found meanwhile must still be told
+            self._noted()
+            raise
+        if got is not None:
+            self.answered()
+            blocks, seen, mine, reason = got
+            if reason:
+                reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+                if mine:
+                    self.stopped(reason, int(blocks), int(seen))
+                else:
+                    self.stopped(reason)
+        self._noted()
+        return got is not None
+
+    def _noted(self) -> None:
+        """A note is back: a stop found while notes were out is told now (unless it was)."""
+        self._noting -= 1
+        if self.stop_reason is not None and not self._noting:
+            self.stopped(self.stop_reason)
 
     async def _watch(self) -> None:
         while self.stop_reason is None and self._watching:
