@@ -226,6 +226,9 @@ class MirrorServer:
         # order, and the most requests ever being served at once: what a politeness test
         # measures (request rate, spacing, concurrency).
         self.arrivals: list[tuple[float, str, str]] = []
+        # The User-Agent of the request this thread is serving: a test that counts requests
+        # (tests/test_resume.py's Trigger) tells one crawl process's from another's.
+        self.serving = threading.local()
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -384,9 +387,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         mirror = self.mirror
+        mirror.serving.user_agent = self.headers.get("User-Agent", "")
         with mirror._lock:
-            mirror.arrivals.append((time.monotonic(), self.path,
-                                    self.headers.get("User-Agent", "")))
+            mirror.arrivals.append((time.monotonic(), self.path, mirror.serving.user_agent))
             mirror.in_flight += 1
             mirror.max_in_flight = max(mirror.max_in_flight, mirror.in_flight)
         try:

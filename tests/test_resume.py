@@ -62,6 +62,7 @@ class Trigger:
     """
 
     def __init__(self, mirror: MirrorServer) -> None:
+        self._mirror = mirror
         self._count = mirror._count
         mirror._count = self._counting  # type: ignore[method-assign]
         self._lock = threading.Lock()
@@ -75,10 +76,18 @@ class Trigger:
         self.titles = 0  # title requests of the current session
         self.prefix = "/title/"  # paths that are title requests ("/web/" for an archive)
         self.fired = False
+        # Each session's crawl sends its own User-Agent: a request a killed session sent
+        # just before its end can reach the mirror after the next session started.
+        self.sessions = 0
+
+    def _agent(self) -> str:
+        return f"resume-test-session/{self.sessions}"
 
     def _counting(self, path: str) -> int:
         attempt = self._count(path)
         if not path.startswith(self.prefix):
+            return attempt
+        if getattr(self._mirror.serving, "user_agent", "") != self._agent():
             return attempt
         with self._lock:
             self.titles += 1
@@ -105,11 +114,13 @@ class Trigger:
             hold_until: str | None = None,
             again_on: str | None = None) -> subprocess.CompletedProcess[str]:
         with self._lock:
+            self.sessions += 1
             self.titles, self.at, self.sig, self.fired = 0, at, sig, False
             self.hold_until, self.again_on = hold_until, again_on
             self._pid_known.clear()
             self._released.clear()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd = [*cmd, "-s", f"USER_AGENT={self._agent()}"]
         proc = forkserver.popen(cmd, cwd=ROOT, env=env, text=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.pid = proc.pid
@@ -494,3 +505,24 @@ def test_sigkill_with_commits_inside_levels_then_resume(
         assert len(committed_outcomes(out, job)) not in LEVEL_ENDS  # a level cut in two
         resume(trigger, command(mirror.base_url, out, job, settings), out, job)
     assert_same_dataset(out, baseline)
+
+
+def test_the_trigger_counts_only_its_current_sessions_title_requests() -> None:
+    """A request a killed session sent just before its end can be served after the next
+    session started (seen: 49 title requests counted for a resume that made 48)."""
+    import urllib.request
+
+    def get(url: str, agent: str) -> None:
+        request = urllib.request.Request(url, headers={"User-Agent": agent})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answer.read()
+
+    with MirrorServer(records=GRAPH) as mirror:
+        trigger = Trigger(mirror)
+        trigger.sessions = 2  # the second session runs
+        get(mirror.url(SEED), "resume-test-session/1")  # the killed one's, served late
+        assert trigger.titles == 0
+        get(mirror.url(SEED), "resume-test-session/2")
+        get(f"{mirror.base_url}/robots.txt", "resume-test-session/2")
+        assert trigger.titles == 1
+        assert mirror.hits[f"/title/{SEED}/"] == 2  # the mirror itself counts both
